@@ -1,0 +1,3 @@
+export * from './common.ts';
+export * from './adapters.ts';
+export * from './system.ts';

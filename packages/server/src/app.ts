@@ -1,0 +1,43 @@
+import websocket from '@fastify/websocket';
+import { Adapter, Problem } from '@lora-manager/contract';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { Container } from './container.ts';
+import { registerApiKeyAuth } from './http/auth.ts';
+import { registerOpenApi } from './http/openapi.ts';
+import { registerProblemHandlers } from './http/problem.ts';
+import { validatorCompiler } from './http/validation.ts';
+import { registerWebApp } from './http/web.ts';
+import { adapterRoutes } from './routes/adapters.routes.ts';
+import { systemRoutes } from './routes/system.routes.ts';
+
+export const API_PREFIX = '/api/v1';
+
+/** The HTTP app over a built container, without listening: main.ts listens, tests use `inject`. */
+export async function buildApp(container: Container): Promise<FastifyInstance> {
+  const { config, services } = container;
+  const app: FastifyInstance = Fastify({
+    loggerInstance: container.logger as FastifyBaseLogger,
+    bodyLimit: config.bodyLimit,
+    requestIdHeader: 'x-request-id',
+    routerOptions: { ignoreTrailingSlash: true },
+  });
+  app.setValidatorCompiler(validatorCompiler());
+  app.addSchema(Adapter);
+  app.addSchema(Problem);
+  app.addHook('onRoute', (route) => {
+    // Every route documents its error shape; serialising errors goes through problem.ts either way.
+    if (route.schema) route.schema.response = { ...(route.schema.response as object), '4xx': { $ref: 'Problem#' } };
+  });
+
+  registerProblemHandlers(app);
+  registerApiKeyAuth(app, config.apiKey);
+  await registerOpenApi(app);
+  await app.register(websocket, { options: { maxPayload: 64 * 1024 } });
+
+  await app.register(systemRoutes, { config });
+  await app.register(systemRoutes, { config, prefix: API_PREFIX });
+  await app.register(adapterRoutes, { adapters: services.adapters, prefix: API_PREFIX });
+
+  await registerWebApp(app, config.webDistDir);
+  return app;
+}

@@ -1,0 +1,147 @@
+import path from 'node:path';
+
+/**
+ * The only reader of process.env. Every setting is parsed and checked once at start-up; a bad value stops the
+ * process with a message that names the variable and what it accepts.
+ */
+export interface Config {
+  host: string;
+  port: number;
+  dataDir: string;
+  databaseUrl: string;
+  redisUrl: string | null;
+  apiKey: string | null;
+  loraPaths: string[];
+  outputDir: string;
+  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  /** What /frontend/settings tells the SPA; null means the API on the same origin. */
+  backendUrl: string | null;
+  corsOrigins: string[];
+  webDistDir: string | null;
+  polling: { queueMs: number; websocketRetryMs: number; systemStatusMs: number };
+  /** Largest accepted JSON body, bytes. */
+  bodyLimit: number;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n  ${problems.join('\n  ')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+type Env = Record<string, string | undefined>;
+
+class EnvReader {
+  readonly problems: string[] = [];
+  constructor(private readonly env: Env) {}
+
+  raw(name: string): string | undefined {
+    const value = this.env[name];
+    return value === undefined || value.trim() === '' ? undefined : value.trim();
+  }
+
+  string(name: string, fallback: string): string {
+    return this.raw(name) ?? fallback;
+  }
+
+  optional(name: string): string | null {
+    return this.raw(name) ?? null;
+  }
+
+  int(name: string, fallback: number, min: number, max: number): number {
+    const value = this.raw(name);
+    if (value === undefined) return fallback;
+    const n = Number(value);
+    if (!/^-?\d+$/.test(value) || n < min || n > max) {
+      this.problems.push(`${name} must be a whole number from ${min} to ${max} (got "${value}")`);
+      return fallback;
+    }
+    return n;
+  }
+
+  oneOf<T extends string>(name: string, fallback: T, allowed: readonly T[]): T {
+    const value = this.raw(name)?.toLowerCase();
+    if (value === undefined) return fallback;
+    if (!(allowed as readonly string[]).includes(value)) {
+      this.problems.push(`${name} must be one of ${allowed.join(', ')} (got "${value}")`);
+      return fallback;
+    }
+    return value as T;
+  }
+
+  url(name: string, protocols: string[]): string | null {
+    const value = this.raw(name);
+    if (value === undefined) return null;
+    try {
+      const parsed = new URL(value);
+      if (!protocols.includes(parsed.protocol)) throw new Error('protocol');
+      return value;
+    } catch {
+      this.problems.push(`${name} must be a URL starting with ${protocols.map((p) => `${p}//`).join(' or ')} (got "${value}")`);
+      return null;
+    }
+  }
+
+  /** A list given as a JSON array or separated by the platform's path delimiter (':' here) or commas. */
+  list(name: string): string[] {
+    const value = this.raw(name);
+    if (value === undefined) return [];
+    if (value.startsWith('[')) {
+      try {
+        const parsed: unknown = JSON.parse(value);
+        if (Array.isArray(parsed) && parsed.every((p) => typeof p === 'string')) return parsed.filter((p) => p.trim());
+      } catch {
+        /* reported below */
+      }
+      this.problems.push(`${name} must be a JSON array of strings or a ${path.delimiter}-separated list (got "${value}")`);
+      return [];
+    }
+    return value
+      .split(new RegExp(`[${path.delimiter},]`))
+      .map((p) => p.trim())
+      .filter(Boolean);
+  }
+}
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+/** Parse the environment into a Config, relative paths resolved against `cwd`. Throws ConfigError listing every problem. */
+export function loadConfig(env: Env = process.env, cwd: string = process.cwd()): Config {
+  const read = new EnvReader(env);
+  const dataDir = path.resolve(cwd, read.string('DATA_DIR', './data'));
+
+  let databaseUrl = read.raw('DATABASE_URL') ?? `sqlite:${path.join(dataDir, 'lora-manager.db')}`;
+  if (!/^(postgres|postgresql):\/\//.test(databaseUrl)) {
+    const file = databaseUrl.replace(/^(sqlite|file):(\/\/)?/, '');
+    if (!file) read.problems.push('DATABASE_URL must be postgres://…, sqlite:PATH or a file path');
+    databaseUrl = file === ':memory:' ? 'sqlite::memory:' : `sqlite:${path.resolve(cwd, file)}`;
+  }
+
+  const backendUrl = read.optional('BACKEND_URL');
+  const config: Config = {
+    host: read.string('HOST', '127.0.0.1'),
+    port: read.int('PORT', 8000, 0, 65535),
+    dataDir,
+    databaseUrl,
+    redisUrl: read.url('REDIS_URL', ['redis:', 'rediss:']),
+    apiKey: read.optional('API_KEY'),
+    loraPaths: read.list('LORA_PATHS').map((p) => path.resolve(cwd, p)),
+    outputDir: path.resolve(cwd, read.string('OUTPUT_DIR', path.join(dataDir, 'outputs'))),
+    logLevel: read.oneOf('LOG_LEVEL', 'info', LOG_LEVELS),
+    backendUrl,
+    corsOrigins: read.list('CORS_ORIGINS'),
+    webDistDir: read.optional('WEB_DIST_DIR'),
+    polling: {
+      queueMs: read.int('GENERATION_QUEUE_POLL_INTERVAL_MS', 2000, 1, 3_600_000),
+      websocketRetryMs: read.int('GENERATION_WEBSOCKET_RETRY_INTERVAL_MS', 3000, 1, 3_600_000),
+      systemStatusMs: read.int('GENERATION_SYSTEM_STATUS_POLL_INTERVAL_MS', 10000, 1, 3_600_000),
+    },
+    bodyLimit: read.int('BODY_LIMIT_BYTES', 10 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
+  };
+  if (config.apiKey !== null && config.apiKey.length < 8) {
+    read.problems.push('API_KEY must be at least 8 characters long when set');
+  }
+  if (read.problems.length > 0) throw new ConfigError(read.problems);
+  return config;
+}

@@ -1,0 +1,64 @@
+import fs from 'node:fs';
+import { pino, type Logger } from 'pino';
+import type { Config } from './config.ts';
+import { migrateToLatest, openDatabase, type AppDatabase } from './db/database.ts';
+import { systemClock, type Clock } from './lib/clock.ts';
+import { AdapterRepository } from './repositories/adapter.repository.ts';
+import { SettingRepository } from './repositories/setting.repository.ts';
+import { AdapterService } from './services/adapter.service.ts';
+import { LibraryRootsService } from './services/library-roots.service.ts';
+
+/** The composition root: the one place that builds repositories, ports and services. */
+export interface Container {
+  config: Config;
+  logger: Logger;
+  clock: Clock;
+  database: AppDatabase;
+  repositories: {
+    adapters: AdapterRepository;
+    settings: SettingRepository;
+  };
+  services: {
+    adapters: AdapterService;
+    libraryRoots: LibraryRootsService;
+  };
+  close(): Promise<void>;
+}
+
+export interface ContainerOverrides {
+  /** An already-open database (tests pass PGlite or an in-memory SQLite). */
+  database?: AppDatabase;
+  clock?: Clock;
+  logger?: Logger;
+}
+
+export async function createContainer(config: Config, overrides: ContainerOverrides = {}): Promise<Container> {
+  const logger = overrides.logger ?? pino({ level: config.logLevel, base: { service: 'lora-manager' } });
+  const clock = overrides.clock ?? systemClock;
+  fs.mkdirSync(config.dataDir, { recursive: true });
+  const database = overrides.database ?? openDatabase(config.databaseUrl);
+  const applied = await migrateToLatest(database);
+  if (applied.length > 0) logger.info({ migrations: applied }, 'database migrated');
+
+  const repositories = {
+    adapters: new AdapterRepository(database.db, database.dialect),
+    settings: new SettingRepository(database.db),
+  };
+  const libraryRoots = new LibraryRootsService(config.loraPaths, repositories.settings);
+  const services = {
+    adapters: new AdapterService(repositories.adapters, libraryRoots, clock),
+    libraryRoots,
+  };
+
+  return {
+    config,
+    logger,
+    clock,
+    database,
+    repositories,
+    services,
+    async close() {
+      await database.close();
+    },
+  };
+}

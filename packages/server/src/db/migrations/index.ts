@@ -1,0 +1,13 @@
+import type { Migration } from 'kysely';
+import type { DialectHelpers } from '../dialect.ts';
+import { up0001 } from './0001-adapters.ts';
+
+/**
+ * The one migration chain, run at start-up on every dialect. Append new migrations; never edit one that shipped.
+ * Each is a function of the dialect helpers so column types can differ where they must.
+ */
+export function migrations(d: DialectHelpers): Record<string, Migration> {
+  return {
+    '0001-adapters': { up: up0001(d) },
+  };
+}

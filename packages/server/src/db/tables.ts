@@ -1,0 +1,98 @@
+import type { Generated } from 'kysely';
+
+/**
+ * Row shapes as stored. Booleans are 0/1 integers and JSON is text on every dialect, so one repository serves
+ * SQLite and PostgreSQL alike; times are ISO-8601 UTC strings written by the app (they sort as text).
+ */
+export interface AdapterTable {
+  id: string;
+  name: string;
+  /** lower(name): the index behind name sorting. */
+  name_key: string;
+  version: string | null;
+  canonical_version_name: string | null;
+  description: string | null;
+  author_username: string | null;
+  visibility: string;
+  published_at: string | null;
+  trained_words: string;
+  triggers: string;
+  file_path: string;
+  weight: number;
+  active: number;
+  ordinal: number | null;
+  archetype: string | null;
+  archetype_confidence: number | null;
+  primary_file_name: string | null;
+  primary_file_size_kb: number | null;
+  primary_file_sha256: string | null;
+  primary_file_download_url: string | null;
+  primary_file_local_path: string | null;
+  supports_generation: number;
+  sd_version: string | null;
+  nsfw_level: number;
+  activation_text: string | null;
+  stats: string | null;
+  extra: string | null;
+  json_file_path: string | null;
+  json_file_mtime: string | null;
+  json_file_size: number | null;
+  last_ingested_at: string | null;
+  created_at: string;
+  updated_at: string;
+  library_root: string | null;
+  relative_path: string | null;
+  file_size: number | null;
+  file_mtime: string | null;
+  sha256: string | null;
+  autov1: string | null;
+  autov2: string | null;
+  autov3: string | null;
+  hash_status: string | null;
+  base_model: string | null;
+  network_type: string | null;
+  rank: number | null;
+  alpha: number | null;
+  resolution: string | null;
+  preview_path: string | null;
+  negative_text: string | null;
+  preferred_weight: number | null;
+  civitai_model_id: number | null;
+  civitai_version_id: number | null;
+  civitai_status: string | null;
+  missing: number;
+  favorite: number;
+  rating: number | null;
+  notes: string | null;
+  /** Lower-cased name, description, tags, trained words and triggers: what `search` matches. */
+  search_text: string;
+}
+
+export type TagOrigin = 'user' | 'source' | 'removed';
+
+export interface AdapterTagTable {
+  adapter_id: string;
+  /** As the user or the source spelled it. */
+  tag: string;
+  /** lower(trim(tag)): what filters compare. */
+  tag_key: string;
+  /** `source` came from a file or CivitAI, `user` was added by the user, `removed` is a source tag the user took away. */
+  origin: TagOrigin;
+  position: number;
+}
+
+export interface SettingTable {
+  key: string;
+  value: string;
+  updated_at: string;
+}
+
+export interface MigrationMarker {
+  id: Generated<number>;
+}
+
+export interface DB {
+  adapter: AdapterTable;
+  adapter_tag: AdapterTagTable;
+  setting: SettingTable;
+}

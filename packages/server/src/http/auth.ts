@@ -1,0 +1,33 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { UnauthorizedError } from '../errors.ts';
+
+/** Root paths the SPA needs before it knows the key. They reveal nothing secret. */
+const PUBLIC_PATHS = new Set(['/health', '/frontend/settings']);
+
+function digest(value: string): Buffer {
+  return createHash('sha256').update(value).digest();
+}
+
+/** The key from the X-API-Key header, or from `api_key` in the query for GETs (WebSocket and <img> URLs cannot set headers). */
+function presentedKey(request: FastifyRequest): string | undefined {
+  const header = request.headers['x-api-key'];
+  if (typeof header === 'string' && header) return header;
+  if (request.method === 'GET') {
+    const query = request.query as Record<string, unknown> | undefined;
+    if (typeof query?.api_key === 'string') return query.api_key;
+  }
+  return undefined;
+}
+
+/** With API_KEY set, every /api route (the WebSocket and the docs included) needs it. Compared in constant time. */
+export function registerApiKeyAuth(app: FastifyInstance, apiKey: string | null): void {
+  if (!apiKey) return;
+  const expected = digest(apiKey);
+  app.addHook('onRequest', async (request) => {
+    const path = request.url.split('?', 1)[0];
+    if (PUBLIC_PATHS.has(path) || !path.startsWith('/api')) return;
+    const key = presentedKey(request);
+    if (key === undefined || !timingSafeEqual(digest(key), expected)) throw new UnauthorizedError();
+  });
+}

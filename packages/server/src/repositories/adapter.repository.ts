@@ -1,0 +1,422 @@
+import type { Adapter, AdapterSortKey } from '@lora-manager/contract';
+import { sql, type Kysely, type SelectQueryBuilder, type Transaction } from 'kysely';
+import { escapeLike, type DialectHelpers } from '../db/dialect.ts';
+import type { AdapterTable, AdapterTagTable, DB } from '../db/tables.ts';
+import { normaliseTags, tagKey } from '../lib/tags.ts';
+
+/** The fields callers write, in their API types (booleans, lists, objects); the repository owns the storage form. */
+export type AdapterFields = Omit<Adapter, 'id' | 'tags' | 'created_at' | 'updated_at'>;
+export type NewAdapter = Partial<AdapterFields> & Pick<Adapter, 'name' | 'file_path'> & {
+  id: string;
+  created_at: string;
+  updated_at: string;
+};
+
+export interface AdapterFilter {
+  search?: string;
+  activeOnly?: boolean;
+  tagKeys?: string[];
+  tagMode?: 'any' | 'all';
+  favoritesOnly?: boolean;
+  missing?: boolean;
+  baseModel?: string;
+  networkType?: string;
+  minRating?: number;
+}
+
+export interface AdapterListOptions extends AdapterFilter {
+  sort: AdapterSortKey;
+  order: 'asc' | 'desc';
+  limit: number;
+  offset: number;
+}
+
+/** Sort key → column. `file_size` is the original's `primary_file_size_kb` (the scanner fills it from disk). */
+const SORT_COLUMNS: Record<AdapterSortKey, keyof AdapterTable> = {
+  name: 'name_key',
+  created_at: 'created_at',
+  updated_at: 'updated_at',
+  file_size: 'primary_file_size_kb',
+  rating: 'rating',
+  weight: 'weight',
+  ordinal: 'ordinal',
+  base_model: 'base_model',
+  nsfw_level: 'nsfw_level',
+  published_at: 'published_at',
+  last_ingested_at: 'last_ingested_at',
+};
+
+const BOOLEAN_FIELDS = ['active', 'supports_generation', 'missing', 'favorite'] as const;
+const LIST_FIELDS = ['trained_words', 'triggers'] as const;
+const OBJECT_FIELDS = ['stats', 'extra'] as const;
+
+type AdapterDb = Kysely<DB> | Transaction<DB>;
+
+export class AdapterRepository {
+  constructor(
+    private readonly db: AdapterDb,
+    private readonly dialect: DialectHelpers,
+  ) {}
+
+  /** Run `fn` in one transaction with a repository bound to it. */
+  transaction<T>(fn: (repo: AdapterRepository) => Promise<T>): Promise<T> {
+    if (this.db.isTransaction) return fn(this);
+    return (this.db as Kysely<DB>).transaction().execute((trx) => fn(new AdapterRepository(trx, this.dialect)));
+  }
+
+  async findById(id: string): Promise<Adapter | undefined> {
+    const [adapter] = await this.findByIds([id]);
+    return adapter;
+  }
+
+  /** Adapters with these ids, in the order given; unknown ids are left out. */
+  async findByIds(ids: readonly string[]): Promise<Adapter[]> {
+    if (ids.length === 0) return [];
+    const rows: AdapterTable[] = [];
+    for (const chunk of chunks(ids, 500)) {
+      rows.push(...(await this.db.selectFrom('adapter').selectAll().where('id', 'in', chunk).execute()));
+    }
+    const byId = new Map(rows.map((r) => [r.id, r]));
+    const tags = await this.tagsFor(rows.map((r) => r.id));
+    return ids.flatMap((id) => {
+      const row = byId.get(id);
+      return row ? [toAdapter(row, tags.get(id) ?? [])] : [];
+    });
+  }
+
+  async existsWithNameVersion(name: string, version: string | null): Promise<boolean> {
+    let q = this.db.selectFrom('adapter').select('id').where('name', '=', name);
+    q = version === null ? q.where('version', 'is', null) : q.where('version', '=', version);
+    return (await q.limit(1).executeTakeFirst()) !== undefined;
+  }
+
+  async insert(input: NewAdapter, tags: readonly string[] = []): Promise<void> {
+    const clean = normaliseTags(tags);
+    const row = { ...defaults(), ...toRow(input), id: input.id, created_at: input.created_at, updated_at: input.updated_at } as AdapterTable;
+    row.search_text = searchText(row, clean);
+    await this.db.insertInto('adapter').values(row).execute();
+    await this.writeTags(input.id, clean.map((tag, position) => ({ tag, origin: 'user' as const, position })));
+  }
+
+  /** Change fields of one adapter; `userTags`, when given, becomes the adapter's visible tag list. */
+  async update(id: string, changes: Partial<AdapterFields> & { updated_at?: string }, userTags?: readonly string[]): Promise<boolean> {
+    const current = await this.db.selectFrom('adapter').selectAll().where('id', '=', id).executeTakeFirst();
+    if (!current) return false;
+    if (userTags !== undefined) await this.setUserTags(id, userTags);
+    const row = { ...current, ...toRow(changes) };
+    row.search_text = searchText(row, await this.visibleTags(id));
+    const { id: _id, ...values } = row;
+    await this.db.updateTable('adapter').set(values).where('id', '=', id).execute();
+    return true;
+  }
+
+  /** Set one column to one value on many adapters. Returns the ids that exist. */
+  async setFlag(ids: readonly string[], field: 'active' | 'favorite', value: boolean, updatedAt: string): Promise<string[]> {
+    const found: string[] = [];
+    for (const chunk of chunks(ids, 500)) {
+      const rows = await this.db
+        .updateTable('adapter')
+        .set({ [field]: value ? 1 : 0, updated_at: updatedAt })
+        .where('id', 'in', chunk)
+        .returning('id')
+        .execute();
+      found.push(...rows.map((r) => r.id));
+    }
+    return found;
+  }
+
+  async setActive(id: string, active: boolean, ordinal: number | undefined, updatedAt: string): Promise<boolean> {
+    const values: Partial<AdapterTable> = { active: active ? 1 : 0, updated_at: updatedAt };
+    if (ordinal !== undefined) values.ordinal = ordinal;
+    const result = await this.db.updateTable('adapter').set(values).where('id', '=', id).executeTakeFirst();
+    return result.numUpdatedRows > 0n;
+  }
+
+  async deleteByIds(ids: readonly string[]): Promise<string[]> {
+    const deleted: string[] = [];
+    for (const chunk of chunks(ids, 500)) {
+      const rows = await this.db.deleteFrom('adapter').where('id', 'in', chunk).returning('id').execute();
+      deleted.push(...rows.map((r) => r.id));
+    }
+    return deleted;
+  }
+
+  /** Add tags the user chose to each adapter (a source tag the user had removed comes back). */
+  async addTags(ids: readonly string[], tags: readonly string[], updatedAt: string): Promise<string[]> {
+    return this.editTags(ids, updatedAt, (current) => [...current.map((t) => t.tag), ...tags]);
+  }
+
+  async removeTags(ids: readonly string[], tags: readonly string[], updatedAt: string): Promise<string[]> {
+    const drop = new Set(tags.map(tagKey));
+    return this.editTags(ids, updatedAt, (current) => current.map((t) => t.tag).filter((t) => !drop.has(tagKey(t))));
+  }
+
+  async count(): Promise<number> {
+    const row = await this.db.selectFrom('adapter').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+    return Number(row.n);
+  }
+
+  /** One page of adapters plus the filtered count, all in SQL. */
+  async list(options: AdapterListOptions): Promise<{ items: Adapter[]; filtered: number }> {
+    const base = this.filtered(options);
+    const countRow = await base.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+    const filtered = Number(countRow.n);
+    if (filtered === 0 || options.offset >= filtered) return { items: [], filtered };
+
+    const column = SORT_COLUMNS[options.sort];
+    let page = base.selectAll();
+    const nulls = this.dialect.name === 'postgres' ? (options.order === 'desc' ? ' nulls last' : ' nulls first') : '';
+    page = page.orderBy(sql.raw(`${column} ${options.order}${nulls}`));
+    if (column !== 'name_key') page = page.orderBy('name_key', 'asc');
+    const rows = await page.orderBy('id', 'asc').limit(options.limit).offset(options.offset).execute();
+    const tags = await this.tagsFor(rows.map((r) => r.id));
+    return { items: rows.map((r) => toAdapter(r, tags.get(r.id) ?? [])), filtered };
+  }
+
+  /** Ids of the active adapters in composition order: ordinal (null as 0), then name. */
+  async listActive(): Promise<Adapter[]> {
+    const rows = await this.db
+      .selectFrom('adapter')
+      .selectAll()
+      .where('active', '=', 1)
+      .orderBy(sql`coalesce(ordinal, 0)`)
+      .orderBy('name')
+      .execute();
+    const tags = await this.tagsFor(rows.map((r) => r.id));
+    return rows.map((r) => toAdapter(r, tags.get(r.id) ?? []));
+  }
+
+  /** Every distinct visible tag spelling with how many adapters carry it. */
+  async tagCounts(): Promise<Array<{ tag: string; count: number }>> {
+    const rows = await this.db
+      .selectFrom('adapter_tag')
+      .select(['tag', (eb) => eb.fn.countAll<number>().as('n')])
+      .where('origin', '!=', 'removed')
+      .groupBy('tag')
+      .execute();
+    return rows.map((r) => ({ tag: r.tag, count: Number(r.n) }));
+  }
+
+  private filtered(f: AdapterFilter): SelectQueryBuilder<DB, 'adapter', {}> {
+    let q = this.db.selectFrom('adapter');
+    const term = f.search?.trim().toLowerCase();
+    if (term) q = q.where(sql<boolean>`search_text like ${`%${escapeLike(term)}%`} escape ${'\\'}`);
+    if (f.activeOnly) q = q.where('active', '=', 1);
+    if (f.favoritesOnly) q = q.where('favorite', '=', 1);
+    if (f.missing !== undefined) q = q.where('missing', '=', f.missing ? 1 : 0);
+    if (f.baseModel) q = q.where(sql<boolean>`lower(base_model) = ${f.baseModel.toLowerCase()}`);
+    if (f.networkType) q = q.where(sql<boolean>`lower(network_type) = ${f.networkType.toLowerCase()}`);
+    if (f.minRating !== undefined) q = q.where('rating', '>=', f.minRating);
+    const keys = f.tagKeys ?? [];
+    if (keys.length > 0) {
+      const tagged = this.db
+        .selectFrom('adapter_tag')
+        .select('adapter_id')
+        .where('tag_key', 'in', keys)
+        .where('origin', '!=', 'removed');
+      q =
+        f.tagMode === 'all' && keys.length > 1
+          ? q.where('id', 'in', tagged.groupBy('adapter_id').having((eb) => eb.fn.count('tag_key').distinct(), '=', keys.length))
+          : q.where('id', 'in', tagged);
+    }
+    return q;
+  }
+
+  private async tagsFor(ids: readonly string[]): Promise<Map<string, string[]>> {
+    const out = new Map<string, string[]>();
+    for (const chunk of chunks(ids, 500)) {
+      const rows = await this.db
+        .selectFrom('adapter_tag')
+        .select(['adapter_id', 'tag'])
+        .where('adapter_id', 'in', chunk)
+        .where('origin', '!=', 'removed')
+        .orderBy('adapter_id')
+        .orderBy('position')
+        .execute();
+      for (const r of rows) {
+        const list = out.get(r.adapter_id);
+        if (list) list.push(r.tag);
+        else out.set(r.adapter_id, [r.tag]);
+      }
+    }
+    return out;
+  }
+
+  private async visibleTags(id: string): Promise<string[]> {
+    return (await this.tagsFor([id])).get(id) ?? [];
+  }
+
+  private async tagRows(id: string): Promise<Pick<AdapterTagTable, 'tag' | 'tag_key' | 'origin' | 'position'>[]> {
+    return this.db
+      .selectFrom('adapter_tag')
+      .select(['tag', 'tag_key', 'origin', 'position'])
+      .where('adapter_id', '=', id)
+      .orderBy('position')
+      .execute();
+  }
+
+  /**
+   * Make `tags` the visible list. Source tags the list drops are remembered as `removed` so a rescan does not
+   * bring them back; a tag that was a source tag stays one.
+   */
+  private async setUserTags(id: string, tags: readonly string[]): Promise<void> {
+    const existing = new Map((await this.tagRows(id)).map((r) => [r.tag_key, r]));
+    const wanted = normaliseTags(tags);
+    const wantedKeys = new Set(wanted.map(tagKey));
+    const next: Array<Pick<AdapterTagTable, 'tag' | 'origin' | 'position'>> = wanted.map((tag, position) => {
+      const origin = existing.get(tagKey(tag))?.origin;
+      return { tag, position, origin: origin === 'source' || origin === 'removed' ? 'source' : 'user' };
+    });
+    for (const [key, row] of existing) {
+      if (!wantedKeys.has(key) && row.origin !== 'user') next.push({ tag: row.tag, origin: 'removed', position: next.length });
+    }
+    await this.db.deleteFrom('adapter_tag').where('adapter_id', '=', id).execute();
+    await this.writeTags(id, next);
+  }
+
+  private async editTags(
+    ids: readonly string[],
+    updatedAt: string,
+    edit: (visible: Array<{ tag: string }>) => string[],
+  ): Promise<string[]> {
+    const found: string[] = [];
+    for (const id of ids) {
+      const visible = (await this.tagRows(id)).filter((r) => r.origin !== 'removed');
+      if (!(await this.update(id, { updated_at: updatedAt }, edit(visible)))) continue;
+      found.push(id);
+    }
+    return found;
+  }
+
+  private async writeTags(id: string, tags: Array<Pick<AdapterTagTable, 'tag' | 'origin' | 'position'>>): Promise<void> {
+    if (tags.length === 0) return;
+    await this.db
+      .insertInto('adapter_tag')
+      .values(tags.map((t) => ({ adapter_id: id, tag: t.tag, tag_key: tagKey(t.tag), origin: t.origin, position: t.position })))
+      .execute();
+  }
+}
+
+function* chunks<T>(items: readonly T[], size: number): Generator<T[]> {
+  for (let i = 0; i < items.length; i += size) yield items.slice(i, i + size);
+}
+
+function defaults(): Omit<AdapterTable, 'id' | 'name' | 'name_key' | 'file_path' | 'created_at' | 'updated_at'> {
+  return {
+    version: null,
+    canonical_version_name: null,
+    description: null,
+    author_username: null,
+    visibility: 'Public',
+    published_at: null,
+    trained_words: '[]',
+    triggers: '[]',
+    weight: 1,
+    active: 0,
+    ordinal: null,
+    archetype: null,
+    archetype_confidence: null,
+    primary_file_name: null,
+    primary_file_size_kb: null,
+    primary_file_sha256: null,
+    primary_file_download_url: null,
+    primary_file_local_path: null,
+    supports_generation: 0,
+    sd_version: null,
+    nsfw_level: 0,
+    activation_text: null,
+    stats: null,
+    extra: null,
+    json_file_path: null,
+    json_file_mtime: null,
+    json_file_size: null,
+    last_ingested_at: null,
+    library_root: null,
+    relative_path: null,
+    file_size: null,
+    file_mtime: null,
+    sha256: null,
+    autov1: null,
+    autov2: null,
+    autov3: null,
+    hash_status: null,
+    base_model: null,
+    network_type: null,
+    rank: null,
+    alpha: null,
+    resolution: null,
+    preview_path: null,
+    negative_text: null,
+    preferred_weight: null,
+    civitai_model_id: null,
+    civitai_version_id: null,
+    civitai_status: null,
+    missing: 0,
+    favorite: 0,
+    rating: null,
+    notes: null,
+    search_text: '',
+  };
+}
+
+/** API-typed fields → storage form. Only keys present in `fields` are returned. */
+function toRow(fields: Partial<AdapterFields> & { updated_at?: string; name?: string }): Partial<AdapterTable> {
+  const row: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(fields)) {
+    if (value === undefined) continue;
+    if ((BOOLEAN_FIELDS as readonly string[]).includes(key)) row[key] = value ? 1 : 0;
+    else if ((LIST_FIELDS as readonly string[]).includes(key)) row[key] = JSON.stringify(value ?? []);
+    else if ((OBJECT_FIELDS as readonly string[]).includes(key)) row[key] = value === null ? null : JSON.stringify(value);
+    else row[key] = value;
+  }
+  if (typeof fields.name === 'string') row.name_key = fields.name.toLowerCase();
+  return row as Partial<AdapterTable>;
+}
+
+function toAdapter(row: AdapterTable, tags: string[]): Adapter {
+  const { name_key: _k, search_text: _s, ...rest } = row;
+  return {
+    ...rest,
+    tags,
+    trained_words: parseList(row.trained_words),
+    triggers: parseList(row.triggers),
+    stats: parseObject(row.stats),
+    extra: parseObject(row.extra),
+    active: row.active === 1,
+    supports_generation: row.supports_generation === 1,
+    missing: row.missing === 1,
+    favorite: row.favorite === 1,
+    weight: Number(row.weight),
+    file_size: row.file_size === null ? null : Number(row.file_size),
+    primary_file_size_kb: row.primary_file_size_kb === null ? null : Number(row.primary_file_size_kb),
+    json_file_size: row.json_file_size === null ? null : Number(row.json_file_size),
+    civitai_model_id: row.civitai_model_id === null ? null : Number(row.civitai_model_id),
+    civitai_version_id: row.civitai_version_id === null ? null : Number(row.civitai_version_id),
+  };
+}
+
+function searchText(row: Pick<AdapterTable, 'name' | 'description' | 'trained_words' | 'triggers'>, tags: readonly string[]): string {
+  return [row.name, row.description ?? '', ...tags, ...parseList(row.trained_words), ...parseList(row.triggers)]
+    .join('\n')
+    .toLowerCase();
+}
+
+function parseList(text: string | null): string[] {
+  if (!text) return [];
+  try {
+    const value: unknown = JSON.parse(text);
+    return Array.isArray(value) ? value.filter((v): v is string => typeof v === 'string') : [];
+  } catch {
+    return [];
+  }
+}
+
+function parseObject(text: string | null): Record<string, unknown> | null {
+  if (!text) return null;
+  try {
+    const value: unknown = JSON.parse(text);
+    return value && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : null;
+  } catch {
+    return null;
+  }
+}

@@ -1,0 +1,20 @@
+import { FrontendSettings, Health } from '@lora-manager/contract';
+import type { FastifyPluginAsync } from 'fastify';
+import type { Config } from '../config.ts';
+
+/** Normalise BACKEND_URL as the original did: absolute URLs lose a trailing slash, relative ones gain a leading one. */
+export function publicBackendUrl(configured: string | null): string {
+  if (!configured) return '/api/v1';
+  if (/^https?:\/\//i.test(configured)) return configured.replace(/\/+$/, '');
+  return `/${configured.replace(/^\/+/, '').replace(/\/+$/, '')}`;
+}
+
+export const systemRoutes: FastifyPluginAsync<{ config: Config }> = async (app, { config }) => {
+  app.get('/health', { schema: { tags: ['system'], response: { 200: Health } } }, async () => ({ status: 'ok', service: 'lora-manager' }));
+
+  app.get('/frontend/settings', { schema: { tags: ['system'], response: { 200: FrontendSettings } } }, async () => ({
+    backendUrl: publicBackendUrl(config.backendUrl),
+    apiKeyRequired: config.apiKey !== null,
+    generationPolling: config.polling,
+  }));
+};
