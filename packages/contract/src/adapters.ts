@@ -1,5 +1,5 @@
 import { Type, type Static } from 'typebox';
-import { JsonObject, Nullable } from './common.ts';
+import { JsonObject, Nullable, StringEnum } from './common.ts';
 
 const Str = Type.String();
 const NStr = Nullable(Type.String());
@@ -169,14 +169,14 @@ export const AdapterListQuery = Type.Object({
   active_only: Type.Optional(QueryBool),
   active: Type.Optional(Type.Boolean({ description: 'Legacy spelling of active_only used by the original SPA' })),
   tags: Type.Optional(Type.String({ maxLength: 2000, description: 'Comma-separated, case-insensitive' })),
-  tag_mode: Type.Optional(Type.Union([Type.Literal('any'), Type.Literal('all')])),
+  tag_mode: Type.Optional(StringEnum(['any', 'all'])),
   sort: Type.Optional(
     Type.String({
       maxLength: 64,
       description: `One of ${ADAPTER_SORT_KEYS.join(', ')}; legacy name_asc-style keys accepted; unknown keys sort by name`,
     }),
   ),
-  order: Type.Optional(Type.Union([Type.Literal('asc'), Type.Literal('desc')])),
+  order: Type.Optional(StringEnum(['asc', 'desc'])),
   page: Type.Optional(Type.Integer()),
   per_page: Type.Optional(Type.Integer()),
   favorites_only: Type.Optional(QueryBool),
@@ -213,7 +213,7 @@ export type BulkAction = (typeof BULK_ACTIONS)[number];
 
 export const BulkRequest = Type.Object(
   {
-    action: Type.Union(BULK_ACTIONS.map((a) => Type.Literal(a))),
+    action: StringEnum(BULK_ACTIONS),
     lora_ids: Type.Array(Type.String({ maxLength: 200 }), { maxItems: 100_000 }),
     tags: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 200 }), { maxItems: 100 })),
   },

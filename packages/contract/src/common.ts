@@ -22,3 +22,8 @@ export const IdParams = Type.Object({ id: Type.String({ minLength: 1, maxLength:
 export type IdParams = Static<typeof IdParams>;
 
 export const JsonObject = Type.Record(Type.String(), Type.Unknown());
+
+/** A string that must be one of `values`: an `enum` in JSON Schema, a literal union in TypeScript. */
+export function StringEnum<const T extends readonly string[]>(values: T, options: { description?: string } = {}) {
+  return Type.Unsafe<T[number]>({ type: 'string', enum: [...values], ...options });
+}

@@ -1,3 +1,5 @@
 export * from './common.ts';
 export * from './adapters.ts';
 export * from './system.ts';
+export * from './jobs.ts';
+export * from './events.ts';

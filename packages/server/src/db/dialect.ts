@@ -1,4 +1,4 @@
-import { sql, type ColumnDataType, type Expression, type Kysely, type RawBuilder } from 'kysely';
+import { sql, type ColumnDataType, type RawBuilder } from 'kysely';
 
 export type DialectName = 'sqlite' | 'postgres';
 
@@ -12,8 +12,8 @@ export interface DialectHelpers {
   readonly float: ColumnDataType | RawBuilder<unknown>;
   /** Column type for a 64-bit integer. */
   readonly bigint: ColumnDataType;
-  /** Case-sensitive concatenation aggregate of a text expression, separated by `sep`. */
-  stringAgg(expr: Expression<string>, sep: string): RawBuilder<string>;
+  /** Predicate on `adapter_search`: its text contains `term` (already lower-cased), every character literal. */
+  searchMatches(term: string): RawBuilder<boolean>;
 }
 
 export function dialectHelpers(name: DialectName): DialectHelpers {
@@ -22,14 +22,18 @@ export function dialectHelpers(name: DialectName): DialectHelpers {
       name,
       float: sql`double precision`,
       bigint: 'bigint',
-      stringAgg: (expr, sep) => sql<string>`string_agg(${expr}, ${sep})`,
+      searchMatches: (term) => sql<boolean>`text like ${`%${escapeLike(term)}%`} escape ${'\\'}`,
     };
   }
   return {
     name,
     float: 'real',
     bigint: 'integer',
-    stringAgg: (expr, sep) => sql<string>`group_concat(${expr}, ${sep})`,
+    // The trigram index answers a quoted phrase of 3+ characters; shorter terms fall back to a scan of the small table.
+    searchMatches: (term) =>
+      [...term].length >= 3
+        ? sql<boolean>`adapter_search match ${`"${term.replace(/"/g, '""')}"`}`
+        : sql<boolean>`instr(text, ${term}) > 0`,
   };
 }
 
@@ -37,5 +41,3 @@ export function dialectHelpers(name: DialectName): DialectHelpers {
 export function escapeLike(term: string): string {
   return term.replace(/[\\%_]/g, (c) => `\\${c}`);
 }
-
-export type AnyDb = Kysely<any>;

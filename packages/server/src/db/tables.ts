@@ -1,5 +1,3 @@
-import type { Generated } from 'kysely';
-
 /**
  * Row shapes as stored. Booleans are 0/1 integers and JSON is text on every dialect, so one repository serves
  * SQLite and PostgreSQL alike; times are ISO-8601 UTC strings written by the app (they sort as text).
@@ -64,8 +62,12 @@ export interface AdapterTable {
   favorite: number;
   rating: number | null;
   notes: string | null;
-  /** Lower-cased name, description, tags, trained words and triggers: what `search` matches. */
-  search_text: string;
+}
+
+/** Lower-cased name, description, tags, trained words and triggers: what `search` matches (FTS5 table on SQLite). */
+export interface AdapterSearchTable {
+  adapter_id: string;
+  text: string;
 }
 
 export type TagOrigin = 'user' | 'source' | 'removed';
@@ -87,12 +89,31 @@ export interface SettingTable {
   updated_at: string;
 }
 
-export interface MigrationMarker {
-  id: Generated<number>;
+export interface JobTable {
+  id: string;
+  kind: string;
+  status: string;
+  payload: string;
+  result: string | null;
+  error: string | null;
+  progress: number;
+  progress_detail: string | null;
+  attempts: number;
+  max_attempts: number;
+  queue_group: string | null;
+  /** Earliest time a pending or retrying job may start (backoff). */
+  run_after: string;
+  heartbeat_at: string | null;
+  created_at: string;
+  started_at: string | null;
+  finished_at: string | null;
+  updated_at: string;
 }
 
 export interface DB {
   adapter: AdapterTable;
   adapter_tag: AdapterTagTable;
+  adapter_search: AdapterSearchTable;
   setting: SettingTable;
+  job: JobTable;
 }

@@ -1,6 +1,6 @@
 import type { Adapter, AdapterSortKey } from '@lora-manager/contract';
 import { sql, type Kysely, type SelectQueryBuilder, type Transaction } from 'kysely';
-import { escapeLike, type DialectHelpers } from '../db/dialect.ts';
+import type { DialectHelpers } from '../db/dialect.ts';
 import type { AdapterTable, AdapterTagTable, DB } from '../db/tables.ts';
 import { normaliseTags, tagKey } from '../lib/tags.ts';
 
@@ -93,9 +93,9 @@ export class AdapterRepository {
   async insert(input: NewAdapter, tags: readonly string[] = []): Promise<void> {
     const clean = normaliseTags(tags);
     const row = { ...defaults(), ...toRow(input), id: input.id, created_at: input.created_at, updated_at: input.updated_at } as AdapterTable;
-    row.search_text = searchText(row, clean);
     await this.db.insertInto('adapter').values(row).execute();
     await this.writeTags(input.id, clean.map((tag, position) => ({ tag, origin: 'user' as const, position })));
+    await this.db.insertInto('adapter_search').values({ adapter_id: input.id, text: searchText(row, clean) }).execute();
   }
 
   /** Change fields of one adapter; `userTags`, when given, becomes the adapter's visible tag list. */
@@ -104,9 +104,9 @@ export class AdapterRepository {
     if (!current) return false;
     if (userTags !== undefined) await this.setUserTags(id, userTags);
     const row = { ...current, ...toRow(changes) };
-    row.search_text = searchText(row, await this.visibleTags(id));
     const { id: _id, ...values } = row;
     await this.db.updateTable('adapter').set(values).where('id', '=', id).execute();
+    await this.writeSearchText(id, searchText(row, await this.visibleTags(id)));
     return true;
   }
 
@@ -135,6 +135,8 @@ export class AdapterRepository {
   async deleteByIds(ids: readonly string[]): Promise<string[]> {
     const deleted: string[] = [];
     for (const chunk of chunks(ids, 500)) {
+      // The FTS5 search table has no foreign key to cascade from.
+      await this.db.deleteFrom('adapter_search').where('adapter_id', 'in', chunk).execute();
       const rows = await this.db.deleteFrom('adapter').where('id', 'in', chunk).returning('id').execute();
       deleted.push(...rows.map((r) => r.id));
     }
@@ -156,21 +158,24 @@ export class AdapterRepository {
     return Number(row.n);
   }
 
-  /** One page of adapters plus the filtered count, all in SQL. */
+  /**
+   * One page of adapters plus the filtered count, all in SQL. The page is found on ids first (the sort indexes cover
+   * key, name_key and id, so deep offsets walk an index, not rows) and only its rows are read whole.
+   */
   async list(options: AdapterListOptions): Promise<{ items: Adapter[]; filtered: number }> {
     const base = this.filtered(options);
     const countRow = await base.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
     const filtered = Number(countRow.n);
     if (filtered === 0 || options.offset >= filtered) return { items: [], filtered };
 
+    // Ties break on name then id in the same direction as the key, so one index serves both directions.
+    const dir = options.order;
     const column = SORT_COLUMNS[options.sort];
-    let page = base.selectAll();
-    const nulls = this.dialect.name === 'postgres' ? (options.order === 'desc' ? ' nulls last' : ' nulls first') : '';
-    page = page.orderBy(sql.raw(`${column} ${options.order}${nulls}`));
-    if (column !== 'name_key') page = page.orderBy('name_key', 'asc');
-    const rows = await page.orderBy('id', 'asc').limit(options.limit).offset(options.offset).execute();
-    const tags = await this.tagsFor(rows.map((r) => r.id));
-    return { items: rows.map((r) => toAdapter(r, tags.get(r.id) ?? [])), filtered };
+    const nulls = this.dialect.name === 'postgres' ? (dir === 'desc' ? ' nulls last' : ' nulls first') : '';
+    let page = base.select('id').orderBy(sql.raw(`${column} ${dir}${nulls}`));
+    if (column !== 'name_key') page = page.orderBy('name_key', dir);
+    const ids = await page.orderBy('id', dir).limit(options.limit).offset(options.offset).execute();
+    return { items: await this.findByIds(ids.map((r) => r.id)), filtered };
   }
 
   /** Ids of the active adapters in composition order: ordinal (null as 0), then name. */
@@ -200,7 +205,9 @@ export class AdapterRepository {
   private filtered(f: AdapterFilter): SelectQueryBuilder<DB, 'adapter', {}> {
     let q = this.db.selectFrom('adapter');
     const term = f.search?.trim().toLowerCase();
-    if (term) q = q.where(sql<boolean>`search_text like ${`%${escapeLike(term)}%`} escape ${'\\'}`);
+    if (term) {
+      q = q.where('id', 'in', this.db.selectFrom('adapter_search').select('adapter_id').where(this.dialect.searchMatches(term)));
+    }
     if (f.activeOnly) q = q.where('active', '=', 1);
     if (f.favoritesOnly) q = q.where('favorite', '=', 1);
     if (f.missing !== undefined) q = q.where('missing', '=', f.missing ? 1 : 0);
@@ -244,6 +251,11 @@ export class AdapterRepository {
 
   private async visibleTags(id: string): Promise<string[]> {
     return (await this.tagsFor([id])).get(id) ?? [];
+  }
+
+  private async writeSearchText(id: string, text: string): Promise<void> {
+    await this.db.deleteFrom('adapter_search').where('adapter_id', '=', id).execute();
+    await this.db.insertInto('adapter_search').values({ adapter_id: id, text }).execute();
   }
 
   private async tagRows(id: string): Promise<Pick<AdapterTagTable, 'tag' | 'tag_key' | 'origin' | 'position'>[]> {
@@ -355,7 +367,6 @@ function defaults(): Omit<AdapterTable, 'id' | 'name' | 'name_key' | 'file_path'
     favorite: 0,
     rating: null,
     notes: null,
-    search_text: '',
   };
 }
 
@@ -374,7 +385,7 @@ function toRow(fields: Partial<AdapterFields> & { updated_at?: string; name?: st
 }
 
 function toAdapter(row: AdapterTable, tags: string[]): Adapter {
-  const { name_key: _k, search_text: _s, ...rest } = row;
+  const { name_key: _k, ...rest } = row;
   return {
     ...rest,
     tags,

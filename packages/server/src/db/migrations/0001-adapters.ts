@@ -64,7 +64,6 @@ export function up0001(d: DialectHelpers) {
       .addColumn('favorite', 'integer', (c) => c.notNull().defaultTo(0))
       .addColumn('rating', 'integer')
       .addColumn('notes', 'text')
-      .addColumn('search_text', 'text', (c) => c.notNull().defaultTo(''))
       .execute();
 
     // One index per filter and sort the API offers; sorts tie-break on name_key then id so pages are stable.
@@ -111,6 +110,28 @@ export function up0001(d: DialectHelpers) {
       .addColumn('updated_at', 'text', (c) => c.notNull())
       .execute();
 
-    if (d.name === 'sqlite') await sql`PRAGMA optimize`.execute(db);
+    await createSearchIndex(db, d);
   };
+}
+
+/**
+ * What `search` matches: one lower-cased text per adapter (name, description, tags, trained words, triggers) in a
+ * narrow table with a substring index, so a search never scans the wide adapter rows. SQLite: FTS5 with the
+ * trigram tokenizer. PostgreSQL: a pg_trgm GIN index where the extension is available (plain scan otherwise).
+ */
+async function createSearchIndex(db: Kysely<any>, d: DialectHelpers): Promise<void> {
+  if (d.name === 'sqlite') {
+    await sql`create virtual table adapter_search using fts5(adapter_id unindexed, text, tokenize = 'trigram')`.execute(db);
+    return;
+  }
+  await db.schema
+    .createTable('adapter_search')
+    .addColumn('adapter_id', 'text', (c) => c.primaryKey().references('adapter.id').onDelete('cascade'))
+    .addColumn('text', 'text', (c) => c.notNull())
+    .execute();
+  const available = await sql<{ n: number }>`select count(*)::int as n from pg_available_extensions where name = 'pg_trgm'`.execute(db);
+  if ((available.rows[0]?.n ?? 0) > 0) {
+    await sql`create extension if not exists pg_trgm`.execute(db);
+    await sql`create index ix_adapter_search_trgm on adapter_search using gin (text gin_trgm_ops)`.execute(db);
+  }
 }

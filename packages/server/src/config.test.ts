@@ -1,0 +1,33 @@
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from './config.ts';
+
+describe('loadConfig', () => {
+  it('fills defaults relative to the working directory', () => {
+    const config = loadConfig({}, '/srv/app');
+    expect(config).toMatchObject({ host: '127.0.0.1', port: 8000, dataDir: '/srv/app/data', apiKey: null, loraPaths: [] });
+    expect(config.databaseUrl).toBe(`sqlite:${path.join('/srv/app/data', 'lora-manager.db')}`);
+    expect(config.outputDir).toBe('/srv/app/data/outputs');
+  });
+
+  it('reads lists and URLs', () => {
+    const config = loadConfig({ LORA_PATHS: '/a:/b, /c', DATABASE_URL: 'postgres://u@h/db', REDIS_URL: 'redis://h:6379' }, '/');
+    expect(config.loraPaths).toEqual(['/a', '/b', '/c']);
+    expect(config.databaseUrl).toBe('postgres://u@h/db');
+    expect(loadConfig({ LORA_PATHS: '["/x y"]' }, '/').loraPaths).toEqual(['/x y']);
+  });
+
+  it('names every bad variable and what it accepts', () => {
+    try {
+      loadConfig({ PORT: 'abc', LOG_LEVEL: 'loud', REDIS_URL: 'http://x', API_KEY: 'short' }, '/');
+      expect.unreachable();
+    } catch (error) {
+      expect(error).toBeInstanceOf(ConfigError);
+      const message = (error as ConfigError).message;
+      expect(message).toContain('PORT must be a whole number from 0 to 65535 (got "abc")');
+      expect(message).toContain('LOG_LEVEL must be one of');
+      expect(message).toContain('REDIS_URL must be a URL starting with redis://');
+      expect(message).toContain('API_KEY must be at least 8 characters');
+    }
+  });
+});

@@ -1,0 +1,9 @@
+import { createRouter, createWebHistory } from 'vue-router';
+
+export const router = createRouter({
+  history: createWebHistory(),
+  routes: [
+    { path: '/', redirect: '/library' },
+    { path: '/library', component: () => import('./features/library/views/LibraryView.vue') },
+  ],
+});
