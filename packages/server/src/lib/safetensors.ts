@@ -54,8 +54,10 @@ export interface SafetensorsHeader {
   fileSize: number;
   /** `__metadata__`, or null when the file has none. */
   metadata: Record<string, string> | null;
-  /** In file order of their data (sorted by offsets). */
-  tensors: TensorInfo[];
+  /** Every tensor, compactly, in data order. */
+  table: TensorTable;
+  /** The same tensors as objects (built on first use). */
+  readonly tensors: TensorInfo[];
 }
 
 /** Bits per element. Unknown dtypes are kept as they are and skip the size check (the list keeps growing). */
@@ -104,7 +106,8 @@ export function readSafetensorsHeader(path: string, options: ReadOptions = {}): 
     const headerLength = checkPrefix(prefix.subarray(0, got), fileSize, options);
     const raw = Buffer.allocUnsafe(headerLength);
     if (readFully(fd, raw, 8) !== headerLength) throw new SafetensorsError('invalid_header_length', 'file ended inside the header');
-    return { ...parseHeaderBytes(raw, fileSize), raw };
+    // Not a spread: that would call the lazy `tensors` getter.
+    return Object.assign(parseHeaderBytes(raw, fileSize), { raw });
   } finally {
     fs.closeSync(fd);
   }
@@ -145,44 +148,237 @@ function checkPrefix(prefix: Uint8Array, fileSize: number, options: ReadOptions)
 
 /** Steps 4–6: parse the JSON header, then validate offsets against the shapes and the file length. */
 export function parseHeaderBytes(header: Uint8Array, fileSize: number): SafetensorsHeader {
-  const parsed = new HeaderParser(header).parse();
-  const tensors = validate(parsed.tensors, header.length, fileSize);
-  return { headerLength: header.length, dataOffset: 8 + header.length, fileSize, metadata: parsed.metadata, tensors };
+  const parser = new HeaderParser(header);
+  const metadata = parser.parse();
+  const table = parser.table;
+  table.checkDuplicates();
+  table.validate(header.length, fileSize);
+  let tensors: TensorInfo[] | undefined;
+  return {
+    headerLength: header.length,
+    dataOffset: 8 + header.length,
+    fileSize,
+    metadata,
+    table,
+    get tensors() {
+      tensors ??= table.toArray();
+      return tensors;
+    },
+  };
 }
 
-function validate(tensors: TensorInfo[], headerLength: number, fileSize: number): TensorInfo[] {
-  tensors.sort((a, b) => a.begin - b.begin || a.end - b.end);
-  let start = 0;
-  for (const t of tensors) {
-    if (t.begin !== start || t.end < t.begin) throw new SafetensorsError('invalid_offset', `tensor "${t.name}" has invalid offsets [${t.begin}, ${t.end}]`);
-    let count = 1;
-    for (const d of t.shape) {
-      count *= d;
-      if (count > Number.MAX_SAFE_INTEGER) throw new SafetensorsError('validation_overflow', `tensor "${t.name}" has too many elements`);
-    }
-    const bits = DTYPE_BITS[t.dtype];
-    if (bits !== undefined) {
-      const total = count * bits;
-      if (total > Number.MAX_SAFE_INTEGER) throw new SafetensorsError('validation_overflow', `tensor "${t.name}" is too large`);
-      if (total % 8 !== 0) throw new SafetensorsError('misaligned_slice', `tensor "${t.name}" does not end on a byte boundary`);
-      if (t.end - t.begin !== total / 8) {
-        throw new SafetensorsError('tensor_invalid_info', `tensor "${t.name}" spans ${t.end - t.begin} bytes, its shape and dtype need ${total / 8}`);
+const DTYPES = Object.keys(DTYPE_BITS);
+const DTYPE_CODES = new Map(DTYPES.map((d, i) => [d, i]));
+const UNKNOWN_DTYPE = 255;
+const MAX_DIMS_INLINE = 4;
+const U64_RANGE = 2 ** 64;
+/** Bytes per row across every column (Float64 columns first so each view stays aligned). */
+const ROW_BYTES = 8 * 3 + 8 * MAX_DIMS_INLINE + 4 * 3 + 3;
+
+/**
+ * The tensors of one header as columns (names stay as byte ranges of the header until asked for), so a header with
+ * thousands of entries costs a few typed arrays instead of thousands of objects.
+ */
+export class TensorTable {
+  count = 0;
+  nameStart: Int32Array;
+  nameEnd: Int32Array;
+  /** 1 when the name has escapes or non-ASCII bytes and must be decoded, not sliced. */
+  nameEscaped: Uint8Array;
+  nameHash: Int32Array;
+  dtypeCode: Uint8Array;
+  begin: Float64Array;
+  end: Float64Array;
+  ndim: Uint8Array;
+  /** The first four dimensions of each tensor; longer shapes keep the rest in `extraDims`. */
+  dims: Float64Array;
+  elements: Float64Array;
+  /** Order of the tensors by data offset (filled by validate). */
+  order: Uint32Array = new Uint32Array(0);
+  private readonly extraDims = new Map<number, number[]>();
+  private readonly otherDtypes = new Map<number, string>();
+  private readonly decodedNames = new Map<number, string>();
+
+  constructor(
+    private readonly header: Uint8Array,
+    capacity: number,
+  ) {
+    // All columns are views of one allocation: one typed-array allocation per header instead of ten.
+    const rows = Math.max(16, capacity);
+    const buffer = new ArrayBuffer(rows * ROW_BYTES);
+    let at = 0;
+    const take = <T>(make: (buffer: ArrayBuffer, offset: number, length: number) => T, length: number, width: number): T => {
+      const view = make(buffer, at, length);
+      at += length * width;
+      return view;
+    };
+    this.begin = take((b, o, n) => new Float64Array(b, o, n), rows, 8);
+    this.end = take((b, o, n) => new Float64Array(b, o, n), rows, 8);
+    this.elements = take((b, o, n) => new Float64Array(b, o, n), rows, 8);
+    this.dims = take((b, o, n) => new Float64Array(b, o, n), rows * MAX_DIMS_INLINE, 8);
+    this.nameStart = take((b, o, n) => new Int32Array(b, o, n), rows, 4);
+    this.nameEnd = take((b, o, n) => new Int32Array(b, o, n), rows, 4);
+    this.nameHash = take((b, o, n) => new Int32Array(b, o, n), rows, 4);
+    this.nameEscaped = take((b, o, n) => new Uint8Array(b, o, n), rows, 1);
+    this.dtypeCode = take((b, o, n) => new Uint8Array(b, o, n), rows, 1);
+    this.ndim = take((b, o, n) => new Uint8Array(b, o, n), rows, 1);
+  }
+
+  /** Start a new row; returns its index. */
+  add(): number {
+    if (this.count === this.nameStart.length) this.grow();
+    return this.count++;
+  }
+
+  private grow(): void {
+    const bigger = new TensorTable(this.header, this.nameStart.length * 2);
+    bigger.begin.set(this.begin);
+    bigger.end.set(this.end);
+    bigger.elements.set(this.elements);
+    bigger.dims.set(this.dims);
+    bigger.nameStart.set(this.nameStart);
+    bigger.nameEnd.set(this.nameEnd);
+    bigger.nameHash.set(this.nameHash);
+    bigger.nameEscaped.set(this.nameEscaped);
+    bigger.dtypeCode.set(this.dtypeCode);
+    bigger.ndim.set(this.ndim);
+    this.begin = bigger.begin;
+    this.end = bigger.end;
+    this.elements = bigger.elements;
+    this.dims = bigger.dims;
+    this.nameStart = bigger.nameStart;
+    this.nameEnd = bigger.nameEnd;
+    this.nameHash = bigger.nameHash;
+    this.nameEscaped = bigger.nameEscaped;
+    this.dtypeCode = bigger.dtypeCode;
+    this.ndim = bigger.ndim;
+  }
+
+  setDecodedName(i: number, name: string): void {
+    this.decodedNames.set(i, name);
+  }
+
+  setOtherDtype(i: number, dtype: string): void {
+    this.dtypeCode[i] = UNKNOWN_DTYPE;
+    this.otherDtypes.set(i, dtype);
+  }
+
+  setExtraDims(i: number, dims: number[]): void {
+    this.extraDims.set(i, dims);
+  }
+
+  name(i: number): string {
+    if (this.nameEscaped[i]) return this.decodedNames.get(i)!;
+    return (this.header as LatinSliceable).latin1Slice(this.nameStart[i], this.nameEnd[i]);
+  }
+
+  /** Does the name end with these ASCII bytes? Answers without building the string. */
+  nameEndsWith(i: number, suffix: Uint8Array): boolean {
+    if (this.nameEscaped[i]) return this.name(i).endsWith(Buffer.from(suffix).toString('latin1'));
+    const end = this.nameEnd[i];
+    const start = end - suffix.length;
+    if (start < this.nameStart[i]) return false;
+    const h = this.header;
+    for (let k = suffix.length - 1; k >= 0; k--) if (h[start + k] !== suffix[k]) return false;
+    return true;
+  }
+
+  dtype(i: number): string {
+    const code = this.dtypeCode[i];
+    return code === UNKNOWN_DTYPE ? this.otherDtypes.get(i)! : DTYPES[code];
+  }
+
+  dim(i: number, d: number): number {
+    if (d >= this.ndim[i]) return NaN;
+    if (d < MAX_DIMS_INLINE) return this.dims[i * MAX_DIMS_INLINE + d];
+    return this.extraDims.get(i)![d - MAX_DIMS_INLINE];
+  }
+
+  shape(i: number): number[] {
+    const out: number[] = [];
+    for (let d = 0; d < this.ndim[i]; d++) out.push(this.dim(i, d));
+    return out;
+  }
+
+  info(i: number): TensorInfo {
+    return { name: this.name(i), dtype: this.dtype(i), shape: this.shape(i), begin: this.begin[i], end: this.end[i] };
+  }
+
+  /** Tensors as objects in data order. */
+  toArray(): TensorInfo[] {
+    return Array.from(this.order, (i) => this.info(i));
+  }
+
+  /** JSON.parse would keep the last of two equal keys; the format forbids them, so the file is refused. */
+  checkDuplicates(): void {
+    const n = this.count;
+    if (n < 2) return;
+    // A native numeric sort of the hashes finds out cheaply whether any two are equal at all.
+    const sortedHashes = this.nameHash.slice(0, n).sort();
+    let collision = false;
+    for (let k = 1; k < n && !collision; k++) collision = sortedHashes[k] === sortedHashes[k - 1];
+    if (!collision) return;
+    const byHash = new Uint32Array(n);
+    for (let i = 0; i < n; i++) byHash[i] = i;
+    const hashes = this.nameHash;
+    byHash.sort((a, b) => hashes[a] - hashes[b]);
+    for (let k = 1; k < n; k++) {
+      if (hashes[byHash[k]] !== hashes[byHash[k - 1]]) continue;
+      // Equal hashes: compare every name of the run exactly (rare).
+      const seen = new Set<string>([this.name(byHash[k - 1])]);
+      let j = k;
+      while (j < n && hashes[byHash[j]] === hashes[byHash[k - 1]]) {
+        const name = this.name(byHash[j]);
+        if (seen.has(name)) throw new SafetensorsError('invalid_header_json', `duplicate tensor "${name}"`);
+        seen.add(name);
+        j++;
       }
+      k = j;
     }
-    start = t.end;
   }
-  if (8 + headerLength + start !== fileSize) {
-    throw new SafetensorsError(
-      'metadata_incomplete_buffer',
-      `header and tensors account for ${8 + headerLength + start} bytes but the file has ${fileSize}`,
-    );
+
+  /** The reference's Metadata::validate: contiguous offsets from 0, sizes that match shapes, exact file length. */
+  validate(headerLength: number, fileSize: number): void {
+    const n = this.count;
+    const order = new Uint32Array(n);
+    let sorted = true;
+    for (let i = 0; i < n; i++) {
+      order[i] = i;
+      if (i > 0 && (this.begin[i] < this.begin[i - 1] || (this.begin[i] === this.begin[i - 1] && this.end[i] < this.end[i - 1]))) sorted = false;
+    }
+    if (!sorted) order.sort((a, b) => this.begin[a] - this.begin[b] || this.end[a] - this.end[b]);
+    this.order = order;
+    let start = 0;
+    for (let k = 0; k < n; k++) {
+      const i = order[k];
+      const begin = this.begin[i];
+      const end = this.end[i];
+      if (begin !== start || end < begin) throw new SafetensorsError('invalid_offset', `tensor "${this.name(i)}" has invalid offsets [${begin}, ${end}]`);
+      const count = this.elements[i];
+      if (count < 0) throw new SafetensorsError('validation_overflow', `tensor "${this.name(i)}" has too many elements`);
+      const code = this.dtypeCode[i];
+      if (code !== UNKNOWN_DTYPE) {
+        const total = count * DTYPE_BITS[DTYPES[code]];
+        if (total > Number.MAX_SAFE_INTEGER) throw new SafetensorsError('validation_overflow', `tensor "${this.name(i)}" is too large`);
+        if (total % 8 !== 0) throw new SafetensorsError('misaligned_slice', `tensor "${this.name(i)}" does not end on a byte boundary`);
+        if (end - begin !== total / 8) {
+          throw new SafetensorsError('tensor_invalid_info', `tensor "${this.name(i)}" spans ${end - begin} bytes, its shape and dtype need ${total / 8}`);
+        }
+      }
+      start = end;
+    }
+    if (8 + headerLength + start !== fileSize) {
+      throw new SafetensorsError(
+        'metadata_incomplete_buffer',
+        `header and tensors account for ${8 + headerLength + start} bytes but the file has ${fileSize}`,
+      );
+    }
   }
-  return tensors;
 }
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 const MAX_DEPTH = 64;
-/** 1 for bytes that may appear in a string as themselves and need no decoding: printable ASCII but `"` and `\\`. */
+/** 1 for bytes that may appear in a string as themselves and need no decoding: printable ASCII but `"` and `\`. */
 const PLAIN = new Uint8Array(256);
 for (let c = 0x20; c < 0x80; c++) PLAIN[c] = c === 0x22 || c === 0x5c ? 0 : 1;
 
@@ -195,22 +391,29 @@ const OPEN_BRACE = 0x7b;
 const CLOSE_BRACE = 0x7d;
 const OPEN_BRACKET = 0x5b;
 const CLOSE_BRACKET = 0x5d;
+const FNV_OFFSET = 0x811c9dc5 | 0;
+const FNV_PRIME = 0x01000193;
 
 /** Buffer#latin1Slice (what toString('latin1') calls, present since Node 6) skips toString's argument checks. */
-type LatinSliceable = Buffer & { latin1Slice(start: number, end: number): string };
+type LatinSliceable = Uint8Array & { latin1Slice(start: number, end: number): string };
 
 /** A strict JSON reader for `{name: {dtype, shape, data_offsets, …}, __metadata__?: {string: string}}`. */
 class HeaderParser {
   private i = 0;
-  private readonly buf: LatinSliceable;
+  private readonly b: Uint8Array;
+  readonly table: TensorTable;
+  /** Set by `key()`: where the last plain key was, its hash, or its decoded text. */
+  private keyStart = 0;
+  private keyEnd = 0;
+  private keyHash = 0;
+  private keyDecoded: string | null = null;
 
-  constructor(private readonly b: Uint8Array) {
-    this.buf = Buffer.from(b.buffer, b.byteOffset, b.length) as LatinSliceable;
+  constructor(header: Uint8Array) {
+    this.b = Buffer.from(header.buffer, header.byteOffset, header.length);
+    this.table = new TensorTable(this.b, Math.max(16, Math.ceil(header.length / 110)));
   }
 
-  parse(): { metadata: Record<string, string> | null; tensors: TensorInfo[] } {
-    const tensors: TensorInfo[] = [];
-    const names = new Set<string>();
+  parse(): Record<string, string> | null {
     let metadata: Record<string, string> | null = null;
     let sawMetadata = false;
     this.ws();
@@ -221,18 +424,16 @@ class HeaderParser {
       this.i++;
     } else {
       for (;;) {
-        const key = this.string();
+        this.key();
         this.ws();
         this.expect(COLON);
         this.ws();
-        if (key === '__metadata__') {
+        if (this.keyIs('__metadata__')) {
           if (sawMetadata) this.fail('duplicate key "__metadata__"');
           sawMetadata = true;
           metadata = this.metadata();
         } else {
-          if (names.has(key)) this.fail(`duplicate tensor "${key}"`);
-          names.add(key);
-          tensors.push(this.tensor(key));
+          this.tensor();
         }
         this.ws();
         const c = this.b[this.i++];
@@ -243,31 +444,81 @@ class HeaderParser {
     }
     this.ws();
     if (this.i !== this.b.length) this.fail('unexpected data after the header object');
-    return { metadata, tensors };
+    return metadata;
   }
 
-  private tensor(name: string): TensorInfo {
+  /** Read an object key, recording where it is instead of building a string when it needs no decoding. */
+  private key(): void {
+    const b = this.b;
+    if (b[this.i] !== QUOTE) this.fail('expected a string');
+    const start = ++this.i;
+    let i = start;
+    let h = FNV_OFFSET;
+    let c = b[i];
+    while (PLAIN[c] === 1) {
+      h = Math.imul(h ^ c, FNV_PRIME);
+      c = b[++i];
+    }
+    if (c === QUOTE) {
+      this.i = i + 1;
+      this.keyStart = start;
+      this.keyEnd = i;
+      this.keyHash = h;
+      this.keyDecoded = null;
+      return;
+    }
+    this.i = start - 1;
+    const decoded = this.string();
+    h = FNV_OFFSET;
+    for (let k = 0; k < decoded.length; k++) h = Math.imul(h ^ decoded.charCodeAt(k), FNV_PRIME);
+    this.keyStart = start;
+    this.keyEnd = this.i - 1;
+    this.keyHash = h;
+    this.keyDecoded = decoded;
+  }
+
+  private keyIs(word: string): boolean {
+    if (this.keyDecoded !== null) return this.keyDecoded === word;
+    if (this.keyEnd - this.keyStart !== word.length) return false;
+    for (let k = 0; k < word.length; k++) if (this.b[this.keyStart + k] !== word.charCodeAt(k)) return false;
+    return true;
+  }
+
+  private keyText(): string {
+    return this.keyDecoded ?? (this.b as LatinSliceable).latin1Slice(this.keyStart, this.keyEnd);
+  }
+
+  private tensor(): void {
+    const t = this.table;
+    const row = t.add();
+    t.nameStart[row] = this.keyStart;
+    t.nameEnd[row] = this.keyEnd;
+    t.nameHash[row] = this.keyHash;
+    if (this.keyDecoded !== null) {
+      t.nameEscaped[row] = 1;
+      t.setDecodedName(row, this.keyDecoded);
+    }
     this.expect(OPEN_BRACE);
     this.ws();
-    let dtype: string | undefined;
-    let shape: number[] | undefined;
-    let offsets: number[] | undefined;
-    if (this.b[this.i] === CLOSE_BRACE) this.fail(`tensor "${name}" has no dtype`);
+    let seen = 0; // bit 1 dtype, 2 shape, 4 data_offsets
+    if (this.b[this.i] === CLOSE_BRACE) this.fail(`tensor "${t.name(row)}" has no dtype`);
     for (;;) {
-      const field = this.string();
+      this.key();
       this.ws();
       this.expect(COLON);
       this.ws();
-      if (field === 'dtype') {
-        if (dtype !== undefined) this.fail(`tensor "${name}" repeats dtype`);
-        dtype = this.string();
-      } else if (field === 'shape') {
-        if (shape !== undefined) this.fail(`tensor "${name}" repeats shape`);
-        shape = this.uintArray();
-      } else if (field === 'data_offsets') {
-        if (offsets !== undefined) this.fail(`tensor "${name}" repeats data_offsets`);
-        offsets = this.uintArray();
-        if (offsets.length !== 2) this.fail(`tensor "${name}" data_offsets must be [begin, end]`);
+      if (this.keyIs('dtype')) {
+        if (seen & 1) this.fail(`tensor "${t.name(row)}" repeats dtype`);
+        seen |= 1;
+        this.dtype(row);
+      } else if (this.keyIs('shape')) {
+        if (seen & 2) this.fail(`tensor "${t.name(row)}" repeats shape`);
+        seen |= 2;
+        this.shape(row);
+      } else if (this.keyIs('data_offsets')) {
+        if (seen & 4) this.fail(`tensor "${t.name(row)}" repeats data_offsets`);
+        seen |= 4;
+        this.offsets(row);
       } else {
         this.skipValue(1);
       }
@@ -277,10 +528,78 @@ class HeaderParser {
       if (c !== COMMA) this.fail('expected "," or "}"', this.i - 1);
       this.ws();
     }
-    if (dtype === undefined || shape === undefined || offsets === undefined) {
-      this.fail(`tensor "${name}" lacks ${dtype === undefined ? 'dtype' : shape === undefined ? 'shape' : 'data_offsets'}`);
+    if (seen !== 7) this.fail(`tensor "${t.name(row)}" lacks ${!(seen & 1) ? 'dtype' : !(seen & 2) ? 'shape' : 'data_offsets'}`);
+  }
+
+  private dtype(row: number): void {
+    const b = this.b;
+    const i = this.i;
+    // F16, BF16 and F32 cover nearly every LoRA: match their bytes before building a string.
+    if (b[i] === QUOTE && b[i + 1] === 0x46 && b[i + 4] === QUOTE) {
+      if (b[i + 2] === 0x31 && b[i + 3] === 0x36) {
+        this.table.dtypeCode[row] = DTYPE_CODES.get('F16')!;
+        this.i += 5;
+        return;
+      }
+      if (b[i + 2] === 0x33 && b[i + 3] === 0x32) {
+        this.table.dtypeCode[row] = DTYPE_CODES.get('F32')!;
+        this.i += 5;
+        return;
+      }
     }
-    return { name, dtype, shape, begin: offsets[0], end: offsets[1] };
+    const dtype = this.string();
+    const code = DTYPE_CODES.get(dtype);
+    if (code === undefined) this.table.setOtherDtype(row, dtype);
+    else this.table.dtypeCode[row] = code;
+  }
+
+  private shape(row: number): void {
+    const t = this.table;
+    this.expect(OPEN_BRACKET);
+    this.ws();
+    let n = 0;
+    let count = 1;
+    let extra: number[] | null = null;
+    if (this.b[this.i] === CLOSE_BRACKET) {
+      this.i++;
+    } else {
+      for (;;) {
+        const d = this.uint();
+        if (n < MAX_DIMS_INLINE) t.dims[row * MAX_DIMS_INLINE + n] = d;
+        else (extra ??= []).push(d);
+        n++;
+        if (n > 255) this.fail('shape has too many dimensions');
+        // The reference multiplies with overflow checks in 64 bits; a zero dimension makes any product legal.
+        if (count >= 0) count = count * d >= U64_RANGE ? -1 : count * d;
+        this.ws();
+        const c = this.b[this.i++];
+        if (c === CLOSE_BRACKET) break;
+        if (c !== COMMA) this.fail('expected "," or "]"', this.i - 1);
+        this.ws();
+      }
+    }
+    t.ndim[row] = n;
+    t.elements[row] = count > Number.MAX_SAFE_INTEGER ? -1 : count;
+    if (extra) t.setExtraDims(row, extra);
+  }
+
+  private offsets(row: number): void {
+    this.expect(OPEN_BRACKET);
+    this.ws();
+    if (this.b[this.i] === CLOSE_BRACKET) this.badOffsets(row);
+    this.table.begin[row] = this.uint();
+    this.ws();
+    if (this.b[this.i] !== COMMA) this.badOffsets(row);
+    this.i++;
+    this.ws();
+    this.table.end[row] = this.uint();
+    this.ws();
+    if (this.b[this.i] !== CLOSE_BRACKET) this.badOffsets(row);
+    this.i++;
+  }
+
+  private badOffsets(row: number): never {
+    return this.fail(`tensor "${this.table.name(row)}" data_offsets must be [begin, end]`);
   }
 
   private metadata(): Record<string, string> | null {
@@ -293,7 +612,8 @@ class HeaderParser {
       return out;
     }
     for (;;) {
-      const key = this.string();
+      this.key();
+      const key = this.keyText();
       this.ws();
       this.expect(COLON);
       this.ws();
@@ -318,7 +638,7 @@ class HeaderParser {
     while (PLAIN[b[i]] === 1) i++;
     if (b[i] === QUOTE) {
       this.i = i + 1;
-      return this.buf.latin1Slice(start, i);
+      return (b as LatinSliceable).latin1Slice(start, i);
     }
     for (;;) {
       const c = b[i];
@@ -346,52 +666,28 @@ class HeaderParser {
     }
   }
 
-  private uintArray(): number[] {
-    this.expect(OPEN_BRACKET);
-    this.ws();
-    const out: number[] = [];
-    if (this.b[this.i] === CLOSE_BRACKET) {
-      this.i++;
-      return out;
-    }
-    for (;;) {
-      out.push(this.uint());
-      this.ws();
-      const c = this.b[this.i++];
-      if (c === CLOSE_BRACKET) return out;
-      if (c !== COMMA) this.fail('expected "," or "]"', this.i - 1);
-      this.ws();
-    }
-  }
-
   /** A non-negative integer as serde reads a u64/usize: no sign, fraction or exponent; beyond 2^53 is refused. */
   private uint(): number {
     const b = this.b;
     const start = this.i;
     let c = b[this.i];
+    let n = 0;
     if (c === 0x30) {
       this.i++;
     } else if (c !== undefined && c >= 0x31 && c <= 0x39) {
-      let n = 0;
       while (c !== undefined && c >= 0x30 && c <= 0x39) {
         n = n * 10 + (c - 0x30);
         c = b[++this.i];
       }
       if (n > Number.MAX_SAFE_INTEGER) this.fail('integer too large', start);
-      this.checkNumberEnd(start);
-      return n;
     } else {
       this.fail('expected a non-negative integer', start);
     }
-    this.checkNumberEnd(start);
-    return 0;
-  }
-
-  private checkNumberEnd(start: number): void {
-    const c = this.b[this.i];
+    c = this.b[this.i];
     if (c === 0x2e || c === 0x65 || c === 0x45 || (c !== undefined && c >= 0x30 && c <= 0x39)) {
       this.fail('expected a non-negative integer', start);
     }
+    return n;
   }
 
   /** Skip any JSON value (unknown fields inside a tensor entry are ignored, as serde does). */
