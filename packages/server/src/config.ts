@@ -1,3 +1,4 @@
+import os from 'node:os';
 import path from 'node:path';
 
 /**
@@ -21,6 +22,10 @@ export interface Config {
   polling: { queueMs: number; websocketRetryMs: number; systemStatusMs: number };
   /** Largest accepted JSON body, bytes. */
   bodyLimit: number;
+  /** Threads that read safetensors headers during a scan (0 = on the main thread). */
+  scanThreads: number;
+  /** CivitAI REST API base (tests point it at a local server). */
+  civitaiApiUrl: string;
 }
 
 export class ConfigError extends Error {
@@ -138,6 +143,8 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
       systemStatusMs: read.int('GENERATION_SYSTEM_STATUS_POLL_INTERVAL_MS', 10000, 1, 3_600_000),
     },
     bodyLimit: read.int('BODY_LIMIT_BYTES', 10 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
+    scanThreads: read.int('SCAN_THREADS', Math.min(4, os.availableParallelism()), 0, 64),
+    civitaiApiUrl: (read.url('CIVITAI_API_URL', ['https:', 'http:']) ?? 'https://civitai.com/api/v1').replace(/\/+$/, ''),
   };
   if (config.apiKey !== null && config.apiKey.length < 8) {
     read.problems.push('API_KEY must be at least 8 characters long when set');

@@ -4,9 +4,13 @@ import type { Config } from './config.ts';
 import { migrateToLatest, openDatabase, type AppDatabase } from './db/database.ts';
 import { systemClock, type Clock } from './lib/clock.ts';
 import { AdapterRepository } from './repositories/adapter.repository.ts';
+import { LibraryRepository } from './repositories/library.repository.ts';
 import { SettingRepository } from './repositories/setting.repository.ts';
 import { AdapterService } from './services/adapter.service.ts';
 import { LibraryRootsService } from './services/library-roots.service.ts';
+import { LibraryScanService, type LibraryTransaction } from './services/library/library-scan.service.ts';
+import { LibrarySettingsService } from './services/library/library-settings.service.ts';
+import { createAnalyser } from './workers/analyse-pool.ts';
 
 /** The composition root: the one place that builds repositories, ports and services. */
 export interface Container {
@@ -17,10 +21,13 @@ export interface Container {
   repositories: {
     adapters: AdapterRepository;
     settings: SettingRepository;
+    library: LibraryRepository;
   };
   services: {
     adapters: AdapterService;
     libraryRoots: LibraryRootsService;
+    librarySettings: LibrarySettingsService;
+    libraryScan: LibraryScanService;
   };
   close(): Promise<void>;
 }
@@ -43,11 +50,28 @@ export async function createContainer(config: Config, overrides: ContainerOverri
   const repositories = {
     adapters: new AdapterRepository(database.db, database.dialect),
     settings: new SettingRepository(database.db),
+    library: new LibraryRepository(database.db),
   };
   const libraryRoots = new LibraryRootsService(config.loraPaths, repositories.settings);
+  const libraryTransaction: LibraryTransaction = (fn) =>
+    database.db.transaction().execute((trx) => fn({ adapters: new AdapterRepository(trx, database.dialect), library: new LibraryRepository(trx) }));
+  const librarySettings = new LibrarySettingsService(repositories.settings, clock);
   const services = {
     adapters: new AdapterService(repositories.adapters, libraryRoots, clock),
     libraryRoots,
+    librarySettings,
+    libraryScan: new LibraryScanService(
+      libraryRoots,
+      repositories.adapters,
+      repositories.library,
+      repositories.settings,
+      libraryTransaction,
+      () => createAnalyser(config.scanThreads),
+      clock,
+      logger,
+      config.dataDir,
+      config.scanThreads,
+    ),
   };
 
   return {

@@ -257,7 +257,7 @@ function suggestTriggers(
   }
   for (const d of datasets) {
     const token = /^\d+_(.+)$/.exec(d.name)?.[1];
-    if (token) add(token.replace(/_/g, ' '));
+    if (token) add(token);
   }
   const images = datasets.reduce((sum, d) => sum + (d.images ?? 0), 0);
   if (images > 0) {
