@@ -8,6 +8,7 @@ import { registerProblemHandlers } from './http/problem.ts';
 import { validatorCompiler } from './http/validation.ts';
 import { registerWebApp } from './http/web.ts';
 import { adapterRoutes } from './routes/adapters.routes.ts';
+import { dashboardRoutes } from './routes/dashboard.routes.ts';
 import { systemRoutes } from './routes/system.routes.ts';
 
 export const API_PREFIX = '/api/v1';
@@ -37,6 +38,7 @@ export async function buildApp(container: Container): Promise<FastifyInstance> {
   await app.register(systemRoutes, { config });
   await app.register(systemRoutes, { config, prefix: API_PREFIX });
   await app.register(adapterRoutes, { adapters: services.adapters, prefix: API_PREFIX });
+  await app.register(dashboardRoutes, { dashboard: services.dashboard, system: services.systemStatus, prefix: API_PREFIX });
 
   await registerWebApp(app, config.webDistDir);
   return app;

@@ -3,10 +3,17 @@ import { pino, type Logger } from 'pino';
 import type { Config } from './config.ts';
 import { migrateToLatest, openDatabase, type AppDatabase } from './db/database.ts';
 import { systemClock, type Clock } from './lib/clock.ts';
+import { cachedFor } from './lib/ttl-cache.ts';
+import { probeGpus } from './probes/gpu.probe.ts';
+import { HostProbe, diskUsage, type DiskUsage } from './probes/host.probe.ts';
+import type { BackendHealth } from './probes/service-health.ts';
 import { AdapterRepository } from './repositories/adapter.repository.ts';
+import { DashboardRepository } from './repositories/dashboard.repository.ts';
 import { SettingRepository } from './repositories/setting.repository.ts';
 import { AdapterService } from './services/adapter.service.ts';
+import { DashboardService } from './services/dashboard.service.ts';
 import { LibraryRootsService } from './services/library-roots.service.ts';
+import { SystemStatusService, type SystemProbes } from './services/system-status.service.ts';
 
 /** The composition root: the one place that builds repositories, ports and services. */
 export interface Container {
@@ -17,10 +24,13 @@ export interface Container {
   repositories: {
     adapters: AdapterRepository;
     settings: SettingRepository;
+    dashboard: DashboardRepository;
   };
   services: {
     adapters: AdapterService;
     libraryRoots: LibraryRootsService;
+    dashboard: DashboardService;
+    systemStatus: SystemStatusService;
   };
   close(): Promise<void>;
 }
@@ -30,7 +40,12 @@ export interface ContainerOverrides {
   database?: AppDatabase;
   clock?: Clock;
   logger?: Logger;
+  /** Replace system probes (tests feed recorded nvidia-smi output or a failing generation server here). */
+  probes?: Partial<SystemProbes>;
 }
+
+/** How long GPU, disk and service probes are reused: status polls from many clients cost one probe per window. */
+const PROBE_CACHE_MS = 5000;
 
 export async function createContainer(config: Config, overrides: ContainerOverrides = {}): Promise<Container> {
   const logger = overrides.logger ?? pino({ level: config.logLevel, base: { service: 'lora-manager' } });
@@ -43,11 +58,33 @@ export async function createContainer(config: Config, overrides: ContainerOverri
   const repositories = {
     adapters: new AdapterRepository(database.db, database.dialect),
     settings: new SettingRepository(database.db),
+    dashboard: new DashboardRepository(database.db),
   };
   const libraryRoots = new LibraryRootsService(config.loraPaths, repositories.settings);
+  // Generation servers report their health here once the generation feature registers them.
+  const backendHealth: BackendHealth = async () => [];
+  const host = new HostProbe();
+  const probes: SystemProbes = {
+    gpus: cachedFor(PROBE_CACHE_MS, () => probeGpus()),
+    host: () => host.metrics(),
+    disks: cachedFor(PROBE_CACHE_MS, async () => {
+      const dirs: Array<[string, string]> = [
+        ['data', config.dataDir],
+        ['output', config.outputDir],
+        ...(await libraryRoots.list()).map((root): [string, string] => ['library', root]),
+      ];
+      return (await Promise.all(dirs.map(([name, dir]) => diskUsage(name, dir)))).filter((d): d is DiskUsage => d !== null);
+    }),
+    backends: cachedFor(PROBE_CACHE_MS, backendHealth),
+    redis: null,
+    ...overrides.probes,
+  };
+  const systemStatus = new SystemStatusService(repositories.dashboard, probes, () => libraryRoots.list(), config, clock);
   const services = {
     adapters: new AdapterService(repositories.adapters, libraryRoots, clock),
     libraryRoots,
+    dashboard: new DashboardService(repositories.dashboard, repositories.adapters, systemStatus, clock),
+    systemStatus,
   };
 
   return {
