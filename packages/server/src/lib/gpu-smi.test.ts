@@ -30,6 +30,23 @@ describe('parseNvidiaSmi', () => {
     ]);
   });
 
+  it('reads the output recorded from nvidia-smi on an H100 machine', () => {
+    const recorded = '0, NVIDIA H100 80GB HBM3, 81559, 0, 40, 0, [N/A], 133.67\n';
+    expect(parseNvidiaSmi(recorded)).toEqual([
+      {
+        id: 0,
+        name: 'NVIDIA H100 80GB HBM3',
+        memory_total: 81559,
+        memory_used: 0,
+        memory_percent: 0,
+        temperature: 40,
+        utilization: 0,
+        fan_speed: null,
+        power_draw_watts: 133.67,
+      },
+    ]);
+  });
+
   it('treats [Not Supported] as unknown and ignores blank lines', () => {
     const [gpu] = parseNvidiaSmi('\n0, Tesla T4, 15360, 0, 40, 0, [Not Supported], [Not Supported]\n\n');
     expect(gpu.power_draw_watts).toBeNull();
