@@ -2,6 +2,11 @@ import fs from 'node:fs';
 import { pino, type Logger } from 'pino';
 import type { Config } from './config.ts';
 import { migrateToLatest, openDatabase, type AppDatabase } from './db/database.ts';
+import type { EventBus } from './events/event-bus.ts';
+import { InProcessEventBus } from './events/in-process.event-bus.ts';
+import { InProcessJobQueue } from './jobs/in-process.job-queue.ts';
+import { JobLifecycle } from './jobs/job-lifecycle.ts';
+import type { JobQueue } from './jobs/job-queue.ts';
 import { systemClock, type Clock } from './lib/clock.ts';
 import { cachedFor } from './lib/ttl-cache.ts';
 import { probeGpus } from './probes/gpu.probe.ts';
@@ -9,9 +14,11 @@ import { HostProbe, diskUsage, type DiskUsage } from './probes/host.probe.ts';
 import type { BackendHealth } from './probes/service-health.ts';
 import { AdapterRepository } from './repositories/adapter.repository.ts';
 import { DashboardRepository } from './repositories/dashboard.repository.ts';
+import { JobRepository } from './repositories/job.repository.ts';
 import { SettingRepository } from './repositories/setting.repository.ts';
 import { AdapterService } from './services/adapter.service.ts';
 import { DashboardService } from './services/dashboard.service.ts';
+import { JobService } from './services/job.service.ts';
 import { LibraryRootsService } from './services/library-roots.service.ts';
 import { SystemStatusService, type SystemProbes } from './services/system-status.service.ts';
 
@@ -21,16 +28,20 @@ export interface Container {
   logger: Logger;
   clock: Clock;
   database: AppDatabase;
+  events: EventBus;
+  queue: JobQueue;
   repositories: {
     adapters: AdapterRepository;
     settings: SettingRepository;
     dashboard: DashboardRepository;
+    jobs: JobRepository;
   };
   services: {
     adapters: AdapterService;
     libraryRoots: LibraryRootsService;
     dashboard: DashboardService;
     systemStatus: SystemStatusService;
+    jobs: JobService;
   };
   close(): Promise<void>;
 }
@@ -59,7 +70,12 @@ export async function createContainer(config: Config, overrides: ContainerOverri
     adapters: new AdapterRepository(database.db, database.dialect),
     settings: new SettingRepository(database.db),
     dashboard: new DashboardRepository(database.db),
+    jobs: new JobRepository(database.db),
   };
+  const events = new InProcessEventBus();
+  const lifecycle = new JobLifecycle(repositories.jobs, events, clock, logger.child({ component: 'jobs' }));
+  const queue: JobQueue = new InProcessJobQueue(repositories.jobs, lifecycle, events, logger.child({ component: 'queue' }));
+
   const libraryRoots = new LibraryRootsService(config.loraPaths, repositories.settings);
   // Generation servers report their health here once the generation feature registers them.
   const backendHealth: BackendHealth = async () => [];
@@ -85,6 +101,7 @@ export async function createContainer(config: Config, overrides: ContainerOverri
     libraryRoots,
     dashboard: new DashboardService(repositories.dashboard, repositories.adapters, systemStatus, clock),
     systemStatus,
+    jobs: new JobService(repositories.jobs, queue),
   };
 
   return {
@@ -92,9 +109,13 @@ export async function createContainer(config: Config, overrides: ContainerOverri
     logger,
     clock,
     database,
+    events,
+    queue,
     repositories,
     services,
     async close() {
+      await queue.close();
+      await events.close();
       await database.close();
     },
   };
