@@ -9,6 +9,11 @@ import { PermanentJobError, type JobContext, type JobHandler, type JobKindOption
 /** The abort reason a queue uses when its process shuts down: the job goes back to waiting, it is not cancelled. */
 export const SHUTDOWN = Symbol('shutdown');
 
+/** Wait before the retry that follows failed attempt `attempt` (1-based): backoffMs, doubling each time. */
+export function retryDelayMs(options: JobKindOptions, attempt: number): number {
+  return (options.backoffMs ?? 1000) * 2 ** (attempt - 1);
+}
+
 /** A cancel request travelling to whichever process runs the job. */
 export interface JobControlMessage {
   type: 'cancel';
@@ -78,7 +83,7 @@ export class JobLifecycle {
         if (failed) await this.publish(failed, 'failed');
         return;
       }
-      const delay = (options.backoffMs ?? 1000) * 2 ** (job.attempts - 1);
+      const delay = retryDelayMs(options, job.attempts);
       log.info({ err: error, retry_in_ms: delay }, 'job will be retried');
       const runAfter = new Date(this.clock.now().getTime() + delay).toISOString();
       const retrying = await this.jobs.retryLater(job.id, message, runAfter, this.now());
@@ -86,15 +91,21 @@ export class JobLifecycle {
     }
   }
 
-  /** Jobs a dead process left running: back to waiting, or failed when out of attempts. */
-  async recoverOrphans(staleBefore?: string): Promise<number> {
+  /**
+   * Jobs a dead process left running: back to waiting, or failed when out of attempts. Returns the jobs this call
+   * recovered (the BullMQ adapter hands the waiting ones to a worker again).
+   */
+  async recoverOrphans(staleBefore?: string): Promise<Job[]> {
     const orphans = await this.jobs.findOrphans(staleBefore);
+    const recoveredJobs: Job[] = [];
     for (const orphan of orphans) {
       const recovered = await this.jobs.recover(orphan, this.now());
-      if (recovered) await this.publish(recovered, recovered.status === 'failed' ? 'failed' : 'retrying');
+      if (!recovered) continue;
+      recoveredJobs.push(recovered);
+      await this.publish(recovered, recovered.status === 'failed' ? 'failed' : 'retrying');
     }
-    if (orphans.length > 0) this.logger.warn({ count: orphans.length }, 'recovered jobs left running by a stopped process');
-    return orphans.length;
+    if (recoveredJobs.length > 0) this.logger.warn({ count: recoveredJobs.length }, 'recovered jobs left running by a stopped process');
+    return recoveredJobs;
   }
 
   /** A cancelled job needs nothing more; one stopped by shutdown waits for the next start. */
