@@ -4,6 +4,9 @@ import type { Config } from './config.ts';
 import { migrateToLatest, openDatabase, type AppDatabase } from './db/database.ts';
 import type { EventBus } from './events/event-bus.ts';
 import { InProcessEventBus } from './events/in-process.event-bus.ts';
+import { closeRedis, openRedis } from './events/redis-connection.ts';
+import { RedisEventBus } from './events/redis.event-bus.ts';
+import { BullMqJobQueue } from './jobs/bullmq.job-queue.ts';
 import { InProcessJobQueue } from './jobs/in-process.job-queue.ts';
 import { JobLifecycle } from './jobs/job-lifecycle.ts';
 import type { JobQueue } from './jobs/job-queue.ts';
@@ -11,7 +14,7 @@ import { systemClock, type Clock } from './lib/clock.ts';
 import { cachedFor } from './lib/ttl-cache.ts';
 import { probeGpus } from './probes/gpu.probe.ts';
 import { HostProbe, diskUsage, type DiskUsage } from './probes/host.probe.ts';
-import type { BackendHealth } from './probes/service-health.ts';
+import { pingRedis, type BackendHealth } from './probes/service-health.ts';
 import { AdapterRepository } from './repositories/adapter.repository.ts';
 import { DashboardRepository } from './repositories/dashboard.repository.ts';
 import { JobRepository } from './repositories/job.repository.ts';
@@ -72,9 +75,25 @@ export async function createContainer(config: Config, overrides: ContainerOverri
     dashboard: new DashboardRepository(database.db),
     jobs: new JobRepository(database.db),
   };
-  const events = new InProcessEventBus();
+  // Embedded: in-process bus and queue. With REDIS_URL: Redis pub/sub and BullMQ, so any number of `serve` and
+  // `worker` processes share the work and the progress. Services see only the ports either way.
+  const redis = config.redisUrl ? await connectRedis(config.redisUrl, logger) : null;
+  const events: EventBus = config.redisUrl
+    ? await RedisEventBus.connect(config.redisUrl, {
+        prefix: config.redisPrefix,
+        onListenerError: (error, channel) => logger.error({ err: error, channel }, 'event listener failed'),
+      })
+    : new InProcessEventBus();
   const lifecycle = new JobLifecycle(repositories.jobs, events, clock, logger.child({ component: 'jobs' }));
-  const queue: JobQueue = new InProcessJobQueue(repositories.jobs, lifecycle, events, logger.child({ component: 'queue' }));
+  const queueLogger = logger.child({ component: 'queue' });
+  const queue: JobQueue = redis
+    ? new BullMqJobQueue(repositories.jobs, lifecycle, events, queueLogger, {
+        connection: redis,
+        prefix: config.redisPrefix,
+        stallTimeoutMs: config.queueStallTimeoutMs,
+      })
+    : new InProcessJobQueue(repositories.jobs, lifecycle, events, queueLogger);
+  // Every job kind is registered here, on the queue, so `serve` and `worker` run the same set of handlers.
 
   const libraryRoots = new LibraryRootsService(config.loraPaths, repositories.settings);
   // Generation servers report their health here once the generation feature registers them.
@@ -92,7 +111,7 @@ export async function createContainer(config: Config, overrides: ContainerOverri
       return (await Promise.all(dirs.map(([name, dir]) => diskUsage(name, dir)))).filter((d): d is DiskUsage => d !== null);
     }),
     backends: cachedFor(PROBE_CACHE_MS, backendHealth),
-    redis: null,
+    redis: redis ? cachedFor(2000, () => pingRedis(redis)) : null,
     ...overrides.probes,
   };
   const systemStatus = new SystemStatusService(repositories.dashboard, probes, () => libraryRoots.list(), config, clock);
@@ -116,7 +135,20 @@ export async function createContainer(config: Config, overrides: ContainerOverri
     async close() {
       await queue.close();
       await events.close();
+      if (redis) await closeRedis(redis);
       await database.close();
     },
   };
+}
+
+/** The queue's Redis connection, checked at start so a wrong REDIS_URL stops the process with a reason instead of hanging. */
+async function connectRedis(url: string, logger: Logger) {
+  const redis = openRedis(url, 'lora-manager:queue');
+  redis.on('error', (error) => logger.warn({ err: error }, 'Redis connection error'));
+  const health = await pingRedis(redis, 5000);
+  if (!health.available) {
+    redis.disconnect();
+    throw new Error(`Redis (REDIS_URL) is not reachable: ${health.error}`);
+  }
+  return redis;
 }
