@@ -4,7 +4,7 @@ import type { Config } from './config.ts';
 import { migrateToLatest, openDatabase, type AppDatabase } from './db/database.ts';
 import type { EventBus } from './events/event-bus.ts';
 import { InProcessEventBus } from './events/in-process.event-bus.ts';
-import { closeRedis, openRedis } from './events/redis-connection.ts';
+import { checkRedis, closeRedis, openRedis } from './events/redis-connection.ts';
 import { RedisEventBus } from './events/redis.event-bus.ts';
 import { BullMqJobQueue } from './jobs/bullmq.job-queue.ts';
 import { InProcessJobQueue } from './jobs/in-process.job-queue.ts';
@@ -141,14 +141,10 @@ export async function createContainer(config: Config, overrides: ContainerOverri
   };
 }
 
-/** The queue's Redis connection, checked at start so a wrong REDIS_URL stops the process with a reason instead of hanging. */
+/** The queue's Redis connection, checked first so a wrong REDIS_URL stops the process with a reason instead of hanging. */
 async function connectRedis(url: string, logger: Logger) {
+  await checkRedis(url);
   const redis = openRedis(url, 'lora-manager:queue');
   redis.on('error', (error) => logger.warn({ err: error }, 'Redis connection error'));
-  const health = await pingRedis(redis, 5000);
-  if (!health.available) {
-    redis.disconnect();
-    throw new Error(`Redis (REDIS_URL) is not reachable: ${health.error}`);
-  }
   return redis;
 }

@@ -17,3 +17,18 @@ export async function closeRedis(redis: Redis): Promise<void> {
     redis.disconnect();
   }
 }
+
+/** One connection attempt, no retries: at start-up a wrong REDIS_URL must stop the process with the real reason. */
+export async function checkRedis(url: string, timeoutMs = 5000): Promise<void> {
+  const probe = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: timeoutMs });
+  let failure: Error | undefined;
+  probe.on('error', (error: Error) => (failure ??= error));
+  try {
+    await probe.connect();
+    await probe.ping();
+  } catch (error) {
+    throw new Error(`Redis (REDIS_URL) is not reachable: ${(failure ?? (error as Error)).message}`);
+  } finally {
+    probe.disconnect();
+  }
+}

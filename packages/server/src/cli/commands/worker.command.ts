@@ -16,7 +16,10 @@ export function registerWorkerCommand(program: Command): void {
         process.stderr.write('lora-manager worker needs REDIS_URL: without Redis, `lora-manager serve` runs the jobs itself.\n');
         process.exit(2);
       }
-      const container = await createContainer({ ...config, runWorkers: true });
+      const container = await createContainer({ ...config, runWorkers: true }).catch((error: Error) => {
+        process.stderr.write(`${error.message}\n`);
+        process.exit(1);
+      });
       let closing = false;
       const shutdown = async (signal: string) => {
         if (closing) return;
