@@ -224,29 +224,28 @@ export class BullMqJobQueue implements JobQueue {
   /** The BullMQ processor: claim the row and run it through the shared lifecycle. Never throws for job errors. */
   private async process(bullJob: BullJob<{ id: string }>): Promise<void> {
     const id = bullJob.data.id;
-    const current = await this.jobs.findById(id);
-    if (!current || this.closing) return;
-    const registration = this.registrations.get(current.kind);
+    // The BullMQ job's name is the kind.
+    const registration = this.registrations.get(bullJob.name);
+    if (this.closing) return;
     if (!registration) {
-      this.logger.warn({ job_id: id, kind: current.kind }, 'no handler registered for this kind in this worker');
-      return;
-    }
-    if (current.status === 'running') {
-      // BullMQ re-delivered it: its worker stopped renewing the lock. The sweep takes the row back once its
-      // heartbeat is stale too, and re-sends it as a new attempt.
-      await this.sweep();
+      this.logger.warn({ job_id: id, kind: bullJob.name }, 'no handler registered for this kind in this worker');
       return;
     }
     const job = await this.jobs.claim(id, this.lifecycle.now());
-    if (!job) return;
+    if (!job) {
+      // BullMQ re-delivers a job whose worker stopped renewing its lock. The sweep takes the row back once its
+      // heartbeat is stale too, and sends it again as a new attempt. Other rows (cancelled, finished) need nothing.
+      if ((await this.jobs.findById(id))?.status === 'running') await this.sweep();
+      return;
+    }
     const controller = new AbortController();
     this.running.set(id, { controller });
+    let after: Job | undefined;
     try {
-      await this.lifecycle.run(job, registration.handler, registration.options, controller.signal);
+      after = await this.lifecycle.run(job, registration.handler, registration.options, controller.signal);
     } finally {
       this.running.delete(id);
     }
-    const after = await this.jobs.findById(id);
     if (after?.status === 'retrying') {
       const delay = controller.signal.reason === SHUTDOWN ? 0 : retryDelayMs(registration.options, job.attempts);
       await this.dispatch(after, delay);

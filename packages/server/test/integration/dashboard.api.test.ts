@@ -2,6 +2,8 @@ import type { JobStatus } from '@lora-manager/contract';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Container } from '../../src/container.ts';
 import { toIso } from '../../src/lib/time.ts';
+import { deleteRedisKeys, redisAvailable, uniqueRedisPrefix } from '../support/redis.ts';
+import { REDIS_TEST_URL } from '../support/services.ts';
 import { createTestApp, TEST_DIALECTS, type TestApp } from '../support/test-app.ts';
 
 const HOUR = 3_600_000;
@@ -174,5 +176,25 @@ describe('system status with a GPU, a failing generation server and an API key',
     expect(body.warnings).toEqual(['Generation backend sdnext-local unavailable: connect ECONNREFUSED 127.0.0.1:7860']);
     const stats = (await t.app.inject({ url: '/api/v1/dashboard/stats', headers: { 'x-api-key': KEY } })).json();
     expect(stats.system_health).toMatchObject({ status: 'warning', gpu_status: 'NVIDIA GeForce RTX 4090', gpu_memory: '6.0 GB / 24.0 GB' });
+  });
+});
+
+describe.runIf(await redisAvailable())('system status in scaled mode', () => {
+  const prefix = uniqueRedisPrefix('status');
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await createTestApp('sqlite', { REDIS_URL: REDIS_TEST_URL, REDIS_PREFIX: prefix });
+  });
+  afterAll(async () => {
+    await t.close();
+    await deleteRedisKeys(prefix);
+  });
+
+  it('reports the Redis backend after really pinging it', async () => {
+    const body = (await t.app.inject('/api/v1/system/status')).json();
+    expect(body.backend).toBe('redis');
+    expect(body.redis).toMatchObject({ configured: true, available: true, error: null });
+    expect(body.redis.latency_ms).toBeGreaterThanOrEqual(0);
+    expect(body.warnings).toEqual([]);
   });
 });
