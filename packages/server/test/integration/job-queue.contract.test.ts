@@ -10,14 +10,31 @@ import { loadConfig } from '../../src/config.ts';
 import { createContainer, type Container } from '../../src/container.ts';
 import { HandlerProbe, registerContractHandlers, registerCrashHandler } from '../support/queue-contract.ts';
 import { deleteRedisKeys, redisAvailable, uniqueRedisPrefix } from '../support/redis.ts';
-import { REDIS_TEST_URL } from '../support/services.ts';
+import { createPostgresDatabase, postgresAvailable, REDIS_TEST_URL } from '../support/services.ts';
 
 /**
  * The behaviour every JobQueue adapter owes its callers, run against the embedded queue and against BullMQ on a real
  * Redis (two worker containers sharing the database, as two `lora-manager worker` processes would).
  */
 type AdapterName = 'in-process' | 'bullmq';
-const ADAPTERS: AdapterName[] = ['in-process', ...((await redisAvailable()) ? (['bullmq'] as const) : [])];
+interface Case {
+  adapter: AdapterName;
+  db: 'sqlite' | 'postgres';
+}
+const HAVE_REDIS = await redisAvailable();
+// Scaled mode as deployed: BullMQ with PostgreSQL, when the machine has one.
+const CASES: Case[] = [
+  { adapter: 'in-process', db: 'sqlite' },
+  ...(HAVE_REDIS ? [{ adapter: 'bullmq', db: 'sqlite' } as const] : []),
+  ...(HAVE_REDIS && (await postgresAvailable()) ? [{ adapter: 'bullmq', db: 'postgres' } as const] : []),
+];
+
+/** A database for one suite: a SQLite file in its DATA_DIR, or a fresh PostgreSQL database. */
+async function databaseFor(db: Case['db']): Promise<{ env: Record<string, string>; drop(): Promise<void> }> {
+  if (db === 'sqlite') return { env: {}, drop: async () => undefined };
+  const pg = await createPostgresDatabase();
+  return { env: { DATABASE_URL: pg.url }, drop: pg.drop };
+}
 const SERVER_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const CHILD = path.join(SERVER_DIR, 'test/support/queue-worker.child.ts');
 
@@ -45,17 +62,19 @@ async function build(env: Record<string, string>, cwd: string): Promise<Containe
   return createContainer(loadConfig(env, cwd), { logger: pino({ level: 'silent' }) });
 }
 
-describe.each(ADAPTERS)('job queue contract: %s', { timeout: 30_000 }, (adapter) => {
+describe.each(CASES)('job queue contract: $adapter on $db', { timeout: 30_000 }, ({ adapter, db }) => {
   const probe = new HandlerProbe();
   const events: JobEvent[] = [];
   const prefix = uniqueRedisPrefix('queue');
   let tmp: string;
   let producer: Container;
   let workers: Container[];
+  let database: Awaited<ReturnType<typeof databaseFor>>;
 
   beforeAll(async () => {
     tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'lm-queue-'));
-    const env = environment(adapter, path.join(tmp, 'data'), prefix);
+    database = await databaseFor(db);
+    const env = { ...environment(adapter, path.join(tmp, 'data'), prefix), ...database.env };
     producer = await build(env, tmp);
     // BullMQ: a second container is a second worker on the same Redis and database.
     workers = adapter === 'bullmq' ? [producer, await build(env, tmp)] : [producer];
@@ -66,6 +85,7 @@ describe.each(ADAPTERS)('job queue contract: %s', { timeout: 30_000 }, (adapter)
   afterAll(async () => {
     for (const c of workers ?? []) await c.close();
     if (adapter === 'bullmq') await deleteRedisKeys(prefix);
+    await database?.drop();
     fs.rmSync(tmp, { recursive: true, force: true });
   });
 
@@ -147,11 +167,12 @@ describe.each(ADAPTERS)('job queue contract: %s', { timeout: 30_000 }, (adapter)
   });
 });
 
-describe.each(ADAPTERS)('job queue recovery after kill -9: %s', { timeout: 60_000 }, (adapter) => {
+describe.each(CASES)('job queue recovery after kill -9: $adapter on $db', { timeout: 60_000 }, ({ adapter, db }) => {
   it('sends a job its dead worker left running back to work, and fails one with no attempts left', async () => {
     const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'lm-crash-'));
     const prefix = uniqueRedisPrefix('crash');
-    const env = environment(adapter, path.join(tmp, 'data'), prefix);
+    const database = await databaseFor(db);
+    const env = { ...environment(adapter, path.join(tmp, 'data'), prefix), ...database.env };
     const survivor = await build(env, tmp);
     registerCrashHandler(survivor.queue, 'succeed');
     const events: JobEvent[] = [];
@@ -187,6 +208,7 @@ describe.each(ADAPTERS)('job queue recovery after kill -9: %s', { timeout: 60_00
       child.kill('SIGKILL');
       await survivor.close();
       if (adapter === 'bullmq') await deleteRedisKeys(prefix);
+      await database.drop();
       fs.rmSync(tmp, { recursive: true, force: true });
     }
   });
