@@ -23,5 +23,7 @@ export function registerServeCommand(program: Command): void {
       process.on('SIGINT', () => void shutdown('SIGINT'));
       process.on('SIGTERM', () => void shutdown('SIGTERM'));
       await app.listen({ host: config.host, port: config.port });
+      // With Redis, `lora-manager worker` processes run the jobs unless RUN_WORKERS=true.
+      if (config.runWorkers) await container.queue.start();
     });
 }
