@@ -10,6 +10,7 @@ import { registerWebApp } from './http/web.ts';
 import { adapterRoutes } from './routes/adapters.routes.ts';
 import { dashboardRoutes } from './routes/dashboard.routes.ts';
 import { jobRoutes } from './routes/jobs.routes.ts';
+import { libraryRoutes } from './routes/library.routes.ts';
 import { progressSocketRoutes } from './routes/progress.ws.ts';
 import { systemRoutes } from './routes/system.routes.ts';
 
@@ -43,6 +44,14 @@ export async function buildApp(container: Container): Promise<FastifyInstance> {
   await app.register(adapterRoutes, { adapters: services.adapters, prefix: API_PREFIX });
   await app.register(dashboardRoutes, { dashboard: services.dashboard, system: services.systemStatus, prefix: API_PREFIX });
   await app.register(jobRoutes, { jobs: services.jobs, prefix: API_PREFIX });
+  await app.register(libraryRoutes, {
+    library: services.library,
+    settings: services.librarySettings,
+    previews: services.previews,
+    civitai: services.civitai,
+    adapters: services.adapters,
+    prefix: API_PREFIX,
+  });
   await app.register(progressSocketRoutes, { events: container.events, clock: container.clock });
 
   await registerWebApp(app, config.webDistDir);

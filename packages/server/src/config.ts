@@ -26,6 +26,8 @@ export interface Config {
   scanThreads: number;
   /** CivitAI REST API base (tests point it at a local server). */
   civitaiApiUrl: string;
+  /** Least time between two CivitAI requests (their API rate-limits). */
+  civitaiMinIntervalMs: number;
   /** Namespace of every Redis key and channel (several installations can share one Redis). */
   redisPrefix: string;
   /** Whether `serve` runs job handlers itself. Always true in embedded mode; default false with REDIS_URL (workers do). */
@@ -162,6 +164,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     bodyLimit: read.int('BODY_LIMIT_BYTES', 10 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
     scanThreads: read.int('SCAN_THREADS', Math.min(4, os.availableParallelism()), 0, 64),
     civitaiApiUrl: (read.url('CIVITAI_API_URL', ['https:', 'http:']) ?? 'https://civitai.com/api/v1').replace(/\/+$/, ''),
+    civitaiMinIntervalMs: read.int('CIVITAI_MIN_INTERVAL_MS', 1000, 0, 600_000),
     redisPrefix: read.string('REDIS_PREFIX', 'lora-manager'),
     runWorkers: true,
     queueStallTimeoutMs: read.int('QUEUE_STALL_TIMEOUT_MS', 30_000, 1000, 3_600_000),

@@ -26,6 +26,13 @@ import { JobService } from './services/job.service.ts';
 import { LibraryRootsService } from './services/library-roots.service.ts';
 import { LibraryScanService, type LibraryTransaction } from './services/library/library-scan.service.ts';
 import { LibrarySettingsService } from './services/library/library-settings.service.ts';
+import { HttpCivitaiClient } from './services/library/civitai.client.ts';
+import { CivitaiService } from './services/library/civitai.service.ts';
+import { LibraryHashService } from './services/library/library-hash.service.ts';
+import { registerLibraryJobs } from './services/library/library-jobs.ts';
+import { LibraryWatcher } from './services/library/library-watcher.ts';
+import { LibraryService } from './services/library/library.service.ts';
+import { PreviewService } from './services/library/preview.service.ts';
 import { createAnalyser } from './workers/analyse-pool.ts';
 import { SystemStatusService, type SystemProbes } from './services/system-status.service.ts';
 
@@ -49,10 +56,16 @@ export interface Container {
     libraryRoots: LibraryRootsService;
     librarySettings: LibrarySettingsService;
     libraryScan: LibraryScanService;
+    libraryHash: LibraryHashService;
+    library: LibraryService;
+    civitai: CivitaiService;
+    previews: PreviewService;
     dashboard: DashboardService;
     systemStatus: SystemStatusService;
     jobs: JobService;
   };
+  /** Watches the library roots for changes; `serve` starts it when the setting is on. */
+  libraryWatcher: LibraryWatcher;
   close(): Promise<void>;
 }
 
@@ -79,7 +92,7 @@ export async function createContainer(config: Config, overrides: ContainerOverri
   const repositories = {
     adapters: new AdapterRepository(database.db, database.dialect),
     settings: new SettingRepository(database.db),
-    library: new LibraryRepository(database.db),
+    library: new LibraryRepository(database.db, database.dialect.bulk),
     dashboard: new DashboardRepository(database.db),
     jobs: new JobRepository(database.db),
   };
@@ -124,27 +137,54 @@ export async function createContainer(config: Config, overrides: ContainerOverri
   };
   const systemStatus = new SystemStatusService(repositories.dashboard, probes, () => libraryRoots.list(), config, clock);
   const libraryTransaction: LibraryTransaction = (fn) =>
-    database.db.transaction().execute((trx) => fn({ adapters: new AdapterRepository(trx, database.dialect), library: new LibraryRepository(trx) }));
+    database.db.transaction().execute((trx) => fn({ adapters: new AdapterRepository(trx, database.dialect), library: new LibraryRepository(trx, database.dialect.bulk) }));
   const librarySettings = new LibrarySettingsService(repositories.settings, clock);
+  const libraryLogger = logger.child({ component: 'library' });
+  const libraryScan = new LibraryScanService(
+    libraryRoots,
+    repositories.adapters,
+    repositories.library,
+    repositories.settings,
+    libraryTransaction,
+    () => createAnalyser(config.scanThreads),
+    clock,
+    libraryLogger,
+    config.dataDir,
+    config.scanThreads,
+  );
+  const libraryHash = new LibraryHashService(repositories.adapters, repositories.library, libraryTransaction, clock, libraryLogger);
+  const civitai = new CivitaiService(
+    new HttpCivitaiClient({ baseUrl: config.civitaiApiUrl, minIntervalMs: config.civitaiMinIntervalMs }),
+    repositories.adapters,
+    repositories.library,
+    librarySettings,
+    clock,
+    libraryLogger,
+    config.dataDir,
+  );
+  const library = new LibraryService(libraryRoots, repositories.adapters, repositories.library, repositories.jobs, queue, libraryScan, librarySettings, clock, libraryLogger, config.loraPaths);
+  const libraryWatcher = new LibraryWatcher(
+    (paths) => library.startScan({ paths }),
+    () => libraryRoots.list(),
+    async () => (await librarySettings.values()).watch,
+    libraryLogger,
+  );
+  library.watcherState = () => libraryWatcher.state();
+  librarySettings.onChange(() => void libraryWatcher.sync());
+  library.onRootsChanged(() => void libraryWatcher.sync());
+  registerLibraryJobs(queue, { scanner: libraryScan, hasher: libraryHash, civitai, settings: librarySettings, library });
   const services = {
-    adapters: new AdapterService(repositories.adapters, libraryRoots, clock),
+    adapters: new AdapterService(repositories.adapters, libraryRoots, clock, (adapter, fields) => library.adapterPatched(adapter, fields)),
     libraryRoots,
     dashboard: new DashboardService(repositories.dashboard, repositories.adapters, systemStatus, clock),
     systemStatus,
     jobs: new JobService(repositories.jobs, queue),
     librarySettings,
-    libraryScan: new LibraryScanService(
-      libraryRoots,
-      repositories.adapters,
-      repositories.library,
-      repositories.settings,
-      libraryTransaction,
-      () => createAnalyser(config.scanThreads),
-      clock,
-      logger,
-      config.dataDir,
-      config.scanThreads,
-    ),
+    libraryScan,
+    libraryHash,
+    library,
+    civitai,
+    previews: new PreviewService(repositories.adapters, repositories.library, libraryRoots, librarySettings, clock, libraryLogger, config.dataDir),
   };
 
   return {
@@ -156,7 +196,9 @@ export async function createContainer(config: Config, overrides: ContainerOverri
     queue,
     repositories,
     services,
+    libraryWatcher,
     async close() {
+      await libraryWatcher.end();
       await queue.close();
       await events.close();
       if (redis) await closeRedis(redis);

@@ -34,6 +34,8 @@ export interface WalkResult {
 export interface WalkOptions {
   signal?: AbortSignal;
   onDirectory?: (directories: number, files: number) => void;
+  /** The LoRA files of each folder as it is read; the walk waits for the returned promise (back-pressure). */
+  onFiles?: (files: readonly FoundFile[]) => Promise<void> | void;
   /** Only these files or folders (absolute, inside a root): the watcher's incremental scans. */
   only?: readonly string[];
 }
@@ -69,7 +71,9 @@ export async function walkLibrary(roots: readonly string[], options: WalkOptions
       } else if (st.isFile() && MODEL_EXT.test(start)) {
         const dir = path.dirname(start);
         const index = new DirectoryIndex(safeReaddirNames(dir, result));
+        const before = result.files.length;
         addFile(root, dir, path.basename(start), st, index, result, seenFiles);
+        if (options.onFiles && result.files.length > before) await options.onFiles(result.files.slice(before));
       }
     }
   }
@@ -102,6 +106,7 @@ async function walkDirectory(
     seenDirs.add(id);
     result.directories++;
     const index = new DirectoryIndex(entries.map((e) => e.name));
+    const before = result.files.length;
     for (const entry of entries) {
       const name = entry.name;
       let isDir = entry.isDirectory();
@@ -130,8 +135,9 @@ async function walkDirectory(
       }
     }
     options.onDirectory?.(result.directories, result.files.length);
+    if (options.onFiles && result.files.length > before) await options.onFiles(result.files.slice(before));
     // Stat calls are synchronous; let requests in between folders.
-    await yieldToLoop();
+    else await yieldToLoop();
   }
 }
 

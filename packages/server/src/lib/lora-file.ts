@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import type { BaseModelGuess } from './base-models.ts';
 import { inferFromTensors, type FileKind, type NetworkType } from './network-inference.ts';
-import { readSafetensorsHeader, SafetensorsError, type TensorInfo } from './safetensors.ts';
+import { HeaderReader, SafetensorsError, type TensorInfo } from './safetensors.ts';
 import { readSidecars, type SidecarFacts, type SidecarRef } from './sidecars.ts';
 import { EMBEDDED_IMAGE_KEYS, readTrainingMetadata, type TrainingInfo } from './training-metadata.ts';
 
@@ -39,10 +39,13 @@ export interface AnalyseRequest {
 
 export type AnalyseResult = { ok: true; analysis: LoraAnalysis } | { ok: false; code: string; reason: string };
 
+/** One per thread: headers are read one after another into the same buffers. */
+const reader = new HeaderReader();
+
 export function analyseLoraFile(request: AnalyseRequest): AnalyseResult {
-  let header: ReturnType<typeof readSafetensorsHeader>;
+  let header: ReturnType<HeaderReader['read']>;
   try {
-    header = readSafetensorsHeader(request.path);
+    header = reader.read(request.path);
   } catch (error) {
     if (error instanceof SafetensorsError) return { ok: false, code: error.code, reason: error.message };
     return { ok: false, code: 'io_error', reason: (error as Error).message };

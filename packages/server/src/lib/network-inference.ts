@@ -20,8 +20,6 @@ export interface TensorFacts {
   moduleCount: number;
 }
 
-const DOWN_SUFFIXES = ['.lora_down.weight', '.lora_A.weight', '.lora_A.default.weight', '.lora.down.weight', '.lora_linear_layer.down.weight', '_lora.down.weight'];
-const UP_SUFFIXES = ['.lora_up.weight', '.lora_B.weight', '.lora_B.default.weight', '.lora.up.weight', '.lora_linear_layer.up.weight', '_lora.up.weight'];
 
 /** Counts per module kind while walking the names once. */
 interface Tally {
@@ -43,6 +41,49 @@ const KOHYA_DOWN = Buffer.from('.lora_down.weight', 'latin1');
 const KOHYA_UP = Buffer.from('.lora_up.weight', 'latin1');
 const ALPHA = Buffer.from('.alpha', 'latin1');
 
+type SuffixKind = 'down' | 'up' | 'alpha' | 'mid' | 'loha' | 'lokr' | 'dora' | 'glora' | 'oft' | 'boft' | 'ia3' | 'full' | 'norm';
+
+/** A tensor name's tail (see TensorTable.nameTail) → what it is. */
+const TAILS = new Map<string, SuffixKind>([
+  ['lora_down.weight', 'down'],
+  ['lora_A.weight', 'down'],
+  ['default.weight', 'down'], // lora_A.default.weight / lora_B.default.weight: told apart below
+  ['down.weight', 'down'], // lora.down.weight, lora_linear_layer.down.weight, _lora.down.weight
+  ['lora_up.weight', 'up'],
+  ['lora_B.weight', 'up'],
+  ['up.weight', 'up'],
+  ['alpha', 'alpha'],
+  ['lora_mid.weight', 'mid'],
+  ['hada_w1_a', 'loha'],
+  ['hada_w1_b', 'loha'],
+  ['hada_w2_a', 'loha'],
+  ['hada_w2_b', 'loha'],
+  ['hada_t1', 'loha'],
+  ['hada_t2', 'loha'],
+  ['lokr_w1', 'lokr'],
+  ['lokr_w1_a', 'lokr'],
+  ['lokr_w1_b', 'lokr'],
+  ['lokr_w2', 'lokr'],
+  ['lokr_w2_a', 'lokr'],
+  ['lokr_w2_b', 'lokr'],
+  ['lokr_t2', 'lokr'],
+  ['dora_scale', 'dora'],
+  ['a1.weight', 'glora'],
+  ['a2.weight', 'glora'],
+  ['b1.weight', 'glora'],
+  ['b2.weight', 'glora'],
+  ['oft_blocks', 'oft'],
+  ['oft_diag', 'oft'],
+  ['oft_R', 'boft'],
+  ['boft_R', 'boft'],
+  ['on_input', 'ia3'],
+  ['on_input.weight', 'ia3'],
+  ['diff', 'full'],
+  ['diff_b', 'full'],
+  ['w_norm', 'norm'],
+  ['b_norm', 'norm'],
+]);
+
 export function inferFromTensors(table: TensorTable): TensorFacts {
   const tally: Tally = { lora: 0, conv: 0, mid: 0, loha: 0, lokr: 0, glora: 0, oft: 0, boft: 0, ia3: 0, full: 0, norm: 0, dora: 0 };
   const ranks = new Map<number, number>();
@@ -52,21 +93,32 @@ export function inferFromTensors(table: TensorTable): TensorFacts {
   let embeddingKeys = 0;
 
   for (let i = 0; i < table.count; i++) {
-    // kohya's three suffixes are nearly every name: recognise them from the bytes, and build strings only for
-    // the down projections (a third of the names), whose module names carry the base-model evidence.
-    let suffix: SuffixKind;
-    let name: string | null = null;
+    // kohya's three suffixes are nearly every name: recognise them from the bytes without building any string.
+    let suffix: SuffixKind | undefined;
+    let drop = 0;
     if (table.nameEndsWith(i, KOHYA_UP)) suffix = 'up';
     else if (table.nameEndsWith(i, ALPHA)) suffix = 'alpha';
-    else if (table.nameEndsWith(i, KOHYA_DOWN)) suffix = 'down';
-    else suffix = suffixKind((name = table.name(i)));
+    else if (table.nameEndsWith(i, KOHYA_DOWN)) {
+      suffix = 'down';
+      drop = KOHYA_DOWN.length;
+    } else {
+      const tail = table.nameTail(i);
+      suffix = TAILS.get(tail);
+      if (tail === 'default.weight') suffix = table.nameEndsWith(i, LORA_B_DEFAULT) ? 'up' : table.nameEndsWith(i, LORA_A_DEFAULT) ? 'down' : undefined;
+      else if (tail === 'down.weight' || tail === 'up.weight') {
+        // Only the LoRA spellings (`lora.down`, `lora_linear_layer.down`, `_lora.down`), not any layer called "down".
+        const ok = table.nameEndsWith(i, tail === 'down.weight' ? LORA_DOT_DOWN : LORA_DOT_UP) || table.nameEndsWith(i, tail === 'down.weight' ? LINEAR_DOWN : LINEAR_UP) || table.nameEndsWith(i, tail === 'down.weight' ? UNDERSCORE_DOWN : UNDERSCORE_UP);
+        if (!ok) suffix = undefined;
+      }
+      if (suffix !== undefined) drop = -1;
+    }
     const ndim = table.ndim[i];
     switch (suffix) {
       case 'down':
         tally.lora++;
         count(ranks, table.dim(i, 0));
         if (ndim === 4 && (table.dim(i, 2) > 1 || table.dim(i, 3) > 1)) tally.conv++;
-        family.observe(name ?? table.name(i), table.dim(i, 1));
+        family.observe(table, i, drop, table.dim(i, 1));
         break;
       case 'up':
         break;
@@ -78,43 +130,33 @@ export function inferFromTensors(table: TensorTable): TensorFacts {
         break;
       case 'loha':
         tally.loha++;
-        if (name!.endsWith('.hada_w1_b')) count(ranks, table.dim(i, 0));
-        if (name!.endsWith('.hada_w1_a')) family.observe(name!, undefined);
+        if (table.nameEndsWith(i, HADA_W1_B)) count(ranks, table.dim(i, 0));
+        else if (table.nameEndsWith(i, HADA_W1_A)) family.observe(table, i, HADA_W1_A.length, undefined);
         break;
       case 'lokr':
         tally.lokr++;
-        if (name!.endsWith('.lokr_w2_a') && ndim >= 2) count(ranks, table.dim(i, 1));
-        if (name!.endsWith('.lokr_w1') || name!.endsWith('.lokr_w1_a')) family.observe(name!, undefined);
+        if (table.nameEndsWith(i, LOKR_W2_A) && ndim >= 2) count(ranks, table.dim(i, 1));
+        else if (table.nameEndsWith(i, LOKR_W1)) family.observe(table, i, LOKR_W1.length, undefined);
         break;
       case 'dora':
         tally.dora++;
         break;
       case 'glora':
-        tally.glora++;
-        family.observe(name!, undefined);
-        break;
       case 'oft':
-        tally.oft++;
-        family.observe(name!, undefined);
-        break;
       case 'boft':
-        tally.boft++;
-        family.observe(name!, undefined);
-        break;
       case 'ia3':
-        tally.ia3++;
-        family.observe(name!, undefined);
-        break;
       case 'full':
-        tally.full++;
-        family.observe(name!, undefined);
+        tally[suffix]++;
+        family.observe(table, i, -1, undefined);
         break;
       case 'norm':
         tally.norm++;
         break;
-      default:
-        if (isCheckpointKey(name!)) checkpointKeys++;
-        else if (isEmbeddingKey(name!)) embeddingKeys++;
+      default: {
+        const name = table.name(i);
+        if (isCheckpointKey(name)) checkpointKeys++;
+        else if (isEmbeddingKey(name)) embeddingKeys++;
+      }
     }
   }
 
@@ -134,34 +176,19 @@ export function inferFromTensors(table: TensorTable): TensorFacts {
   };
 }
 
-type SuffixKind = 'down' | 'up' | 'alpha' | 'mid' | 'loha' | 'lokr' | 'dora' | 'glora' | 'oft' | 'boft' | 'ia3' | 'full' | 'norm' | null;
-
-function suffixKind(name: string): SuffixKind {
-  // The two kohya suffixes cover most names; test them before the long list.
-  if (name.endsWith('.lora_down.weight')) return 'down';
-  if (name.endsWith('.lora_up.weight')) return 'up';
-  if (name.endsWith('.alpha')) return 'alpha';
-  for (const s of DOWN_SUFFIXES) if (name.endsWith(s)) return 'down';
-  for (const s of UP_SUFFIXES) if (name.endsWith(s)) return 'up';
-  const dot = name.lastIndexOf('.');
-  const last = dot >= 0 ? name.slice(dot + 1) : name;
-  if (last === 'weight' || last === 'bias') {
-    const prev = name.slice(name.lastIndexOf('.', dot - 1) + 1, dot);
-    if (prev === 'lora_mid') return 'mid';
-    if (prev === 'a1' || prev === 'a2' || prev === 'b1' || prev === 'b2') return 'glora';
-    if (prev === 'on_input') return 'ia3';
-    return null;
-  }
-  if (last.startsWith('hada_')) return 'loha';
-  if (last.startsWith('lokr_')) return 'lokr';
-  if (last === 'dora_scale') return 'dora';
-  if (last === 'oft_blocks' || last === 'oft_diag') return 'oft';
-  if (last === 'oft_R' || last === 'boft_R') return 'boft';
-  if (last === 'on_input') return 'ia3';
-  if (last === 'diff' || last === 'diff_b') return 'full';
-  if (last === 'w_norm' || last === 'b_norm') return 'norm';
-  return null;
-}
+const bytes = (text: string) => Buffer.from(text, 'latin1');
+const LORA_A_DEFAULT = bytes('.lora_A.default.weight');
+const LORA_B_DEFAULT = bytes('.lora_B.default.weight');
+const LORA_DOT_DOWN = bytes('.lora.down.weight');
+const LORA_DOT_UP = bytes('.lora.up.weight');
+const LINEAR_DOWN = bytes('.lora_linear_layer.down.weight');
+const LINEAR_UP = bytes('.lora_linear_layer.up.weight');
+const UNDERSCORE_DOWN = bytes('_lora.down.weight');
+const UNDERSCORE_UP = bytes('_lora.up.weight');
+const HADA_W1_A = bytes('.hada_w1_a');
+const HADA_W1_B = bytes('.hada_w1_b');
+const LOKR_W1 = bytes('.lokr_w1');
+const LOKR_W2_A = bytes('.lokr_w2_a');
 
 function pickType(t: Tally): NetworkType | null {
   const lycoris: Array<[NetworkType, number]> = [
@@ -188,6 +215,25 @@ function isCheckpointKey(name: string): boolean {
 function isEmbeddingKey(name: string): boolean {
   return name === 'emb_params' || name === 'clip_l' || name === 'clip_g' || name.startsWith('string_to_param');
 }
+
+const LORA_UNET = bytes('lora_unet_');
+const LORA_TE = bytes('lora_te');
+const TE1 = bytes('1_');
+const TE2 = bytes('2_');
+const MLP_FC1 = bytes('mlp_fc1');
+const DOUBLE_BLOCKS = bytes('double_blocks_');
+const SINGLE_BLOCKS = bytes('single_blocks_');
+const JOINT_BLOCKS = bytes('joint_blocks_');
+const X_BLOCK_QKV = bytes('x_block_attn_qkv');
+const INPUT_BLOCKS = bytes('input_blocks_');
+const OUTPUT_BLOCKS = bytes('output_blocks_');
+const MIDDLE_BLOCK = bytes('middle_block_');
+const DOWN_BLOCKS = bytes('down_blocks_');
+const UP_BLOCKS = bytes('up_blocks_');
+const MID_BLOCK = bytes('mid_block_');
+const BLOCKS = bytes('blocks_');
+const ATTN2_TO_K = bytes('attn2_to_k');
+const ATTN2_TO_V = bytes('attn2_to_v');
 
 function count(map: Map<number, number>, key: number | undefined): void {
   if (key === undefined || !Number.isFinite(key) || key <= 0) return;
@@ -223,10 +269,56 @@ class FamilyEvidence {
   private wan = 0;
   private diffusersTransformer = 0;
   private crossAttnWidths = new Map<number, number>();
+  private crossSamples = 0;
   private teWidths = new Map<number, number>();
 
-  /** `inWidth`: the second dimension of a down projection (its input width), when there is one. */
-  observe(name: string, inWidth: number | undefined): void {
+  /**
+   * Evidence from one module. `drop`: how many trailing bytes of the tensor name are the suffix (-1: unknown, use the
+   * whole name); `inWidth`: the second dimension of a down projection (its input width), when there is one.
+   */
+  observe(table: TensorTable, i: number, drop: number, inWidth: number | undefined): void {
+    // kohya names (`lora_unet_…`, `lora_te…`) say their block family right after the prefix: test the bytes there
+    // instead of building and searching names, thousands of times per file.
+    if (drop >= 0 && table.nameHasAt(i, 0, LORA_UNET)) {
+      this.observeKohyaUnet(table, i, drop, inWidth);
+      return;
+    }
+    if (drop >= 0 && table.nameHasAt(i, 0, LORA_TE)) {
+      if (table.nameHasAt(i, 7, TE2)) this.te2++;
+      else if (table.nameHasAt(i, 7, TE1)) this.te1Only++;
+      else if (inWidth && this.teWidths.size < 4 && table.nameEndsWith(i, MLP_FC1, drop)) count(this.teWidths, inWidth);
+      return;
+    }
+    this.observeOther(table.name(i), inWidth);
+  }
+
+  private observeKohyaUnet(table: TensorTable, i: number, drop: number, inWidth: number | undefined): void {
+    const at = LORA_UNET.length;
+    if (table.nameHasAt(i, at, DOUBLE_BLOCKS)) {
+      this.flux++;
+      this.maxDouble = Math.max(this.maxDouble, table.nameNumberAt(i, at + DOUBLE_BLOCKS.length));
+    } else if (table.nameHasAt(i, at, SINGLE_BLOCKS)) {
+      this.flux++;
+      this.maxSingle = Math.max(this.maxSingle, table.nameNumberAt(i, at + SINGLE_BLOCKS.length));
+    } else if (table.nameHasAt(i, at, JOINT_BLOCKS)) {
+      this.sd3++;
+      if (inWidth && this.sd3Width === 0 && table.nameEndsWith(i, X_BLOCK_QKV, drop)) this.sd3Width = inWidth;
+    } else if (table.nameHasAt(i, at, INPUT_BLOCKS) || table.nameHasAt(i, at, OUTPUT_BLOCKS) || table.nameHasAt(i, at, MIDDLE_BLOCK)) {
+      this.sgm++;
+    } else if (table.nameHasAt(i, at, DOWN_BLOCKS) || table.nameHasAt(i, at, UP_BLOCKS) || table.nameHasAt(i, at, MID_BLOCK)) {
+      this.diffusersUnet++;
+      // A few cross-attention key/value projections settle SD1 (768) against SD2 (1024).
+      if (inWidth && this.crossSamples < 8 && (table.nameEndsWith(i, ATTN2_TO_K, drop) || table.nameEndsWith(i, ATTN2_TO_V, drop))) {
+        this.crossSamples++;
+        count(this.crossAttnWidths, inWidth);
+      }
+    } else if (table.nameHasAt(i, at, BLOCKS)) {
+      this.wan++;
+    }
+  }
+
+  /** diffusers / PEFT / OneTrainer / ComfyUI names: rarer, so plain substring tests. */
+  private observeOther(name: string, inWidth: number | undefined): void {
     if (name.includes('double_blocks')) {
       this.flux++;
       const m = /double_blocks[._](\d+)/.exec(name);
@@ -241,34 +333,27 @@ class FamilyEvidence {
     }
     if (name.includes('joint_blocks')) {
       this.sd3++;
-      if (inWidth && name.includes('x_block_attn_qkv')) this.sd3Width = inWidth;
       return;
     }
     if (name.startsWith('transformer.transformer_blocks.') || name.startsWith('lora_transformer_transformer_blocks_')) {
       this.diffusersTransformer++;
-      if (inWidth && (name.includes('.attn.to_q.') || name.includes('_attn_to_q'))) this.sd3Width = inWidth;
+      if (inWidth && (name.includes('.attn.to_q') || name.includes('_attn_to_q'))) this.sd3Width = inWidth;
       return;
     }
-    if (name.startsWith('lora_unet_blocks_') || /(^|\.)blocks\.\d+\.(cross_attn|self_attn)\./.test(name)) {
+    if (/(^|\.)blocks\.\d+\.(cross_attn|self_attn)\./.test(name)) {
       this.wan++;
       return;
     }
-    if (name.startsWith('lora_te2_') || name.startsWith('text_encoder_2.')) {
+    if (name.startsWith('text_encoder_2.')) {
       this.te2++;
       return;
     }
-    if (name.includes('input_blocks') || name.includes('output_blocks') || name.includes('middle_block')) {
-      this.sgm++;
-    } else if (name.includes('down_blocks') || name.includes('up_blocks') || name.includes('mid_block')) {
-      this.diffusersUnet++;
-    }
-    if (inWidth && (name.includes('attn2_to_k') || name.includes('attn2.to_k') || name.includes('attn2_to_v') || name.includes('attn2.to_v'))) {
+    if (name.includes('input_blocks') || name.includes('output_blocks') || name.includes('middle_block')) this.sgm++;
+    else if (name.includes('down_blocks') || name.includes('up_blocks') || name.includes('mid_block')) this.diffusersUnet++;
+    if (inWidth && (name.includes('attn2.to_k') || name.includes('attn2.to_v') || name.includes('attn2_to_k') || name.includes('attn2_to_v'))) {
       count(this.crossAttnWidths, inWidth);
     }
-    if (name.startsWith('lora_te1_')) this.te1Only++;
-    if (inWidth && (name.startsWith('lora_te_') || name.startsWith('text_encoder.')) && (name.includes('mlp_fc1') || name.includes('mlp.fc1'))) {
-      count(this.teWidths, inWidth);
-    }
+    if (inWidth && name.startsWith('text_encoder.') && name.includes('mlp.fc1')) count(this.teWidths, inWidth);
   }
 
   conclude(): BaseModelGuess | null {

@@ -62,6 +62,11 @@ describe('safetensors header reader', () => {
     expect(codeOf(withHeader(`${body}      `, 8))).toBe('ok');
     expect(codeOf(withHeader(`\n\t  ${body}`, 8))).toBe('ok');
     expect(codeOf(withHeader(JSON.stringify(JSON.parse(body), null, 2), 8))).toBe('ok');
+    expect(codeOf(withHeader('{"w":{"dtype": "F32","shape": [2],"data_offsets": [0, 8] }}', 8))).toBe('ok');
+    expect(codeOf(withHeader('{"w":{"dtype":"F32" ,"shape":[2] , "data_offsets":[0,8]}}', 8))).toBe('ok');
+    expect(codeOf(withHeader('{"w":{"dtype":"F32","shape":[2],"data_offsets":[0,8],"x":1}}', 8))).toBe('ok');
+    expect(codeOf(withHeader('{"w":{"dtype":"F32","shape":[2]}}', 0))).toBe('invalid_header_json');
+    expect(codeOf(withHeader('{"w":{"dtype":"F32","shape":[2],"shape":[2],"data_offsets":[0,8]}}', 8))).toBe('invalid_header_json');
     expect(codeOf(withHeader('{"w\\u0041\\n":{"shape":[2],"extra":{"x":[1,2.5e3,null,true]},"dtype":"F32","data_offsets":[0,8]}}', 8))).toBe('ok');
     expect(parseSafetensors(withHeader('{"w\\u0041":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}}', 8)).tensors[0].name).toBe('wA');
     expect(parseSafetensors(withHeader('{"__metadata__":null,"w":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}}', 8)).metadata).toBeNull();

@@ -93,6 +93,39 @@ export interface ReadOptions {
 
 /** Read and validate the header of the file at `path`: 8 bytes, then N bytes, never the data. */
 export function readSafetensorsHeader(path: string, options: ReadOptions = {}): SafetensorsHeader & { raw: Buffer } {
+  return readHeader(path, options, (n) => Buffer.allocUnsafe(n), null);
+}
+
+/**
+ * Reads header after header into the same buffers, for a scan that reads thousands in a row: each result is valid
+ * only until the next `read` (its table and raw bytes are overwritten), which saves the allocations and the garbage
+ * collection that would otherwise cost as much as the parsing.
+ */
+export class HeaderReader {
+  private raw = Buffer.allocUnsafe(1 << 20);
+  private storage: ArrayBuffer | null = null;
+
+  read(path: string, options: ReadOptions = {}): SafetensorsHeader & { raw: Buffer } {
+    const header = readHeader(
+      path,
+      options,
+      (n) => {
+        if (this.raw.length < n) this.raw = Buffer.allocUnsafe(Math.max(n, this.raw.length * 2));
+        return this.raw.subarray(0, n);
+      },
+      this.storage,
+    );
+    this.storage = header.table.storage;
+    return header;
+  }
+}
+
+function readHeader(
+  path: string,
+  options: ReadOptions,
+  allocate: (n: number) => Buffer,
+  storage: ArrayBuffer | null,
+): SafetensorsHeader & { raw: Buffer } {
   let fd: number;
   try {
     fd = fs.openSync(path, 'r');
@@ -104,10 +137,10 @@ export function readSafetensorsHeader(path: string, options: ReadOptions = {}): 
     const prefix = Buffer.alloc(8);
     const got = readFully(fd, prefix, 0);
     const headerLength = checkPrefix(prefix.subarray(0, got), fileSize, options);
-    const raw = Buffer.allocUnsafe(headerLength);
+    const raw = allocate(headerLength);
     if (readFully(fd, raw, 8) !== headerLength) throw new SafetensorsError('invalid_header_length', 'file ended inside the header');
     // Not a spread: that would call the lazy `tensors` getter.
-    return Object.assign(parseHeaderBytes(raw, fileSize), { raw });
+    return Object.assign(parseHeaderBytes(raw, fileSize, storage), { raw });
   } finally {
     fs.closeSync(fd);
   }
@@ -147,8 +180,8 @@ function checkPrefix(prefix: Uint8Array, fileSize: number, options: ReadOptions)
 }
 
 /** Steps 4–6: parse the JSON header, then validate offsets against the shapes and the file length. */
-export function parseHeaderBytes(header: Uint8Array, fileSize: number): SafetensorsHeader {
-  const parser = new HeaderParser(header);
+export function parseHeaderBytes(header: Uint8Array, fileSize: number, storage: ArrayBuffer | null = null): SafetensorsHeader {
+  const parser = new HeaderParser(header, storage);
   const metadata = parser.parse();
   const table = parser.table;
   table.checkDuplicates();
@@ -199,13 +232,20 @@ export class TensorTable {
   private readonly otherDtypes = new Map<number, string>();
   private readonly decodedNames = new Map<number, string>();
 
+  /** The one allocation behind every column (a HeaderReader hands it to the next table). */
+  storage: ArrayBuffer;
+
   constructor(
     private readonly header: Uint8Array,
     capacity: number,
+    storage: ArrayBuffer | null = null,
   ) {
-    // All columns are views of one allocation: one typed-array allocation per header instead of ten.
-    const rows = Math.max(16, capacity);
-    const buffer = new ArrayBuffer(rows * ROW_BYTES);
+    // All columns are views of one allocation: one typed-array allocation per header instead of ten. Every column of
+    // a row is written when the row is parsed, so reused storage needs no clearing.
+    let rows = Math.max(16, capacity);
+    if (storage && storage.byteLength >= rows * ROW_BYTES) rows = Math.floor(storage.byteLength / ROW_BYTES);
+    const buffer = storage && storage.byteLength >= rows * ROW_BYTES ? storage : new ArrayBuffer(rows * ROW_BYTES);
+    this.storage = buffer;
     let at = 0;
     const take = <T>(make: (buffer: ArrayBuffer, offset: number, length: number) => T, length: number, width: number): T => {
       const view = make(buffer, at, length);
@@ -232,6 +272,7 @@ export class TensorTable {
 
   private grow(): void {
     const bigger = new TensorTable(this.header, this.nameStart.length * 2);
+    this.storage = bigger.storage;
     bigger.begin.set(this.begin);
     bigger.end.set(this.end);
     bigger.elements.set(this.elements);
@@ -267,20 +308,72 @@ export class TensorTable {
     this.extraDims.set(i, dims);
   }
 
-  name(i: number): string {
-    if (this.nameEscaped[i]) return this.decodedNames.get(i)!;
-    return (this.header as LatinSliceable).latin1Slice(this.nameStart[i], this.nameEnd[i]);
+  /** The tensor's name; with `dropSuffix`, without its last that many characters. */
+  name(i: number, dropSuffix = 0): string {
+    if (this.nameEscaped[i]) {
+      const full = this.decodedNames.get(i)!;
+      return dropSuffix ? full.slice(0, full.length - dropSuffix) : full;
+    }
+    return (this.header as LatinSliceable).latin1Slice(this.nameStart[i], this.nameEnd[i] - dropSuffix);
   }
 
-  /** Does the name end with these ASCII bytes? Answers without building the string. */
-  nameEndsWith(i: number, suffix: Uint8Array): boolean {
-    if (this.nameEscaped[i]) return this.name(i).endsWith(Buffer.from(suffix).toString('latin1'));
-    const end = this.nameEnd[i];
+  /** Does the name end with these ASCII bytes (ignoring its last `drop` bytes)? Answers without building the string. */
+  nameEndsWith(i: number, suffix: Uint8Array, drop = 0): boolean {
+    if (this.nameEscaped[i]) {
+      const name = this.name(i);
+      return name.slice(0, name.length - drop).endsWith(Buffer.from(suffix).toString('latin1'));
+    }
+    const end = this.nameEnd[i] - drop;
     const start = end - suffix.length;
     if (start < this.nameStart[i]) return false;
     const h = this.header;
     for (let k = suffix.length - 1; k >= 0; k--) if (h[start + k] !== suffix[k]) return false;
     return true;
+  }
+
+  /** Do the name's bytes at `at` equal `pattern`? */
+  nameHasAt(i: number, at: number, pattern: Uint8Array): boolean {
+    if (this.nameEscaped[i]) return this.name(i).startsWith(Buffer.from(pattern).toString('latin1'), at);
+    const start = this.nameStart[i] + at;
+    if (start + pattern.length > this.nameEnd[i]) return false;
+    const h = this.header;
+    for (let k = 0; k < pattern.length; k++) if (h[start + k] !== pattern[k]) return false;
+    return true;
+  }
+
+  /** The decimal number at byte `at` of the name, or -1. */
+  nameNumberAt(i: number, at: number): number {
+    if (this.nameEscaped[i]) {
+      const m = /^\d+/.exec(this.name(i).slice(at));
+      return m ? Number(m[0]) : -1;
+    }
+    const h = this.header;
+    let k = this.nameStart[i] + at;
+    const end = this.nameEnd[i];
+    let n = -1;
+    for (; k < end && h[k] >= 0x30 && h[k] <= 0x39; k++) n = (n < 0 ? 0 : n * 10) + (h[k] - 0x30);
+    return n;
+  }
+
+  /** The name's last dot-separated part, or its last two when the last is `weight` or `bias` (`lora_down.weight`). */
+  nameTail(i: number): string {
+    if (this.nameEscaped[i]) {
+      const parts = this.name(i).split('.');
+      const last = parts.at(-1)!;
+      return (last === 'weight' || last === 'bias') && parts.length > 1 ? `${parts.at(-2)}.${last}` : last;
+    }
+    const h = this.header;
+    const start = this.nameStart[i];
+    let k = this.nameEnd[i] - 1;
+    while (k >= start && h[k] !== 0x2e) k--;
+    const last = k + 1;
+    // "weight" or "bias": include the part before.
+    const len = this.nameEnd[i] - last;
+    if (k > start && ((len === 6 && h[last] === 0x77 && h[last + 5] === 0x74) || (len === 4 && h[last] === 0x62 && h[last + 3] === 0x73))) {
+      k--;
+      while (k >= start && h[k] !== 0x2e) k--;
+    }
+    return (this.header as LatinSliceable).latin1Slice(k + 1, this.nameEnd[i]);
   }
 
   dtype(i: number): string {
@@ -391,6 +484,10 @@ const OPEN_BRACE = 0x7b;
 const CLOSE_BRACE = 0x7d;
 const OPEN_BRACKET = 0x5b;
 const CLOSE_BRACKET = 0x5d;
+const ascii = (text: string) => Uint8Array.from(text, (c) => c.charCodeAt(0));
+const DTYPE_FIELD = ascii('"dtype":');
+const SHAPE_FIELD = ascii(',"shape":');
+const OFFSETS_FIELD = ascii(',"data_offsets":');
 const FNV_OFFSET = 0x811c9dc5 | 0;
 const FNV_PRIME = 0x01000193;
 
@@ -408,9 +505,9 @@ class HeaderParser {
   private keyHash = 0;
   private keyDecoded: string | null = null;
 
-  constructor(header: Uint8Array) {
+  constructor(header: Uint8Array, storage: ArrayBuffer | null) {
     this.b = Buffer.from(header.buffer, header.byteOffset, header.length);
-    this.table = new TensorTable(this.b, Math.max(16, Math.ceil(header.length / 110)));
+    this.table = new TensorTable(this.b, Math.max(16, Math.ceil(header.length / 110)), storage);
   }
 
   parse(): Record<string, string> | null {
@@ -477,6 +574,15 @@ class HeaderParser {
     this.keyDecoded = decoded;
   }
 
+  /** Consume `pattern` if the bytes at the cursor are exactly it. */
+  private match(pattern: Uint8Array): boolean {
+    const b = this.b;
+    const i = this.i;
+    for (let k = 0; k < pattern.length; k++) if (b[i + k] !== pattern[k]) return false;
+    this.i = i + pattern.length;
+    return true;
+  }
+
   private keyIs(word: string): boolean {
     if (this.keyDecoded !== null) return this.keyDecoded === word;
     if (this.keyEnd - this.keyStart !== word.length) return false;
@@ -494,14 +600,45 @@ class HeaderParser {
     t.nameStart[row] = this.keyStart;
     t.nameEnd[row] = this.keyEnd;
     t.nameHash[row] = this.keyHash;
-    if (this.keyDecoded !== null) {
-      t.nameEscaped[row] = 1;
-      t.setDecodedName(row, this.keyDecoded);
-    }
+    t.nameEscaped[row] = this.keyDecoded === null ? 0 : 1;
+    if (this.keyDecoded !== null) t.setDecodedName(row, this.keyDecoded);
     this.expect(OPEN_BRACE);
-    this.ws();
     let seen = 0; // bit 1 dtype, 2 shape, 4 data_offsets
-    if (this.b[this.i] === CLOSE_BRACE) this.fail(`tensor "${t.name(row)}" has no dtype`);
+    // Writers emit `"dtype":…,"shape":[…],"data_offsets":[…]` without spaces: take that shape directly, and fall
+    // back to the general field loop at the first byte that differs.
+    if (this.match(DTYPE_FIELD)) {
+      this.ws();
+      this.dtype(row);
+      seen = 1;
+      if (this.match(SHAPE_FIELD)) {
+        this.ws();
+        this.shape(row);
+        seen = 3;
+        if (this.match(OFFSETS_FIELD)) {
+          this.ws();
+          this.offsets(row);
+          seen = 7;
+          if (this.b[this.i] === CLOSE_BRACE) {
+            this.i++;
+            return;
+          }
+        }
+      }
+    }
+    if (seen === 0) {
+      this.ws();
+      if (this.b[this.i] === CLOSE_BRACE) this.fail(`tensor "${t.name(row)}" has no dtype`);
+    } else {
+      // A value was just read: what follows is "," or "}".
+      this.ws();
+      const c = this.b[this.i++];
+      if (c !== COMMA && c !== CLOSE_BRACE) this.fail('expected "," or "}"', this.i - 1);
+      if (c === CLOSE_BRACE) {
+        if (seen !== 7) this.fail(`tensor "${t.name(row)}" lacks ${!(seen & 2) ? 'shape' : 'data_offsets'}`);
+        return;
+      }
+      this.ws();
+    }
     for (;;) {
       this.key();
       this.ws();

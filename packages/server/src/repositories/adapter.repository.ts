@@ -112,8 +112,6 @@ export class AdapterRepository {
   async insertMany(items: ReadonlyArray<{ adapter: NewAdapter; sourceTags: readonly string[] }>): Promise<void> {
     if (items.length === 0) return;
     const rows = items.map(({ adapter }) => ({ ...defaults(), ...toRow(adapter), id: adapter.id, created_at: adapter.created_at, updated_at: adapter.updated_at }) as AdapterTable);
-    // About 60 columns a row: 200 rows stay well inside SQLite's and PostgreSQL's bound-parameter limits.
-    for (const chunk of chunks(rows, 200)) await this.db.insertInto('adapter').values(chunk).execute();
     const tagRows: AdapterTagTable[] = [];
     const search: AdapterSearchTable[] = [];
     items.forEach(({ adapter, sourceTags }, i) => {
@@ -121,6 +119,15 @@ export class AdapterRepository {
       clean.forEach((tag, position) => tagRows.push({ adapter_id: adapter.id, tag, tag_key: tagKey(tag), origin: 'source', position }));
       search.push({ adapter_id: adapter.id, text: searchText(rows[i], clean) });
     });
+    const bulk = this.db.isTransaction ? this.dialect.bulk : undefined;
+    if (bulk) {
+      bulk.insert('adapter', rows);
+      bulk.insert('adapter_tag', tagRows);
+      bulk.insert('adapter_search', search);
+      return;
+    }
+    // About 60 columns a row: 200 rows stay well inside SQLite's and PostgreSQL's bound-parameter limits.
+    for (const chunk of chunks(rows, 200)) await this.db.insertInto('adapter').values(chunk).execute();
     for (const chunk of chunks(tagRows, 1000)) await this.db.insertInto('adapter_tag').values(chunk).execute();
     for (const chunk of chunks(search, 1000)) await this.db.insertInto('adapter_search').values(chunk).execute();
   }
@@ -205,6 +212,63 @@ export class AdapterRepository {
           .execute();
       }
     }
+  }
+
+  async idsWithHashStatus(statuses: readonly string[]): Promise<string[]> {
+    const rows = await this.db.selectFrom('adapter').select('id').where('hash_status', 'in', [...statuses]).where('missing', '=', 0).orderBy('file_path').execute();
+    return rows.map((r) => r.id);
+  }
+
+  /** Hashed, present adapters CivitAI was never asked about or could not be reached for (and, if asked, the not-found). */
+  async idsForCivitai(retryNotFound: boolean): Promise<string[]> {
+    const statuses = retryNotFound ? ['unreachable', 'not_found'] : ['unreachable'];
+    const rows = await this.db
+      .selectFrom('adapter')
+      .select('id')
+      .where('missing', '=', 0)
+      .where((eb) => eb.or([eb('sha256', 'is not', null), eb('autov3', 'is not', null)]))
+      .where((eb) => eb.or([eb('civitai_status', 'is', null), eb('civitai_status', 'in', statuses)]))
+      .orderBy('file_path')
+      .execute();
+    return rows.map((r) => r.id);
+  }
+
+  async countByRoot(): Promise<Map<string, number>> {
+    const rows = await this.db
+      .selectFrom('adapter')
+      .select(['library_root', (eb) => eb.fn.countAll<number>().as('n')])
+      .where('library_root', 'is not', null)
+      .groupBy('library_root')
+      .execute();
+    return new Map(rows.map((r) => [r.library_root as string, Number(r.n)]));
+  }
+
+  /** Totals for the library status: adapters, missing ones, and hash states. */
+  async libraryCounts(): Promise<{ total: number; missing: number; hash: { pending: number; hashing: number; done: number; error: number } }> {
+    const rows = await this.db
+      .selectFrom('adapter')
+      .select(['missing', 'hash_status', (eb) => eb.fn.countAll<number>().as('n')])
+      .groupBy(['missing', 'hash_status'])
+      .execute();
+    const out = { total: 0, missing: 0, hash: { pending: 0, hashing: 0, done: 0, error: 0 } };
+    for (const r of rows) {
+      const n = Number(r.n);
+      out.total += n;
+      if (r.missing === 1) out.missing += n;
+      const status = r.hash_status as keyof typeof out.hash | null;
+      if (status && status in out.hash) out.hash[status] += n;
+    }
+    return out;
+  }
+
+  async findBySha256(sha256: string): Promise<Adapter[]> {
+    const rows = await this.db.selectFrom('adapter').select('id').where('sha256', '=', sha256).execute();
+    return this.findByIds(rows.map((r) => r.id));
+  }
+
+  async hasUserTags(id: string): Promise<boolean> {
+    const row = await this.db.selectFrom('adapter_tag').select('tag_key').where('adapter_id', '=', id).where('origin', '=', 'user').limit(1).executeTakeFirst();
+    return row !== undefined;
   }
 
   /** Adapters grouped by equal SHA-256, largest groups first. */

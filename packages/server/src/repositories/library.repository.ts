@@ -1,4 +1,5 @@
 import type { Kysely, Transaction } from 'kysely';
+import type { BulkWriter } from '../db/bulk-writer.ts';
 import type { AdapterMetadataTable, DB, FileHashCacheTable, LibraryIssueTable } from '../db/tables.ts';
 
 type LibraryDb = Kysely<DB> | Transaction<DB>;
@@ -15,11 +16,10 @@ export interface ScanState {
 
 /** SQL for the library tables: adapter_metadata, file_hash_cache, library_issue. */
 export class LibraryRepository {
-  constructor(private readonly db: LibraryDb) {}
-
-  withTransaction(trx: Transaction<DB>): LibraryRepository {
-    return new LibraryRepository(trx);
-  }
+  constructor(
+    private readonly db: LibraryDb,
+    private readonly bulk?: BulkWriter,
+  ) {}
 
   /** Scan state of every adapter that has some, keyed by adapter id. */
   async scanStates(): Promise<Map<string, ScanState>> {
@@ -30,6 +30,12 @@ export class LibraryRepository {
   }
 
   async upsertMetadata(rows: readonly AdapterMetadataRow[]): Promise<void> {
+    if (rows.length === 0) return;
+    if (this.bulk && this.db.isTransaction) {
+      const update = Object.keys(rows[0]).filter((k) => k !== 'adapter_id');
+      this.bulk.insert('adapter_metadata', rows.map((r) => ({ ...r, user_fields: '[]', user_preview: 0 })), { key: 'adapter_id', update });
+      return;
+    }
     for (const chunk of chunks(rows, 100)) {
       await this.db
         .insertInto('adapter_metadata')

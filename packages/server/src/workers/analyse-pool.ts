@@ -40,12 +40,12 @@ export class WorkerAnalyser implements Analyser {
   private nextId = 1;
   private closed = false;
 
-  constructor(private readonly threads: number) {
-    for (let i = 0; i < threads; i++) this.slots.push(this.spawn());
-  }
+  /** Threads start on the first request: a scan that finds nothing to read never starts any. */
+  constructor(private readonly threads: number) {}
 
   analyse(requests: readonly AnalyseRequest[]): Promise<AnalyseResult[]> {
     if (requests.length === 0) return Promise.resolve([]);
+    if (this.slots.length === 0 && !this.closed) for (let i = 0; i < this.threads; i++) this.slots.push(this.spawn());
     return new Promise((resolve) => {
       this.queue.push({ id: this.nextId++, requests, resolve });
       this.pump();

@@ -32,6 +32,21 @@ export type LibraryTransaction = <T>(fn: (repos: LibraryRepos) => Promise<T>) =>
 
 type IndexRow = Awaited<ReturnType<AdapterRepository['libraryIndex']>>[number];
 
+/** What one scan run carries from file to file. */
+interface ScanState2 {
+  states: Map<string, ScanState>;
+  byFingerprint: Map<string, IndexRow[]>;
+  /** Paths found so far by the walk. */
+  seen: Set<string>;
+  /** Adapters a moved file was re-linked to. */
+  claimed: Set<string>;
+  /** Catalogued adapters whose file became unreadable. */
+  broken: Map<string, IndexRow>;
+  summary: ScanSummary;
+  pending: PendingWrites;
+  now: string;
+}
+
 /** Writes waiting for the next transaction. */
 class PendingWrites {
   inserts: Array<{ adapter: NewAdapter; sourceTags: string[] }> = [];
@@ -80,88 +95,112 @@ export class LibraryScanService {
     const report = (p: Omit<ScanProgress, 'progress'> & { progress?: number }) => options.onProgress?.({ progress: 0, ...p });
 
     report({ phase: 'walking', done: 0, total: 0, message: 'looking for LoRA files' });
+    // Reader threads start while the folders are walked, so their start-up costs no time.
+    const analyser = this.analyser();
+    try {
+      return await this.run(options, analyser, { started, dryRun, roots, paths, report });
+    } finally {
+      await analyser.close();
+    }
+  }
+
+  private async run(
+    options: ScanOptions,
+    analyser: Analyser,
+    ctx: { started: Date; dryRun: boolean; roots: string[]; paths: string[] | undefined; report: (p: Omit<ScanProgress, 'progress'> & { progress?: number }) => void },
+  ): Promise<ScanSummary> {
+    const { started, dryRun, roots, paths, report } = ctx;
     const [index, states, knownIssues] = await Promise.all([this.adapters.libraryIndex(), this.library.scanStates(), this.library.issues()]);
+    const byPath = new Map(index.map((r) => [r.file_path, r]));
+    const issuesByPath = new Map(knownIssues.map((i) => [i.path, i]));
+    const byFingerprint = new Map<string, IndexRow[]>();
+    for (const row of index) {
+      const fingerprint = states.get(row.id)?.fingerprint;
+      if (fingerprint) byFingerprint.set(fingerprint, [...(byFingerprint.get(fingerprint) ?? []), row]);
+    }
+    const summary = emptySummary(dryRun, [], started);
+    const now = started.toISOString();
+    const seen = new Set<string>();
+    const scan: ScanState2 = { states, byFingerprint, seen, claimed: new Set(), broken: new Map(), summary, pending: new PendingWrites(), now };
+    const flush = async () => {
+      if (dryRun || (scan.pending.size === 0 && scan.pending.resolvedIssues.length === 0)) return;
+      await this.write(scan.pending, now);
+      scan.pending = new PendingWrites();
+    };
+
+    // Files are classified as the walk finds them and changed ones go to the reader threads at once, so walking,
+    // reading and writing overlap. A few batches are kept in flight per thread; results are taken in order.
+    const inFlight: Array<{ items: Array<{ file: FoundFile; prev: IndexRow | undefined }>; results: Promise<AnalyseResult[]> }> = [];
+    const ahead = Math.max(2, this.readerThreads * 3);
+    let batch: Array<{ file: FoundFile; prev: IndexRow | undefined }> = [];
+    let queued = 0;
+    let done = 0;
+    const launch = () => {
+      if (batch.length === 0) return;
+      const items = batch;
+      batch = [];
+      inFlight.push({ items, results: analyser.analyse(items.map(({ file }) => ({ path: file.path, sidecars: file.sidecars, wantEmbeddedThumbnail: file.preview === null }))) });
+    };
+    const drain = async (keep: number) => {
+      while (inFlight.length > keep) {
+        options.signal?.throwIfAborted();
+        const { items, results } = inFlight.shift()!;
+        const analyses = await results;
+        items.forEach(({ file, prev }, k) => this.take(file, prev, analyses[k], scan));
+        done += items.length;
+        report({ phase: 'reading', progress: 0.05 + 0.9 * (done / Math.max(queued, 1)), done, total: queued, message: `read ${done} of ${queued} new or changed files` });
+        if (scan.pending.size >= WRITE_BATCH) await flush();
+      }
+    };
+    const classify = async (files: readonly FoundFile[]) => {
+      for (const file of files) {
+        seen.add(file.path);
+        const prev = byPath.get(file.path);
+        const mtime = new Date(file.mtimeMs).toISOString();
+        if (!options.force && prev && prev.file_size === file.size && prev.file_mtime === mtime && (states.get(prev.id)?.signature ?? null) === file.signature) {
+          if (prev.missing) {
+            scan.pending.restored.push(prev.id);
+            summary.restored++;
+          } else {
+            summary.unchanged++;
+          }
+          continue;
+        }
+        const issue = issuesByPath.get(file.path);
+        if (!options.force && !prev && issue && issue.file_size === file.size && issue.file_mtime === mtime) {
+          addError(summary, { path: issue.path, code: issue.code, reason: issue.reason });
+          continue;
+        }
+        batch.push({ file, prev });
+        queued++;
+        if (batch.length >= READ_BATCH) launch();
+      }
+      await drain(ahead);
+    };
+
     const walk = await walkLibrary(roots, {
       only: paths,
       signal: options.signal,
-      onDirectory: (dirs, files) => report({ phase: 'walking', progress: 0.02, done: files, total: 0, message: `${dirs} folders, ${files} LoRA files` }),
+      onFiles: classify,
+      onDirectory: (dirs, files) => {
+        if (queued === 0) report({ phase: 'walking', progress: 0.02, done: files, total: 0, message: `${dirs} folders, ${files} LoRA files` });
+      },
     });
+    launch();
+    await drain(0);
 
-    const inScope = (file: string, root: string | null) =>
-      walk.walkedRoots.some((r) => (root === null ? isInside(r, file) : r === root || isInside(r, file))) && (!paths || paths.some((p) => isInside(p, file)));
-    const byPath = new Map(index.map((r) => [r.file_path, r]));
-    const issuesByPath = new Map(knownIssues.map((i) => [i.path, i]));
-    const seen = new Set<string>();
-    const toRead: Array<{ file: FoundFile; prev: IndexRow | undefined }> = [];
-    const restored: IndexRow[] = [];
-    const stillBroken: LibraryIssueTable[] = [];
-    let unchanged = 0;
-    for (const file of walk.files) {
-      seen.add(file.path);
-      const prev = byPath.get(file.path);
-      const mtime = new Date(file.mtimeMs).toISOString();
-      if (!options.force && prev && prev.file_size === file.size && prev.file_mtime === mtime && (states.get(prev.id)?.signature ?? null) === file.signature) {
-        if (prev.missing) restored.push(prev);
-        else unchanged++;
-        continue;
-      }
-      const issue = issuesByPath.get(file.path);
-      if (!options.force && !prev && issue && issue.file_size === file.size && issue.file_mtime === mtime) {
-        stillBroken.push(issue);
-        continue;
-      }
-      toRead.push({ file, prev });
-    }
-    // Catalogued files under the walked roots that were not found: missing, unless a moved copy turns up below.
-    const vanished = new Map(index.filter((r) => !r.missing && !seen.has(r.file_path) && inScope(r.file_path, r.library_root)).map((r) => [r.id, r]));
-    const relinkable = this.relinkCandidates(index, vanished, states);
-    const goneIssues = knownIssues.filter((i) => !seen.has(i.path) && inScope(i.path, i.library_root)).map((i) => i.path);
-
-    const summary = emptySummary(dryRun, walk.walkedRoots, started);
+    summary.roots = walk.walkedRoots;
     summary.roots_unavailable = walk.unavailableRoots;
     summary.walk_errors = walk.errors.slice(0, LISTED_PATHS);
     summary.files_seen = walk.files.length;
-    summary.unchanged = unchanged;
-    summary.restored = restored.length;
-    for (const issue of stillBroken) addError(summary, { path: issue.path, code: issue.code, reason: issue.reason });
-
-    const now = started.toISOString();
-    const pending = new PendingWrites();
-    pending.restored.push(...restored.map((r) => r.id));
-    pending.resolvedIssues.push(...goneIssues);
-    const flush = async () => {
-      if (dryRun || (pending.size === 0 && pending.resolvedIssues.length === 0)) return;
-      await this.write(pending, now);
-      Object.assign(pending, new PendingWrites());
-    };
-
-    const analyser = toRead.length > 0 ? this.analyser() : null;
-    try {
-      let done = 0;
-      const batches: Array<Array<{ file: FoundFile; prev: IndexRow | undefined }>> = [];
-      for (let i = 0; i < toRead.length; i += READ_BATCH) batches.push(toRead.slice(i, i + READ_BATCH));
-      // Keep every reader busy: a few batches in flight per thread, consumed in order.
-      const inFlight: Array<Promise<AnalyseResult[]>> = [];
-      const ahead = Math.max(2, this.readerThreads * 3);
-      let next = 0;
-      const launch = () => {
-        const batch = batches[next++];
-        inFlight.push(analyser!.analyse(batch.map(({ file }) => ({ path: file.path, sidecars: file.sidecars, wantEmbeddedThumbnail: file.preview === null }))));
-      };
-      while (next < batches.length && inFlight.length < ahead) launch();
-      for (let b = 0; b < batches.length; b++) {
-        options.signal?.throwIfAborted();
-        const results = await inFlight.shift()!;
-        if (next < batches.length) launch();
-        batches[b].forEach(({ file, prev }, k) => this.take(file, prev, results[k], { states, vanished, relinkable, summary, pending, now }));
-        done += batches[b].length;
-        report({ phase: 'reading', progress: 0.05 + 0.9 * (done / toRead.length), done, total: toRead.length, message: `read ${done} of ${toRead.length} changed files` });
-        if (pending.size >= WRITE_BATCH) await flush();
-      }
-    } finally {
-      await analyser?.close();
-    }
-    report({ phase: 'saving', progress: 0.96, done: toRead.length, total: toRead.length, message: 'saving' });
+    const inScope = (file: string, root: string | null) =>
+      walk.walkedRoots.some((r) => (root === null ? isInside(r, file) : r === root || isInside(r, file))) && (!paths || paths.some((p) => isInside(p, file)));
+    // Catalogued files under the walked roots that were not found (and not re-linked to a moved file) are missing; so
+    // are catalogued files that became unreadable.
+    const vanished = new Map(index.filter((r) => !r.missing && !seen.has(r.file_path) && !scan.claimed.has(r.id) && inScope(r.file_path, r.library_root)).map((r) => [r.id, r]));
+    for (const [id, row] of scan.broken) vanished.set(id, row);
+    scan.pending.resolvedIssues.push(...knownIssues.filter((i) => !seen.has(i.path) && inScope(i.path, i.library_root)).map((i) => i.path));
+    report({ phase: 'saving', progress: 0.96, done, total: queued, message: 'saving' });
     await flush();
 
     summary.missing = vanished.size;
@@ -172,7 +211,7 @@ export class LibraryScanService {
     summary.finished_at = finished.toISOString();
     summary.duration_ms = finished.getTime() - started.getTime();
     if (!dryRun && !paths) await this.settings.set(LAST_SCAN_SETTING, summary, summary.finished_at);
-    report({ phase: 'done', progress: 1, done: toRead.length, total: toRead.length, message: describe(summary) });
+    report({ phase: 'done', progress: 1, done, total: queued, message: describe(summary) });
     this.logger.info({ ...counts(summary), dryRun, roots: summary.roots }, 'library scan finished');
     return summary;
   }
@@ -197,39 +236,15 @@ export class LibraryScanService {
     return { roots: [...roots], paths };
   }
 
-  /** Fingerprints of adapters whose file is gone (now or before): a new file with the same one is the same LoRA, moved. */
-  private relinkCandidates(index: readonly IndexRow[], vanished: Map<string, IndexRow>, states: Map<string, ScanState>): Map<string, IndexRow[]> {
-    const out = new Map<string, IndexRow[]>();
-    for (const row of index) {
-      if (!row.missing && !vanished.has(row.id)) continue;
-      const fingerprint = states.get(row.id)?.fingerprint;
-      if (!fingerprint) continue;
-      out.set(fingerprint, [...(out.get(fingerprint) ?? []), row]);
-    }
-    return out;
-  }
-
   /** Decide what one read file becomes: an issue, an update, a re-link of a moved adapter, or a new adapter. */
-  private take(
-    file: FoundFile,
-    prev: IndexRow | undefined,
-    result: AnalyseResult,
-    ctx: {
-      states: Map<string, ScanState>;
-      vanished: Map<string, IndexRow>;
-      relinkable: Map<string, IndexRow[]>;
-      summary: ScanSummary;
-      pending: PendingWrites;
-      now: string;
-    },
-  ): void {
+  private take(file: FoundFile, prev: IndexRow | undefined, result: AnalyseResult, ctx: ScanState2): void {
     const { summary, pending, now } = ctx;
     const mtime = new Date(file.mtimeMs).toISOString();
     const issue = (code: string, reason: string) => {
       addError(summary, { path: file.path, code, reason });
       pending.issues.push({ path: file.path, library_root: file.root, file_size: file.size, file_mtime: mtime, code, reason, seen_at: now });
       // A catalogued file that went bad stays catalogued (the user's work is kept) but is flagged missing.
-      if (prev && !prev.missing) ctx.vanished.set(prev.id, prev);
+      if (prev && !prev.missing) ctx.broken.set(prev.id, prev);
     };
     if (!result.ok) return issue(result.code, result.reason);
     const a = result.analysis;
@@ -242,13 +257,15 @@ export class LibraryScanService {
     let target = prev;
     let relinkedFrom: string | null = null;
     if (!target) {
-      const candidates = (ctx.relinkable.get(a.fingerprint) ?? []).filter((c) => c.file_size === file.size);
+      // Same header and size as an adapter whose file is gone: that LoRA, moved. Its id, history and user fields follow.
+      const gone = (c: IndexRow) =>
+        !ctx.claimed.has(c.id) && c.file_size === file.size && (c.missing || (!ctx.seen.has(c.file_path) && !fs.existsSync(c.file_path)));
+      const candidates = (ctx.byFingerprint.get(a.fingerprint) ?? []).filter(gone);
       const match = candidates.find((c) => c.file_mtime === mtime) ?? candidates[0];
       if (match) {
         target = match;
         relinkedFrom = match.file_path;
-        ctx.relinkable.set(a.fingerprint, (ctx.relinkable.get(a.fingerprint) ?? []).filter((c) => c.id !== match.id));
-        ctx.vanished.delete(match.id);
+        ctx.claimed.add(match.id);
       }
     }
 
