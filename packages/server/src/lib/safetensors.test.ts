@@ -32,6 +32,14 @@ function codeOf(bytes: Uint8Array): string {
 }
 
 describe('safetensors header reader', () => {
+  it('reads a header spelled with spaces exactly like the compact one', () => {
+    const plain = { ss_network_dim: '4', ss_output_name: 'tiny' };
+    const compact = parseSafetensors(safetensorsBytes(LORA, plain));
+    const loose = parseSafetensors(spaced(safetensorsBytes(LORA, plain)));
+    expect(loose.tensors).toEqual(compact.tensors);
+    expect(loose.metadata).toEqual(compact.metadata);
+  });
+
   it('reads a file written the reference way: metadata, tensors in data order, offsets and sizes', () => {
     const bytes = safetensorsBytes(LORA, META);
     const header = parseSafetensors(bytes);
@@ -302,6 +310,13 @@ function mutate(base: Buffer, random: () => number): Buffer {
   return b;
 }
 
+/** The same file with its header re-spelled `{"a": 1, "b": 2}`. */
+function spaced(bytes: Buffer): Buffer {
+  const n = Number(bytes.readBigUInt64LE(0));
+  const json = JSON.stringify(JSON.parse(bytes.subarray(8, 8 + n).toString('utf8'))).replace(/":/g, '": ').replace(/,"/g, ', "');
+  return withLength(Buffer.from(json), bytes.subarray(8 + n));
+}
+
 function withLength(header: Buffer, data: Uint8Array): Buffer {
   const prefix = Buffer.alloc(8);
   prefix.writeBigUInt64LE(BigInt(header.length));
@@ -317,6 +332,8 @@ describe('safetensors fuzzing', () => {
       safetensorsBytes([{ name: 'x', dtype: 'BF16', shape: [3, 5] }], { 'modelspec.title': 'T', 'ss_resolution': '(512, 512)' }),
       safetensorsBytes([], { only: 'metadata' }),
       Buffer.concat([encodeHeader([{ name: 'f4', dtype: 'F4', shape: [4] }, { name: 'u', dtype: 'U8', shape: [1] }], null).prefix, Buffer.alloc(3)]),
+      // Spaces after colons and commas: the field-by-field path instead of the compact fast path.
+      spaced(safetensorsBytes(LORA, { a: 'b' })),
     ];
     const outcomes: Record<string, number> = {};
     let disagreements = 0;
