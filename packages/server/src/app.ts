@@ -8,6 +8,8 @@ import { registerProblemHandlers } from './http/problem.ts';
 import { validatorCompiler } from './http/validation.ts';
 import { registerWebApp } from './http/web.ts';
 import { adapterRoutes } from './routes/adapters.routes.ts';
+import { archiveRoutes } from './routes/archive.routes.ts';
+import { backupRoutes } from './routes/backups.routes.ts';
 import { systemRoutes } from './routes/system.routes.ts';
 
 export const API_PREFIX = '/api/v1';
@@ -37,6 +39,15 @@ export async function buildApp(container: Container): Promise<FastifyInstance> {
   await app.register(systemRoutes, { config });
   await app.register(systemRoutes, { config, prefix: API_PREFIX });
   await app.register(adapterRoutes, { adapters: services.adapters, prefix: API_PREFIX });
+  await app.register(archiveRoutes, {
+    exporter: services.archiveExport,
+    importer: services.archiveImport,
+    exportFiles: services.exportFiles,
+    dataDir: config.dataDir,
+    limits: config.archive,
+    prefix: API_PREFIX,
+  });
+  await app.register(backupRoutes, { backups: services.backups, importer: services.archiveImport, prefix: API_PREFIX });
 
   await registerWebApp(app, config.webDistDir);
   return app;

@@ -21,6 +21,22 @@ export interface Config {
   polling: { queueMs: number; websocketRetryMs: number; systemStatusMs: number };
   /** Largest accepted JSON body, bytes. */
   bodyLimit: number;
+  archive: ArchiveConfig;
+}
+
+/** Limits on uploaded and imported archives, and the default backup schedule. */
+export interface ArchiveConfig {
+  /** Largest archive accepted by POST /import, bytes. */
+  maxUploadBytes: number;
+  /** Largest total uncompressed size of one archive's entries, bytes. */
+  maxUncompressedBytes: number;
+  /** Largest uncompressed/compressed ratio of an entry (and of the whole archive). */
+  maxRatio: number;
+  maxEntries: number;
+  /** Hours between scheduled backups; 0 = no schedule unless one is set through the API. */
+  backupScheduleHours: number;
+  backupKeep: number;
+  backupScheduleType: 'full' | 'metadata';
 }
 
 export class ConfigError extends Error {
@@ -104,6 +120,7 @@ class EnvReader {
   }
 }
 
+const GIB = 1024 ** 3;
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
 /** Parse the environment into a Config, relative paths resolved against `cwd`. Throws ConfigError listing every problem. */
@@ -138,6 +155,15 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
       systemStatusMs: read.int('GENERATION_SYSTEM_STATUS_POLL_INTERVAL_MS', 10000, 1, 3_600_000),
     },
     bodyLimit: read.int('BODY_LIMIT_BYTES', 10 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
+    archive: {
+      maxUploadBytes: read.int('IMPORT_MAX_UPLOAD_BYTES', 64 * GIB, 1024, Number.MAX_SAFE_INTEGER),
+      maxUncompressedBytes: read.int('ARCHIVE_MAX_UNCOMPRESSED_BYTES', 256 * GIB, 1024, Number.MAX_SAFE_INTEGER),
+      maxRatio: read.int('ARCHIVE_MAX_RATIO', 100, 2, 1_000_000),
+      maxEntries: read.int('ARCHIVE_MAX_ENTRIES', 500_000, 1, 10_000_000),
+      backupScheduleHours: read.int('BACKUP_SCHEDULE_HOURS', 0, 0, 24 * 365),
+      backupKeep: read.int('BACKUP_KEEP', 7, 1, 1000),
+      backupScheduleType: read.oneOf('BACKUP_SCHEDULE_TYPE', 'metadata', ['full', 'metadata'] as const),
+    },
   };
   if (config.apiKey !== null && config.apiKey.length < 8) {
     read.problems.push('API_KEY must be at least 8 characters long when set');

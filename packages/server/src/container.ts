@@ -4,8 +4,14 @@ import type { Config } from './config.ts';
 import { migrateToLatest, openDatabase, type AppDatabase } from './db/database.ts';
 import { systemClock, type Clock } from './lib/clock.ts';
 import { AdapterRepository } from './repositories/adapter.repository.ts';
+import { ArchiveRepository } from './repositories/archive.repository.ts';
 import { SettingRepository } from './repositories/setting.repository.ts';
 import { AdapterService } from './services/adapter.service.ts';
+import { ArchiveExportService } from './services/archive/archive-export.service.ts';
+import { ArchiveImportService } from './services/archive/archive-import.service.ts';
+import { BackupService } from './services/archive/backup.service.ts';
+import { ExportFiles } from './services/archive/export-files.ts';
+import { StagingArea } from './services/archive/staging.ts';
 import { LibraryRootsService } from './services/library-roots.service.ts';
 
 /** The composition root: the one place that builds repositories, ports and services. */
@@ -17,10 +23,16 @@ export interface Container {
   repositories: {
     adapters: AdapterRepository;
     settings: SettingRepository;
+    archive: ArchiveRepository;
   };
   services: {
     adapters: AdapterService;
     libraryRoots: LibraryRootsService;
+    archiveExport: ArchiveExportService;
+    archiveImport: ArchiveImportService;
+    backups: BackupService;
+    exportFiles: ExportFiles;
+    staging: StagingArea;
   };
   close(): Promise<void>;
 }
@@ -43,12 +55,25 @@ export async function createContainer(config: Config, overrides: ContainerOverri
   const repositories = {
     adapters: new AdapterRepository(database.db, database.dialect),
     settings: new SettingRepository(database.db),
+    archive: new ArchiveRepository(database.db, database.dialect),
   };
   const libraryRoots = new LibraryRootsService(config.loraPaths, repositories.settings);
+  const roots = () => libraryRoots.list();
+  const archiveExport = new ArchiveExportService(repositories.adapters, repositories.archive, libraryRoots, config.dataDir, clock, logger);
+  const backups = new BackupService(repositories.archive, archiveExport, repositories.settings, config.dataDir, config.archive, clock, logger);
+  const staging = new StagingArea(config.dataDir, roots, async (id) => (await repositories.archive.findImport(id)) !== undefined, logger);
   const services = {
     adapters: new AdapterService(repositories.adapters, libraryRoots, clock),
     libraryRoots,
+    archiveExport,
+    archiveImport: new ArchiveImportService(repositories.archive, roots, staging, backups, config.dataDir, config.archive, clock, logger),
+    backups,
+    exportFiles: new ExportFiles(archiveExport, config.dataDir, clock),
+    staging,
   };
+  // Finish or undo imports a previous process left half-way (a crash between staging and moving files into place).
+  const recovered = await staging.recover();
+  if (recovered.rolledForward.length + recovered.discarded.length > 0) logger.warn(recovered, 'interrupted imports recovered');
 
   return {
     config,
