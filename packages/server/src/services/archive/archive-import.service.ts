@@ -311,8 +311,11 @@ function adapterRow(p: PlannedAdapter, now: string): { fields: Omit<NewAdapter, 
     const local = p.files.find((f) => f.file.manifest.kind === 'primary_local');
     fields.primary_file_local_path =
       local?.target ?? (!doc.primary_file_local_path || doc.primary_file_local_path === doc.file_path ? primary.target : remap(doc.primary_file_local_path));
-    fields.primary_file_name ??= path.basename(primary.target);
-    fields.primary_file_size_kb ??= Math.max(1, Math.ceil(primary.file.size / 1024));
+    if (p.source.formatVersion === 0) {
+      // The original's importer derived these from the file; its archives may lack them.
+      fields.primary_file_name ??= path.basename(primary.target);
+      fields.primary_file_size_kb ??= Math.max(1, Math.ceil(primary.file.size / 1024));
+    }
   } else if (p.location) {
     Object.assign(fields, p.location);
     fields.primary_file_local_path = remap(doc.primary_file_local_path ?? null);

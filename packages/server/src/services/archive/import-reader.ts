@@ -45,6 +45,8 @@ export type SettingsDocument = Static<typeof SettingsDocument>;
 
 export interface ArchiveAdapter {
   manifest: ManifestAdapter;
+  /** 0 for the original's archives. */
+  formatVersion: number;
   doc: AdapterDocument;
   /** Files the archive carries for this adapter (exists + archive_path), checked against the zip. */
   files: ArchiveFile[];
@@ -137,7 +139,7 @@ export async function readArchive(zip: ZipReader, onHashBytes?: (n: number) => v
       }
       files.push({ manifest: file, entry: file.archive_path, size: actual.size, sha256: checksum });
     }
-    adapters.push({ manifest: entry, doc, files });
+    adapters.push({ manifest: entry, formatVersion, doc, files });
   }
 
   let settings: SettingsDocument | null = null;
