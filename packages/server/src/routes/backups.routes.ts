@@ -1,6 +1,6 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Backup, BackupCreate, BackupCreateResult, BackupIdParams, BackupSchedule, BackupScheduleState, ImportReport, RestoreRequest } from '@lora-manager/contract';
-import type { FastifyPluginAsync } from 'fastify';
+import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import type { JobQueue } from '../jobs/job-queue.ts';
 import type { ArchiveImportService } from '../services/archive/archive-import.service.ts';
@@ -14,6 +14,11 @@ export interface BackupRouteOptions {
 }
 
 const tags = ['backups'];
+
+/** These bodies are optional: a POST without one means all defaults (the original's clients send none). */
+async function emptyBodyIsDefaults(request: FastifyRequest): Promise<void> {
+  if (request.body === undefined || request.body === null) request.body = {};
+}
 const JobAccepted = Type.Object({ job: Type.Ref('Job') });
 
 export const backupRoutes: FastifyPluginAsync<BackupRouteOptions> = async (fastify, { backups, importer, queue }) => {
@@ -22,8 +27,8 @@ export const backupRoutes: FastifyPluginAsync<BackupRouteOptions> = async (fasti
   // The original's routes.
   app.get('/backups/history', { schema: { tags, response: { 200: Type.Array(Backup) } } }, async () => backups.list());
 
-  app.post('/backup/create', { schema: { tags, body: Type.Optional(BackupCreate), response: { 200: BackupCreateResult } } }, async (req) => {
-    const backup = await backups.create(req.body ?? {});
+  app.post('/backup/create', { preValidation: emptyBodyIsDefaults, schema: { tags, body: BackupCreate, response: { 200: BackupCreateResult } } }, async (req) => {
+    const backup = await backups.create(req.body);
     return { success: true, backup_id: backup.id, type: backup.type, status: backup.status, size: backup.size, created_at: backup.created_at, backup };
   });
 
@@ -51,31 +56,32 @@ export const backupRoutes: FastifyPluginAsync<BackupRouteOptions> = async (fasti
   app.post(
     '/backups/:id/restore',
     {
+      preValidation: emptyBodyIsDefaults,
       schema: {
         tags,
         params: BackupIdParams,
-        body: Type.Optional(RestoreRequest),
+        body: RestoreRequest,
         description: 'An import of the backup in replace mode (overwrite, backup first) unless the body says otherwise; same checks and guarantees',
         response: { 200: ImportReport },
       },
     },
-    async (req) => importer.restoreBackup(req.params.id, req.body ?? {}),
+    async (req) => importer.restoreBackup(req.params.id, req.body),
   );
 
   if (!queue) return;
 
-  app.post('/backups/jobs', { schema: { tags, body: Type.Optional(BackupCreate), response: { 202: JobAccepted } } }, async (req, reply) => {
-    backups.parseType(req.body?.backup_type);
-    const job = await queue.enqueue('backup.create', { ...(req.body ?? {}) });
+  app.post('/backups/jobs', { preValidation: emptyBodyIsDefaults, schema: { tags, body: BackupCreate, response: { 202: JobAccepted } } }, async (req, reply) => {
+    backups.parseType(req.body.backup_type);
+    const job = await queue.enqueue('backup.create', { ...req.body });
     return reply.code(202).send({ job });
   });
 
   app.post(
     '/backups/:id/restore/jobs',
-    { schema: { tags, params: BackupIdParams, body: Type.Optional(RestoreRequest), response: { 202: JobAccepted } } },
+    { preValidation: emptyBodyIsDefaults, schema: { tags, params: BackupIdParams, body: RestoreRequest, response: { 202: JobAccepted } } },
     async (req, reply) => {
       await backups.file(req.params.id);
-      const job = await queue.enqueue('backup.restore', { backup_id: req.params.id, config: req.body ?? {} }, { maxAttempts: 1 });
+      const job = await queue.enqueue('backup.restore', { backup_id: req.params.id, config: req.body }, { maxAttempts: 1 });
       return reply.code(202).send({ job });
     },
   );
