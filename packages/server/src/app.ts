@@ -1,5 +1,5 @@
 import websocket from '@fastify/websocket';
-import { Adapter, Problem } from '@lora-manager/contract';
+import { Adapter, Job, Problem } from '@lora-manager/contract';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Container } from './container.ts';
 import { registerApiKeyAuth } from './http/auth.ts';
@@ -10,6 +10,8 @@ import { registerWebApp } from './http/web.ts';
 import { adapterRoutes } from './routes/adapters.routes.ts';
 import { archiveRoutes } from './routes/archive.routes.ts';
 import { backupRoutes } from './routes/backups.routes.ts';
+import { jobRoutes } from './routes/jobs.routes.ts';
+import { progressSocketRoutes } from './routes/progress.ws.ts';
 import { systemRoutes } from './routes/system.routes.ts';
 
 export const API_PREFIX = '/api/v1';
@@ -26,6 +28,7 @@ export async function buildApp(container: Container): Promise<FastifyInstance> {
   app.setValidatorCompiler(validatorCompiler());
   app.addSchema(Adapter);
   app.addSchema(Problem);
+  app.addSchema(Job);
   app.addHook('onRoute', (route) => {
     // Every route documents its error shape; serialising errors goes through problem.ts either way.
     if (route.schema) route.schema.response = { ...(route.schema.response as object), '4xx': { $ref: 'Problem#' } };
@@ -45,9 +48,12 @@ export async function buildApp(container: Container): Promise<FastifyInstance> {
     exportFiles: services.exportFiles,
     dataDir: config.dataDir,
     limits: config.archive,
+    queue: container.queue,
     prefix: API_PREFIX,
   });
-  await app.register(backupRoutes, { backups: services.backups, importer: services.archiveImport, prefix: API_PREFIX });
+  await app.register(backupRoutes, { backups: services.backups, importer: services.archiveImport, queue: container.queue, prefix: API_PREFIX });
+  await app.register(jobRoutes, { jobs: services.jobs, prefix: API_PREFIX });
+  await app.register(progressSocketRoutes, { events: container.events, clock: container.clock });
 
   await registerWebApp(app, config.webDistDir);
   return app;

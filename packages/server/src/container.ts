@@ -2,16 +2,25 @@ import fs from 'node:fs';
 import { pino, type Logger } from 'pino';
 import type { Config } from './config.ts';
 import { migrateToLatest, openDatabase, type AppDatabase } from './db/database.ts';
+import type { EventBus } from './events/event-bus.ts';
+import { InProcessEventBus } from './events/in-process.event-bus.ts';
+import { InProcessJobQueue } from './jobs/in-process.job-queue.ts';
+import { registerArchiveJobs } from './jobs/archive.jobs.ts';
+import { JobLifecycle } from './jobs/job-lifecycle.ts';
+import type { JobQueue } from './jobs/job-queue.ts';
 import { systemClock, type Clock } from './lib/clock.ts';
 import { AdapterRepository } from './repositories/adapter.repository.ts';
 import { ArchiveRepository } from './repositories/archive.repository.ts';
+import { JobRepository } from './repositories/job.repository.ts';
 import { SettingRepository } from './repositories/setting.repository.ts';
 import { AdapterService } from './services/adapter.service.ts';
 import { ArchiveExportService } from './services/archive/archive-export.service.ts';
 import { ArchiveImportService } from './services/archive/archive-import.service.ts';
+import { BackupScheduler } from './services/archive/backup-scheduler.ts';
 import { BackupService } from './services/archive/backup.service.ts';
 import { ExportFiles } from './services/archive/export-files.ts';
 import { StagingArea } from './services/archive/staging.ts';
+import { JobService } from './services/job.service.ts';
 import { LibraryRootsService } from './services/library-roots.service.ts';
 
 /** The composition root: the one place that builds repositories, ports and services. */
@@ -20,10 +29,13 @@ export interface Container {
   logger: Logger;
   clock: Clock;
   database: AppDatabase;
+  events: EventBus;
+  queue: JobQueue;
   repositories: {
     adapters: AdapterRepository;
     settings: SettingRepository;
     archive: ArchiveRepository;
+    jobs: JobRepository;
   };
   services: {
     adapters: AdapterService;
@@ -33,6 +45,9 @@ export interface Container {
     backups: BackupService;
     exportFiles: ExportFiles;
     staging: StagingArea;
+    /** Started by `serve` only. */
+    backupScheduler: BackupScheduler;
+    jobs: JobService;
   };
   close(): Promise<void>;
 }
@@ -56,11 +71,17 @@ export async function createContainer(config: Config, overrides: ContainerOverri
     adapters: new AdapterRepository(database.db, database.dialect),
     settings: new SettingRepository(database.db),
     archive: new ArchiveRepository(database.db, database.dialect),
+    jobs: new JobRepository(database.db),
   };
+  const events = new InProcessEventBus();
+  const lifecycle = new JobLifecycle(repositories.jobs, events, clock, logger.child({ component: 'jobs' }));
+  const queue: JobQueue = new InProcessJobQueue(repositories.jobs, lifecycle, events, logger.child({ component: 'queue' }));
+
   const libraryRoots = new LibraryRootsService(config.loraPaths, repositories.settings);
   const roots = () => libraryRoots.list();
   const archiveExport = new ArchiveExportService(repositories.adapters, repositories.archive, libraryRoots, config.dataDir, clock, logger);
   const backups = new BackupService(repositories.archive, archiveExport, repositories.settings, config.dataDir, config.archive, clock, logger);
+  const exportFiles = new ExportFiles(archiveExport, config.dataDir, clock);
   const staging = new StagingArea(config.dataDir, roots, async (id) => (await repositories.archive.findImport(id)) !== undefined, logger);
   const services = {
     adapters: new AdapterService(repositories.adapters, libraryRoots, clock),
@@ -68,9 +89,12 @@ export async function createContainer(config: Config, overrides: ContainerOverri
     archiveExport,
     archiveImport: new ArchiveImportService(repositories.archive, roots, staging, backups, config.dataDir, config.archive, clock, logger),
     backups,
-    exportFiles: new ExportFiles(archiveExport, config.dataDir, clock),
+    exportFiles,
     staging,
+    backupScheduler: new BackupScheduler(backups, exportFiles, queue, clock, logger.child({ component: 'backups' })),
+    jobs: new JobService(repositories.jobs, queue),
   };
+  registerArchiveJobs(queue, services);
   // Finish or undo imports a previous process left half-way (a crash between staging and moving files into place).
   const recovered = await staging.recover();
   if (recovered.rolledForward.length + recovered.discarded.length > 0) logger.warn(recovered, 'interrupted imports recovered');
@@ -80,9 +104,14 @@ export async function createContainer(config: Config, overrides: ContainerOverri
     logger,
     clock,
     database,
+    events,
+    queue,
     repositories,
     services,
     async close() {
+      services.backupScheduler.stop();
+      await queue.close();
+      await events.close();
       await database.close();
     },
   };

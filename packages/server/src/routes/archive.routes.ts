@@ -106,7 +106,7 @@ export const archiveRoutes: FastifyPluginAsync<ArchiveRouteOptions> = async (fas
     const uploads = await receiveUploads(req, opts.dataDir, opts.limits.maxUploadBytes);
     try {
       await assertZips(importer, uploads.files);
-      const job = await queue.enqueue('archive.import', { uploads: uploads.files, config: uploads.config }, { maxAttempts: 1 });
+      const job = await queue.enqueue('archive.import', { uploads: uploads.files, config: uploads.config });
       return reply.code(202).send({ job });
     } catch (error) {
       await uploads.discard();

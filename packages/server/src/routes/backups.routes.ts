@@ -81,7 +81,7 @@ export const backupRoutes: FastifyPluginAsync<BackupRouteOptions> = async (fasti
     { preValidation: emptyBodyIsDefaults, schema: { tags, params: BackupIdParams, body: RestoreRequest, response: { 202: JobAccepted } } },
     async (req, reply) => {
       await backups.file(req.params.id);
-      const job = await queue.enqueue('backup.restore', { backup_id: req.params.id, config: req.body }, { maxAttempts: 1 });
+      const job = await queue.enqueue('backup.restore', { backup_id: req.params.id, config: req.body });
       return reply.code(202).send({ job });
     },
   );
