@@ -2,6 +2,7 @@ import { Command } from 'commander';
 import { ConfigError, loadConfig, type Config } from '../config.ts';
 import { createContainer, type Container } from '../container.ts';
 import { registerAdapterCommands } from './commands/adapters.command.ts';
+import { registerArchiveCommands } from './commands/archive.command.ts';
 import { registerServeCommand } from './commands/serve.command.ts';
 
 /** Load the configuration or exit with a message naming the bad variables. */
@@ -40,5 +41,6 @@ export async function runCli(argv: string[]): Promise<void> {
       });
     });
   registerAdapterCommands(program);
+  registerArchiveCommands(program);
   await program.parseAsync(argv);
 }
