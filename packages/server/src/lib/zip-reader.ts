@@ -1,5 +1,7 @@
+import { createReadStream } from 'node:fs';
 import fs from 'node:fs/promises';
-import type { Readable } from 'node:stream';
+import { Transform, type Readable, type TransformCallback } from 'node:stream';
+import zlib from 'node:zlib';
 import yauzl from 'yauzl';
 import { isDirectoryName, ZipDirectoryChecker, type ZipLimits } from './zip-safety.ts';
 
@@ -19,6 +21,29 @@ export interface ZipEntryInfo {
   compressedSize: number;
   mtime: Date;
   raw: yauzl.Entry;
+}
+
+/** Passes an entry's bytes through and fails when there are more or fewer than the directory declared. */
+class ExactSize extends Transform {
+  private seen = 0;
+
+  constructor(
+    private readonly name: string,
+    private readonly expected: number,
+  ) {
+    super();
+  }
+
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
+    this.seen += chunk.length;
+    if (this.seen > this.expected) return callback(new Error(`${this.name} has too many bytes: more than the ${this.expected} declared`));
+    callback(null, chunk);
+  }
+
+  override _flush(callback: TransformCallback): void {
+    if (this.seen !== this.expected) return callback(new Error(`${this.name} has an unexpected end: ${this.seen} of ${this.expected} bytes`));
+    callback();
+  }
 }
 
 /** Local file header, empty archive, spanned archive: the ways a ZIP file can begin. */
@@ -43,6 +68,7 @@ export async function looksLikeZip(file: string): Promise<boolean> {
  */
 export class ZipReader {
   private constructor(
+    private readonly file: string,
     private readonly zip: yauzl.ZipFile,
     readonly entries: Map<string, ZipEntryInfo>,
     readonly totals: { entries: number; uncompressedBytes: number; compressedBytes: number },
@@ -75,7 +101,7 @@ export class ZipReader {
         if (isDirectoryName(name)) continue;
         entries.set(name, { name, size: entry.uncompressedSize, compressedSize: entry.compressedSize, mtime: entry.getLastModDate(), raw: entry });
       }
-      return new ZipReader(zip, entries, checker.finish());
+      return new ZipReader(file, zip, entries, checker.finish());
     } catch (error) {
       zip.close();
       if (error instanceof Error && error.name === 'ZipRejectedError') throw error;
@@ -87,10 +113,26 @@ export class ZipReader {
     return this.entries.has(name);
   }
 
+  /**
+   * The entry's bytes. Read straight from the file in 1 MiB chunks (yauzl's own streams read 16 KiB at a time, a
+   * third of the speed), inflated when deflated, and held to exactly the declared size: more or fewer bytes is an
+   * error, so a directory that lies cannot smuggle in a larger file.
+   */
   async stream(name: string): Promise<Readable> {
     const entry = this.entries.get(name);
     if (!entry) throw new Error(`no entry ${name}`);
-    return this.zip.openReadStreamPromise(entry.raw);
+    const { fileDataStart } = await this.zip.readLocalFileHeaderPromise(entry.raw, { minimal: true });
+    const guard = new ExactSize(name, entry.size);
+    if (entry.compressedSize === 0) {
+      guard.end();
+      return guard;
+    }
+    const raw = createReadStream(this.file, { start: fileDataStart, end: fileDataStart + entry.compressedSize - 1, highWaterMark: 1024 * 1024 });
+    const source = entry.raw.compressionMethod === 8 ? raw.pipe(zlib.createInflateRaw({ chunkSize: 256 * 1024 })) : raw;
+    raw.on('error', (error) => guard.destroy(error));
+    source.on('error', (error: Error) => guard.destroy(error));
+    guard.on('close', () => raw.destroy());
+    return source.pipe(guard);
   }
 
   /** A whole (small) entry in memory; refuses entries above `maxBytes`. */

@@ -15,6 +15,7 @@ import {
   type ManifestEntry,
 } from '../../lib/archive-manifest.ts';
 import type { Clock } from '../../lib/clock.ts';
+import { useNativeCrc32ForYazl } from '../../lib/zip-crc.ts';
 import { formatBytes, formatDuration } from '../../lib/format.ts';
 import type { AdapterRepository } from '../../repositories/adapter.repository.ts';
 import type { ArchiveRepository } from '../../repositories/archive.repository.ts';
@@ -51,6 +52,8 @@ export interface RunOptions {
   signal?: AbortSignal;
   onProgress?: (p: ArchiveProgress) => void;
 }
+
+useNativeCrc32ForYazl();
 
 /** Per-entry header and central directory cost with zip64 extras, for estimates. */
 const ENTRY_OVERHEAD = 30 + 46 + 24 + 32 + 9;
@@ -217,7 +220,7 @@ export class ArchiveExportService {
     const exportRun = this.start(plan, run);
     const hashing = new HashingStream();
     try {
-      await pipeline(exportRun.stream, hashing, fs.createWriteStream(part));
+      await pipeline(exportRun.stream, hashing, fs.createWriteStream(part, { flush: true }));
       const summary = await exportRun.done;
       await fsp.rename(part, target);
       return { size: hashing.bytes, sha256: hashing.digest(), summary };

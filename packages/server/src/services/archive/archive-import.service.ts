@@ -201,7 +201,8 @@ export class ArchiveImportService {
   /** Stream one entry into staging, hashing it; a checksum or size mismatch fails the whole import. */
   private async stage(reader: ZipReader, entry: string, expected: string, target: string, progress: Progress, signal?: AbortSignal): Promise<void> {
     const hashing = new HashingStream((n) => progress.add(n));
-    await pipeline(await reader.stream(entry), hashing, fs.createWriteStream(target, { flags: 'wx' }), signal ? { signal } : {});
+    // flush: the bytes are on disk before the commit that makes the database point at them.
+    await pipeline(await reader.stream(entry), hashing, fs.createWriteStream(target, { flags: 'wx', flush: true }), signal ? { signal } : {});
     if (hashing.digest() !== expected) throw new ManifestError('checksum_mismatch', `Checksum mismatch for ${entry}`);
   }
 
