@@ -10,6 +10,7 @@ import { registerWebApp } from './http/web.ts';
 import { adapterRoutes } from './routes/adapters.routes.ts';
 import { archiveRoutes } from './routes/archive.routes.ts';
 import { backupRoutes } from './routes/backups.routes.ts';
+import { dashboardRoutes } from './routes/dashboard.routes.ts';
 import { jobRoutes } from './routes/jobs.routes.ts';
 import { progressSocketRoutes } from './routes/progress.ws.ts';
 import { systemRoutes } from './routes/system.routes.ts';
@@ -52,6 +53,7 @@ export async function buildApp(container: Container): Promise<FastifyInstance> {
     prefix: API_PREFIX,
   });
   await app.register(backupRoutes, { backups: services.backups, importer: services.archiveImport, queue: container.queue, prefix: API_PREFIX });
+  await app.register(dashboardRoutes, { dashboard: services.dashboard, system: services.systemStatus, prefix: API_PREFIX });
   await app.register(jobRoutes, { jobs: services.jobs, prefix: API_PREFIX });
   await app.register(progressSocketRoutes, { events: container.events, clock: container.clock });
 

@@ -21,6 +21,14 @@ export interface Config {
   polling: { queueMs: number; websocketRetryMs: number; systemStatusMs: number };
   /** Largest accepted JSON body, bytes. */
   bodyLimit: number;
+  /** Namespace of every Redis key and channel (several installations can share one Redis). */
+  redisPrefix: string;
+  /** Whether `serve` runs job handlers itself. Always true in embedded mode; default false with REDIS_URL (workers do). */
+  runWorkers: boolean;
+  /** How long a job whose worker died waits before another worker takes it over (scaled mode). */
+  queueStallTimeoutMs: number;
+  /** Thresholds of /system/status and the dashboard. */
+  systemStatus: { queueWarningActive: number; queueWarningFailed: number; importerStaleHours: number; windowHours: number };
   archive: ArchiveConfig;
 }
 
@@ -74,6 +82,15 @@ class EnvReader {
       return fallback;
     }
     return n;
+  }
+
+  bool(name: string): boolean | null {
+    const value = this.raw(name)?.toLowerCase();
+    if (value === undefined) return null;
+    if (['1', 'true', 'yes', 'on'].includes(value)) return true;
+    if (['0', 'false', 'no', 'off'].includes(value)) return false;
+    this.problems.push(`${name} must be true or false (got "${value}")`);
+    return null;
   }
 
   oneOf<T extends string>(name: string, fallback: T, allowed: readonly T[]): T {
@@ -164,7 +181,24 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
       backupKeep: read.int('BACKUP_KEEP', 7, 1, 1000),
       backupScheduleType: read.oneOf('BACKUP_SCHEDULE_TYPE', 'metadata', ['full', 'metadata'] as const),
     },
+    redisPrefix: read.string('REDIS_PREFIX', 'lora-manager'),
+    runWorkers: true,
+    queueStallTimeoutMs: read.int('QUEUE_STALL_TIMEOUT_MS', 30_000, 1000, 3_600_000),
+    systemStatus: {
+      queueWarningActive: read.int('SYSTEM_QUEUE_WARNING_ACTIVE', 5, 0, 1_000_000),
+      queueWarningFailed: read.int('SYSTEM_QUEUE_WARNING_FAILED', 0, 0, 1_000_000),
+      importerStaleHours: read.int('SYSTEM_IMPORTER_STALE_HOURS', 24, 1, 24 * 365),
+      windowHours: read.int('SYSTEM_STATUS_WINDOW_HOURS', 24, 1, 24 * 365),
+    },
   };
+  const runWorkers = read.bool('RUN_WORKERS');
+  if (runWorkers === false && config.redisUrl === null) {
+    read.problems.push('RUN_WORKERS=false needs REDIS_URL: without Redis workers, serve is the only process that runs jobs');
+  }
+  config.runWorkers = runWorkers ?? config.redisUrl === null;
+  if (!/^[A-Za-z0-9_.-]{1,64}$/.test(config.redisPrefix)) {
+    read.problems.push(`REDIS_PREFIX must be 1-64 letters, digits, '.', '_' or '-' (got "${config.redisPrefix}")`);
+  }
   if (config.apiKey !== null && config.apiKey.length < 8) {
     read.problems.push('API_KEY must be at least 8 characters long when set');
   }

@@ -4,13 +4,21 @@ import type { Config } from './config.ts';
 import { migrateToLatest, openDatabase, type AppDatabase } from './db/database.ts';
 import type { EventBus } from './events/event-bus.ts';
 import { InProcessEventBus } from './events/in-process.event-bus.ts';
+import { checkRedis, closeRedis, openRedis } from './events/redis-connection.ts';
+import { RedisEventBus } from './events/redis.event-bus.ts';
+import { BullMqJobQueue } from './jobs/bullmq.job-queue.ts';
 import { InProcessJobQueue } from './jobs/in-process.job-queue.ts';
 import { registerArchiveJobs } from './jobs/archive.jobs.ts';
 import { JobLifecycle } from './jobs/job-lifecycle.ts';
 import type { JobQueue } from './jobs/job-queue.ts';
 import { systemClock, type Clock } from './lib/clock.ts';
+import { cachedFor } from './lib/ttl-cache.ts';
+import { probeGpus } from './probes/gpu.probe.ts';
+import { HostProbe, diskUsage, type DiskUsage } from './probes/host.probe.ts';
+import { pingRedis, type BackendHealth } from './probes/service-health.ts';
 import { AdapterRepository } from './repositories/adapter.repository.ts';
 import { ArchiveRepository } from './repositories/archive.repository.ts';
+import { DashboardRepository } from './repositories/dashboard.repository.ts';
 import { JobRepository } from './repositories/job.repository.ts';
 import { SettingRepository } from './repositories/setting.repository.ts';
 import { AdapterService } from './services/adapter.service.ts';
@@ -20,8 +28,10 @@ import { BackupScheduler } from './services/archive/backup-scheduler.ts';
 import { BackupService } from './services/archive/backup.service.ts';
 import { ExportFiles } from './services/archive/export-files.ts';
 import { StagingArea } from './services/archive/staging.ts';
+import { DashboardService } from './services/dashboard.service.ts';
 import { JobService } from './services/job.service.ts';
 import { LibraryRootsService } from './services/library-roots.service.ts';
+import { SystemStatusService, type SystemProbes } from './services/system-status.service.ts';
 
 /** The composition root: the one place that builds repositories, ports and services. */
 export interface Container {
@@ -35,6 +45,7 @@ export interface Container {
     adapters: AdapterRepository;
     settings: SettingRepository;
     archive: ArchiveRepository;
+    dashboard: DashboardRepository;
     jobs: JobRepository;
   };
   services: {
@@ -47,6 +58,8 @@ export interface Container {
     staging: StagingArea;
     /** Started by `serve` only. */
     backupScheduler: BackupScheduler;
+    dashboard: DashboardService;
+    systemStatus: SystemStatusService;
     jobs: JobService;
   };
   close(): Promise<void>;
@@ -57,7 +70,12 @@ export interface ContainerOverrides {
   database?: AppDatabase;
   clock?: Clock;
   logger?: Logger;
+  /** Replace system probes (tests feed recorded nvidia-smi output or a failing generation server here). */
+  probes?: Partial<SystemProbes>;
 }
+
+/** How long GPU, disk and service probes are reused: status polls from many clients cost one probe per window. */
+const PROBE_CACHE_MS = 5000;
 
 export async function createContainer(config: Config, overrides: ContainerOverrides = {}): Promise<Container> {
   const logger = overrides.logger ?? pino({ level: config.logLevel, base: { service: 'lora-manager' } });
@@ -71,11 +89,28 @@ export async function createContainer(config: Config, overrides: ContainerOverri
     adapters: new AdapterRepository(database.db, database.dialect),
     settings: new SettingRepository(database.db),
     archive: new ArchiveRepository(database.db, database.dialect),
+    dashboard: new DashboardRepository(database.db),
     jobs: new JobRepository(database.db),
   };
-  const events = new InProcessEventBus();
+  // Embedded: in-process bus and queue. With REDIS_URL: Redis pub/sub and BullMQ, so any number of `serve` and
+  // `worker` processes share the work and the progress. Services see only the ports either way.
+  const redis = config.redisUrl ? await connectRedis(config.redisUrl, logger) : null;
+  const events: EventBus = config.redisUrl
+    ? await RedisEventBus.connect(config.redisUrl, {
+        prefix: config.redisPrefix,
+        onListenerError: (error, channel) => logger.error({ err: error, channel }, 'event listener failed'),
+      })
+    : new InProcessEventBus();
   const lifecycle = new JobLifecycle(repositories.jobs, events, clock, logger.child({ component: 'jobs' }));
-  const queue: JobQueue = new InProcessJobQueue(repositories.jobs, lifecycle, events, logger.child({ component: 'queue' }));
+  const queueLogger = logger.child({ component: 'queue' });
+  const queue: JobQueue = redis
+    ? new BullMqJobQueue(repositories.jobs, lifecycle, events, queueLogger, {
+        connection: redis,
+        prefix: config.redisPrefix,
+        stallTimeoutMs: config.queueStallTimeoutMs,
+      })
+    : new InProcessJobQueue(repositories.jobs, lifecycle, events, queueLogger);
+  // Every job kind is registered here, on the queue, so `serve` and `worker` run the same set of handlers.
 
   const libraryRoots = new LibraryRootsService(config.loraPaths, repositories.settings);
   const roots = () => libraryRoots.list();
@@ -83,9 +118,30 @@ export async function createContainer(config: Config, overrides: ContainerOverri
   const backups = new BackupService(repositories.archive, archiveExport, repositories.settings, config.dataDir, config.archive, clock, logger);
   const exportFiles = new ExportFiles(archiveExport, config.dataDir, clock);
   const staging = new StagingArea(config.dataDir, roots, async (id) => (await repositories.archive.findImport(id)) !== undefined, logger);
+  // Generation servers report their health here once the generation feature registers them.
+  const backendHealth: BackendHealth = async () => [];
+  const host = new HostProbe();
+  const probes: SystemProbes = {
+    gpus: cachedFor(PROBE_CACHE_MS, () => probeGpus()),
+    host: () => host.metrics(),
+    disks: cachedFor(PROBE_CACHE_MS, async () => {
+      const dirs: Array<[string, string]> = [
+        ['data', config.dataDir],
+        ['output', config.outputDir],
+        ...(await libraryRoots.list()).map((root): [string, string] => ['library', root]),
+      ];
+      return (await Promise.all(dirs.map(([name, dir]) => diskUsage(name, dir)))).filter((d): d is DiskUsage => d !== null);
+    }),
+    backends: cachedFor(PROBE_CACHE_MS, backendHealth),
+    redis: redis ? cachedFor(2000, () => pingRedis(redis)) : null,
+    ...overrides.probes,
+  };
+  const systemStatus = new SystemStatusService(repositories.dashboard, probes, () => libraryRoots.list(), config, clock);
   const services = {
     adapters: new AdapterService(repositories.adapters, libraryRoots, clock),
     libraryRoots,
+    dashboard: new DashboardService(repositories.dashboard, repositories.adapters, systemStatus, clock),
+    systemStatus,
     archiveExport,
     archiveImport: new ArchiveImportService(repositories.archive, roots, staging, backups, config.dataDir, config.archive, clock, logger),
     backups,
@@ -112,7 +168,16 @@ export async function createContainer(config: Config, overrides: ContainerOverri
       services.backupScheduler.stop();
       await queue.close();
       await events.close();
+      if (redis) await closeRedis(redis);
       await database.close();
     },
   };
+}
+
+/** The queue's Redis connection, checked first so a wrong REDIS_URL stops the process with a reason instead of hanging. */
+async function connectRedis(url: string, logger: Logger) {
+  await checkRedis(url);
+  const redis = openRedis(url, 'lora-manager:queue');
+  redis.on('error', (error) => logger.warn({ err: error }, 'Redis connection error'));
+  return redis;
 }
