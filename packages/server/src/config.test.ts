@@ -30,6 +30,7 @@ describe('loadConfig', () => {
       expect(message).toContain('API_KEY must be at least 8 characters');
     }
   });
+
   it('reads the archive limits and the backup schedule, refusing bad values', () => {
     const config = loadConfig({ IMPORT_MAX_UPLOAD_BYTES: '1048576', ARCHIVE_MAX_RATIO: '50', BACKUP_SCHEDULE_HOURS: '12', BACKUP_SCHEDULE_TYPE: 'FULL' }, '/');
     expect(config.archive).toMatchObject({ maxUploadBytes: 1048576, maxRatio: 50, maxEntries: 500_000, backupScheduleHours: 12, backupKeep: 7, backupScheduleType: 'full' });
