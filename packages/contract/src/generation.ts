@@ -15,7 +15,6 @@ export const GENERATION_RUN_MODES = ['immediate', 'deferred'] as const;
 export const RETURN_FORMATS = ['base64', 'file_path', 'url'] as const;
 /** The statuses generation routes show (the original's UI vocabulary): pending → queued, running/retrying → processing, succeeded → completed, failed/cancelled → failed. */
 export const UI_JOB_STATUSES = ['queued', 'processing', 'completed', 'failed'] as const;
-export type UiJobStatus = (typeof UI_JOB_STATUSES)[number];
 
 /**
  * SDNextGenerationParams of the original, for every backend. `steps`, `sampler_name` and `cfg_scale` left out take

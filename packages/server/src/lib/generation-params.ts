@@ -1,4 +1,4 @@
-import type { GenerationParams, ResolvedGenerationParams, UiJobStatus } from '@lora-manager/contract';
+import { toUiStatus, type GenerationParams, type ResolvedGenerationParams } from '@lora-manager/contract';
 
 export interface ParamDefaults {
   steps: number;
@@ -40,20 +40,7 @@ export function generationWarnings(p: ResolvedGenerationParams): string[] {
 }
 
 /** Raw job status → the UI vocabulary of the generation routes (original §1.2). */
-export function uiStatus(status: string | null | undefined): UiJobStatus {
-  switch (status) {
-    case 'pending':
-      return 'queued';
-    case 'succeeded':
-    case 'completed':
-      return 'completed';
-    case 'failed':
-    case 'cancelled':
-      return 'failed';
-    default:
-      return 'processing';
-  }
-}
+export const uiStatus = toUiStatus;
 
 export const API_BASE = '/api/v1';
 

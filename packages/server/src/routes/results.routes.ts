@@ -5,7 +5,6 @@ import {
   DownloadQuery,
   ExportResultsBody,
   FavoriteBody,
-  GenerationResultSummary,
   IdParams,
   ImageParams,
   RatingBody,
@@ -33,7 +32,6 @@ function sendFile(reply: FastifyReply, file: ResultFile, disposition: 'inline' |
 /** `/generation/results/*`: the history of generated images. */
 export const resultRoutes: FastifyPluginAsync<{ results: ResultService }> = async (fastify, { results }) => {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
-  app.addSchema(GenerationResultSummary);
 
   app.get(
     '/generation/results',

@@ -106,7 +106,8 @@ export class GenerationService {
     try {
       await this.queue.enqueue(
         GENERATION_JOB,
-        { backend, prompt: resolved.prompt, generation_params: resolved as unknown as Record<string, unknown> },
+        // The original's generation_started event carried the generation params; the WebSocket sends the payload.
+        { ...resolved, backend },
         { id, maxAttempts: this.config.maxAttempts, group: this.config.onePerServer ? await this.registry.target(backend) : null },
       );
     } catch (error) {
