@@ -60,7 +60,11 @@ export async function startComfyTestServer(options: { loras?: string[]; checkpoi
       frame.writeUInt32BE(1, 0);
       frame.writeUInt32BE(2, 4);
       sockets.get(clientId)?.send(Buffer.concat([frame, preview]));
-      for (const w of [...stepWaiters]) if (step >= w.step) stepWaiters.splice(stepWaiters.indexOf(w), 1) && w.resolve();
+      for (const w of [...stepWaiters]) {
+        if (step < w.step) continue;
+        stepWaiters.splice(stepWaiters.indexOf(w), 1);
+        w.resolve();
+      }
       while (state.heldAt !== null && step >= state.heldAt && !state.interrupted) await sleep(5);
     }
     state.step = 0;
