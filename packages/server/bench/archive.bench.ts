@@ -8,13 +8,11 @@
  *
  * Needs `zip` and `unzip` (apt-get install -y zip unzip). Everything is written to a temp dir and deleted.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
-import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
-import { pipeline } from 'node:stream/promises';
 import { parseArgs } from 'node:util';
 import { pino } from 'pino';
 import { buildApp } from '../src/app.ts';
@@ -80,6 +78,15 @@ function run(cmd: string, args: string[], cwd: string): void {
   if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} exited ${r.status}`);
 }
 
+/** A child process that does not block this one (the server answering it runs here). */
+function runAsync(cmd: string, args: string[], cwd: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { cwd, stdio: ['ignore', 'ignore', 'inherit'] });
+    child.on('error', reject);
+    child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`${cmd} exited ${code}`))));
+  });
+}
+
 async function open(root: string, library: string): Promise<Container> {
   return createContainer(loadConfig({ DATA_DIR: path.join(root, 'data'), LORA_PATHS: library, LOG_LEVEL: 'silent' }, root), {
     logger: pino({ level: 'silent' }),
@@ -89,6 +96,7 @@ async function open(root: string, library: string): Promise<Container> {
 async function main() {
   need('zip');
   need('unzip');
+  need('curl');
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'lm-bench-archive-'));
   const rows: Array<Array<string | number>> = [];
   try {
@@ -131,15 +139,9 @@ async function main() {
         rss: true,
       },
       {
-        label: 'export: POST /export streamed to an HTTP client',
-        run: () =>
-          new Promise<void>((resolve, reject) => {
-            const req = http.request({ host: '127.0.0.1', port, method: 'POST', path: '/api/v1/export', headers: { 'content-type': 'application/json' } }, (res) => {
-              pipeline(res, fs.createWriteStream(path.join(tmp, 'http.zip'))).then(resolve, reject);
-            });
-            req.on('error', reject);
-            req.end(JSON.stringify({ loras: true }));
-          }),
+        // curl in its own process, as a real client: the server's event loop is not also the client's.
+        label: 'export: POST /export streamed to curl',
+        run: () => runAsync('curl', ['-sS', '-f', '-X', 'POST', '-H', 'content-type: application/json', '-d', '{"loras":true}', '-o', path.join(tmp, 'http.zip'), `http://127.0.0.1:${port}/api/v1/export`], tmp),
         cleanup: () => fs.rmSync(path.join(tmp, 'http.zip'), { force: true }),
         rss: true,
       },
