@@ -136,10 +136,11 @@ export async function createContainer(config: Config, overrides: ContainerOverri
 
   const libraryRoots = new LibraryRootsService(config.loraPaths, repositories.settings);
   const roots = () => libraryRoots.list();
-  const archiveExport = new ArchiveExportService(repositories.adapters, repositories.archive, libraryRoots, config.dataDir, clock, logger);
+  const archiveExport = new ArchiveExportService(repositories.adapters, repositories.archive, libraryRoots, config.dataDir, config.outputDir, clock, logger);
   const backups = new BackupService(repositories.archive, archiveExport, repositories.settings, config.dataDir, config.archive, clock, logger);
   const exportFiles = new ExportFiles(archiveExport, config.dataDir, clock);
-  const staging = new StagingArea(config.dataDir, roots, async (id) => (await repositories.archive.findImport(id)) !== undefined, logger);
+  // Imported images go to OUTPUT_DIR, which may be on a disk of its own: staging considers it a root too.
+  const staging = new StagingArea(config.dataDir, async () => [...(await roots()), config.outputDir], async (id) => (await repositories.archive.findImport(id)) !== undefined, logger);
   // Generation pipeline: compose → delivery/generation job → backend → images under OUTPUT_DIR.
   const outputs = new OutputStore(config.outputDir, config.generation.thumbnailSize);
   const generationSettings = new GenerationSettingsService(config.generation, repositories.settings, clock);
@@ -184,7 +185,7 @@ export async function createContainer(config: Config, overrides: ContainerOverri
     dashboard: new DashboardService(repositories.dashboard, repositories.adapters, systemStatus, clock),
     systemStatus,
     archiveExport,
-    archiveImport: new ArchiveImportService(repositories.archive, roots, staging, backups, config.dataDir, config.archive, clock, logger),
+    archiveImport: new ArchiveImportService(repositories.archive, roots, staging, backups, config.dataDir, config.outputDir, config.archive, clock, logger),
     backups,
     exportFiles,
     staging,

@@ -59,7 +59,9 @@ export const ManifestAsset = Type.Object({
   sha256: Type.Optional(NStr),
   /** Path below OUTPUT_DIR the image came from. */
   relative_path: Type.Optional(NStr),
+  mtime: Type.Optional(NStr),
 });
+export type ManifestAsset = Static<typeof ManifestAsset>;
 
 export const ManifestResult = Type.Object({
   id: Type.String({ minLength: 1, maxLength: 200 }),

@@ -1,6 +1,17 @@
-import { sql, type Kysely, type Transaction } from 'kysely';
+import type { Kysely, Transaction } from 'kysely';
 import type { DialectHelpers } from '../db/dialect.ts';
-import type { AdapterTagTable, ArchiveImportTable, BackupTable, DB, SettingTable, TagOrigin } from '../db/tables.ts';
+import type {
+  AdapterTagTable,
+  ArchiveImportTable,
+  BackupTable,
+  DB,
+  DeliveryAdapterTable,
+  DeliveryJobTable,
+  GenerationImageTable,
+  JobTable,
+  SettingTable,
+  TagOrigin,
+} from '../db/tables.ts';
 import { tagKey } from '../lib/tags.ts';
 import { AdapterRepository } from './adapter.repository.ts';
 
@@ -23,6 +34,38 @@ export interface ExistingAdapterKey {
 }
 
 type Db = Kysely<DB> | Transaction<DB>;
+
+/** A generation result as stored: its delivery row, its job row (status, result), its images and the LoRAs it used. */
+export interface ResultRows {
+  delivery: DeliveryJobTable;
+  job: JobTable;
+  images: GenerationImageTable[];
+  adapters: DeliveryAdapterTable[];
+}
+
+// Every column of each table, checked by the compiler against tables.ts, so an archive row is written column by
+// column and nothing else in it reaches the SQL.
+const DELIVERY_COLUMNS = Object.keys({
+  id: 1, kind: 1, mode: 1, backend: 1, prompt: 1, prompt_key: 1, negative_prompt: 1, params: 1, width: 1, height: 1, steps: 1,
+  cfg_scale: 1, sampler_name: 1, seed: 1, image_count: 1, generation_info: 1, rating: 1, is_favorite: 1, rating_updated_at: 1,
+  favorite_updated_at: 1, created_at: 1,
+} satisfies Record<keyof DeliveryJobTable, 1>) as Array<keyof DeliveryJobTable>;
+const JOB_COLUMNS = Object.keys({
+  id: 1, kind: 1, status: 1, payload: 1, result: 1, error: 1, progress: 1, progress_detail: 1, attempts: 1, max_attempts: 1,
+  queue_group: 1, run_after: 1, heartbeat_at: 1, created_at: 1, started_at: 1, finished_at: 1, updated_at: 1,
+} satisfies Record<keyof JobTable, 1>) as Array<keyof JobTable>;
+const IMAGE_COLUMNS = Object.keys({
+  job_id: 1, idx: 1, file: 1, thumbnail: 1, content_type: 1, width: 1, height: 1, bytes: 1, seed: 1, created_at: 1,
+} satisfies Record<keyof GenerationImageTable, 1>) as Array<keyof GenerationImageTable>;
+const DELIVERY_ADAPTER_COLUMNS = Object.keys({ job_id: 1, position: 1, adapter_id: 1, name: 1, weight: 1 } satisfies Record<
+  keyof DeliveryAdapterTable,
+  1
+>) as Array<keyof DeliveryAdapterTable>;
+const FINISHED = ['succeeded', 'failed', 'cancelled'];
+
+function pick<T>(row: Record<string, unknown>, columns: ReadonlyArray<keyof T>): T {
+  return Object.fromEntries(columns.map((c) => [c, row[c as string] ?? null])) as T;
+}
 
 /** Everything one import writes, bound to one transaction. */
 export interface ArchiveUnitOfWork {
@@ -183,17 +226,66 @@ export class ArchiveRepository {
     return this.db.selectFrom('archive_import').selectAll().where('id', '=', id).executeTakeFirst();
   }
 
-  /** Sum of the LoRA file sizes the catalogue knows, for estimates without a stat per file. */
-  async knownFileBytes(ids: readonly string[]): Promise<number> {
-    let total = 0;
+  // Generation results.
+
+  /** Finished generations created in the range, oldest first. Running ones are left out: they are still changing. */
+  async selectResultIds(range: { from?: string | null; to?: string | null }): Promise<string[]> {
+    let q = this.db
+      .selectFrom('delivery_job as d')
+      .innerJoin('job as j', 'j.id', 'd.id')
+      .select('d.id')
+      .where('d.kind', '=', 'generation')
+      .where('j.status', 'in', FINISHED);
+    if (range.from) q = q.where('d.created_at', '>=', range.from);
+    if (range.to) q = q.where('d.created_at', '<=', range.to);
+    return (await q.orderBy('d.created_at').orderBy('d.id').execute()).map((r) => r.id);
+  }
+
+  async resultRows(ids: readonly string[]): Promise<ResultRows[]> {
+    if (ids.length === 0) return [];
+    const list = [...ids];
+    const [deliveries, jobs, images, adapters] = await Promise.all([
+      this.db.selectFrom('delivery_job').selectAll().where('id', 'in', list).execute(),
+      this.db.selectFrom('job').selectAll().where('id', 'in', list).execute(),
+      this.db.selectFrom('generation_image').selectAll().where('job_id', 'in', list).orderBy('job_id').orderBy('idx').execute(),
+      this.db.selectFrom('delivery_adapter').selectAll().where('job_id', 'in', list).orderBy('job_id').orderBy('position').execute(),
+    ]);
+    const jobById = new Map(jobs.map((j) => [j.id, j]));
+    const byDelivery = new Map(deliveries.map((d) => [d.id, d]));
+    return list.flatMap((id) => {
+      const delivery = byDelivery.get(id);
+      const job = jobById.get(id);
+      if (!delivery || !job) return [];
+      return [{ delivery, job, images: images.filter((i) => i.job_id === id), adapters: adapters.filter((a) => a.job_id === id) }];
+    });
+  }
+
+  async existingResultIds(ids: readonly string[]): Promise<Set<string>> {
+    const found = new Set<string>();
     for (let i = 0; i < ids.length; i += 500) {
-      const row = await this.db
-        .selectFrom('adapter')
-        .select(sql<number>`coalesce(sum(coalesce(file_size, primary_file_size_kb * 1024, 0)), 0)`.as('n'))
-        .where('id', 'in', ids.slice(i, i + 500))
-        .executeTakeFirstOrThrow();
-      total += Number(row.n);
+      for (const r of await this.db.selectFrom('delivery_job').select('id').where('id', 'in', ids.slice(i, i + 500)).execute()) found.add(r.id);
+      // A job row of another kind with the same id would collide too.
+      for (const r of await this.db.selectFrom('job').select('id').where('id', 'in', ids.slice(i, i + 500)).execute()) found.add(r.id);
     }
-    return total;
+    return found;
+  }
+
+  async existingAdapterIds(ids: readonly string[]): Promise<Set<string>> {
+    const found = new Set<string>();
+    const unique = [...new Set(ids)];
+    for (let i = 0; i < unique.length; i += 500) {
+      for (const r of await this.db.selectFrom('adapter').select('id').where('id', 'in', unique.slice(i, i + 500)).execute()) found.add(r.id);
+    }
+    return found;
+  }
+
+  /** Write a result's rows as the archive has them (column by column; unknown fields are dropped). */
+  async insertResult(rows: { delivery: Record<string, unknown>; job: Record<string, unknown>; images: Record<string, unknown>[]; adapters: Record<string, unknown>[] }): Promise<void> {
+    await this.db.insertInto('job').values(pick<JobTable>(rows.job, JOB_COLUMNS)).execute();
+    await this.db.insertInto('delivery_job').values(pick<DeliveryJobTable>(rows.delivery, DELIVERY_COLUMNS)).execute();
+    if (rows.images.length > 0) await this.db.insertInto('generation_image').values(rows.images.map((r) => pick<GenerationImageTable>(r, IMAGE_COLUMNS))).execute();
+    if (rows.adapters.length > 0) {
+      await this.db.insertInto('delivery_adapter').values(rows.adapters.map((r) => pick<DeliveryAdapterTable>(r, DELIVERY_ADAPTER_COLUMNS))).execute();
+    }
   }
 }

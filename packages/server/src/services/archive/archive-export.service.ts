@@ -20,7 +20,16 @@ import { formatBytes, formatDuration } from '../../lib/format.ts';
 import type { AdapterRepository } from '../../repositories/adapter.repository.ts';
 import type { ArchiveRepository } from '../../repositories/archive.repository.ts';
 import type { LibraryRootsService } from '../library-roots.service.ts';
-import { exportOptionsFrom, ExportPlanner, metadataDocument, type ExportOptions, type ExportPlan, type PlannedFile } from './export-plan.ts';
+import {
+  exportOptionsFrom,
+  ExportPlanner,
+  metadataDocument,
+  resultDocument,
+  type ExportOptions,
+  type ExportPlan,
+  type PlannedAsset,
+  type PlannedFile,
+} from './export-plan.ts';
 import { HashingStream } from './hashing.ts';
 import { FileConfinement } from './library-files.ts';
 
@@ -71,10 +80,11 @@ export class ArchiveExportService {
     private readonly archive: ArchiveRepository,
     private readonly roots: LibraryRootsService,
     private readonly dataDir: string,
+    outputDir: string,
     private readonly clock: Clock,
     private readonly logger: Logger,
   ) {
-    this.planner = new ExportPlanner(adapters, archive, () => this.confinement());
+    this.planner = new ExportPlanner(adapters, archive, () => this.confinement(), outputDir);
   }
 
   async confinement(): Promise<FileConfinement> {
@@ -93,8 +103,9 @@ export class ArchiveExportService {
   async estimate(config: ExportConfig): Promise<ExportEstimate> {
     if (!config.loras) return { size: '0 Bytes', time: '0 seconds', bytes: 0, seconds: 0, adapter_count: 0, file_count: 0, result_count: 0 };
     const plan = await this.plan(this.options(config));
-    const entries = plan.adapters.length + plan.fileCount + 1 + (plan.options.settings ? 1 : 0);
-    const manifestBytes = 600 + plan.adapters.reduce((n, a) => n + 250 + (a.files.length + a.absent.length) * 450, 0);
+    const entries = plan.adapters.length + plan.results.length + plan.fileCount + 1 + (plan.options.settings ? 1 : 0);
+    const manifestBytes =
+      600 + plan.adapters.reduce((n, a) => n + 250 + (a.files.length + a.absent.length) * 450, 0) + plan.results.reduce((n, r) => n + 300 + r.assets.length * 300, 0);
     const bytes = plan.fileBytes + plan.metadataBytes + manifestBytes + entries * ENTRY_OVERHEAD + pathBytes(plan) * 2;
     const seconds = bytes / (this.measuredRate ?? DEFAULT_RATE_BPS);
     return {
@@ -104,7 +115,7 @@ export class ArchiveExportService {
       seconds,
       adapter_count: plan.adapters.length,
       file_count: plan.fileCount,
-      result_count: 0,
+      result_count: plan.results.length,
     };
   }
 
@@ -117,6 +128,7 @@ export class ArchiveExportService {
 
   start(plan: ExportPlan, run: RunOptions = {}): ExportRun {
     const zip = new yazl.ZipFile();
+    const vanished = new Set<string>();
     // yazl's typings call it a ReadableStream; it is a Node PassThrough.
     const output = zip.outputStream as unknown as Readable;
     const entries: ManifestEntry[] = [];
@@ -170,9 +182,22 @@ export class ArchiveExportService {
         return Readable.from([Buffer.from(doc)]);
       });
       for (const file of adapter.files) {
-        addLazy(file.archivePath, { compressionLevel: file.binary ? level.binary : level.text, mtime: file.mtime }, () => this.openFile(file), (sha, size) => {
+        addLazy(file.archivePath, { compressionLevel: file.binary ? level.binary : level.text, mtime: file.mtime }, () => this.openFile(file, vanished), (sha, size) => {
           file.manifest.sha256 = sha;
           file.manifest.size = size;
+        });
+      }
+    }
+    for (const result of plan.results) {
+      addLazy(result.metadataPath, { compressionLevel: level.text }, async () => {
+        const [rows] = await this.archive.resultRows([result.id]);
+        const doc = rows ? resultDocument(rows) : JSON.stringify({ id: result.id, deleted: true });
+        return Readable.from([Buffer.from(doc)]);
+      });
+      for (const asset of result.assets) {
+        addLazy(asset.archivePath, { compressionLevel: level.binary, mtime: asset.mtime }, () => this.openFile(asset, vanished), (sha, size) => {
+          asset.manifest.sha256 = sha;
+          asset.manifest.size = size;
         });
       }
     }
@@ -186,7 +211,7 @@ export class ArchiveExportService {
     let manifest: Manifest | null = null;
     // Last: by now every other entry has been streamed and hashed.
     zip.addReadStreamLazy(MANIFEST_NAME, { compressionLevel: level.text, mtime: this.clock.now() }, (cb) => {
-      manifest = this.manifest(plan, entries);
+      manifest = this.manifest(plan, entries, vanished);
       cb(null, Readable.from([Buffer.from(JSON.stringify(manifest, null, 2))]));
     });
     zip.end();
@@ -230,19 +255,23 @@ export class ArchiveExportService {
     }
   }
 
-  private async openFile(file: PlannedFile): Promise<Readable> {
+  /** Open a planned file; one that vanished since planning is noted in `vanished` (kept out of the manifest). */
+  private async openFile(file: PlannedFile | PlannedAsset, vanished: Set<string>): Promise<Readable> {
     const handle = await fsp.open(file.absPath, 'r').catch((error: NodeJS.ErrnoException) => {
-      // A file that vanished since planning leaves an empty entry and says so in the manifest; the rest is intact.
+      // A file that vanished since planning leaves an empty entry left out of the manifest; the rest is intact.
       this.logger.warn({ file: file.absPath, err: error }, 'file vanished during export');
-      file.manifest.exists = false;
-      file.manifest.note = `could not be read during export: ${error.code ?? error.message}`;
+      vanished.add(file.archivePath);
+      if ('exists' in file.manifest) {
+        file.manifest.exists = false;
+        file.manifest.note = `could not be read during export: ${error.code ?? error.message}`;
+      }
       return null;
     });
     if (!handle) return Readable.from([]);
     return handle.createReadStream({ highWaterMark: 1024 * 1024 });
   }
 
-  private manifest(plan: ExportPlan, entries: ManifestEntry[]): Manifest {
+  private manifest(plan: ExportPlan, entries: ManifestEntry[], vanished: ReadonlySet<string>): Manifest {
     const included = new Set(entries.map((e) => e.path));
     const adapters = plan.adapters.map((a) => ({
       id: a.id,
@@ -254,8 +283,13 @@ export class ArchiveExportService {
         ...a.absent,
       ],
     }));
-    const vanished = new Set(plan.adapters.flatMap((a) => a.files.filter((f) => !f.manifest.exists).map((f) => f.archivePath)));
     const listed = entries.filter((e) => !vanished.has(e.path));
+    const results = plan.results.map((r) => ({
+      id: r.id,
+      ...r.summary,
+      metadata_path: r.metadataPath,
+      assets: r.assets.filter((a) => included.has(a.archivePath) && !vanished.has(a.archivePath)).map((a) => a.manifest),
+    }));
     const fileTotal = adapters.reduce((n, a) => n + a.files.filter((f) => f.exists).reduce((m, f) => m + (f.size ?? 0), 0), 0);
     const metadataTotal = listed.filter((e) => e.path.endsWith('/metadata.json')).reduce((n, e) => n + e.size, 0);
     return {
@@ -270,8 +304,8 @@ export class ArchiveExportService {
       counts: {
         adapters: adapters.length,
         files: adapters.reduce((n, a) => n + a.files.filter((f) => f.exists).length, 0),
-        results: 0,
-        images: 0,
+        results: results.length,
+        images: results.reduce((n, r) => n + r.assets.length, 0),
         settings: plan.options.settings ? 1 : 0,
       },
       options: {
@@ -283,7 +317,7 @@ export class ArchiveExportService {
         compression: plan.options.compression,
       },
       adapters,
-      results: [],
+      results,
       settings_path: plan.options.settings ? SETTINGS_NAME : null,
       entries: listed,
     };

@@ -54,11 +54,12 @@ export class ArchiveImportService {
     private readonly staging: StagingArea,
     private readonly backups: BackupStore,
     private readonly dataDir: string,
+    outputDir: string,
     private readonly limits: ZipLimits,
     private readonly clock: Clock,
     private readonly logger: Logger,
   ) {
-    this.planner = new ImportPlanner(archive, roots, dataDir);
+    this.planner = new ImportPlanner(archive, roots, dataDir, outputDir);
   }
 
   options(config: ImportConfig, defaults?: Partial<ImportConfig>): ImportOptions {
@@ -140,11 +141,11 @@ export class ArchiveImportService {
 
       const importId = randomUUID();
       const writes = plan.writes;
-      session = await this.staging.begin(importId, writes.map((w) => ({ to: w.target, mtime: w.file.manifest.mtime ?? null })));
-      progress.phase('extracting', writes.reduce((n, w) => n + w.file.size, 0), 0.15, 0.95);
+      session = await this.staging.begin(importId, writes.map((w) => ({ to: w.target, mtime: w.mtime })));
+      progress.phase('extracting', writes.reduce((n, w) => n + w.size, 0), 0.15, 0.95);
       for (const write of writes) {
         checkCancelled(run.signal);
-        await this.stage(reader, write.file.entry, write.file.sha256, session.stagedPath(write.target), progress, run.signal);
+        await this.stage(reader, write.entry, write.sha256, session.stagedPath(write.target), progress, run.signal);
       }
       checkCancelled(run.signal);
 
@@ -155,7 +156,7 @@ export class ArchiveImportService {
       const { failed } = await staged.finish();
       if (failed.length > 0) result.warnings.push(`${failed.length} file(s) could not be moved into place yet; they will be on the next start`);
       result.files_written = writes.length;
-      result.bytes_written = writes.reduce((n, w) => n + w.file.size, 0);
+      result.bytes_written = writes.reduce((n, w) => n + w.size, 0);
       result.status = 'imported';
       progress.done();
       return result;
@@ -192,8 +193,9 @@ export class ArchiveImportService {
     }
     result.adapters = plan.adapters.map((p) => adapterResult(p, p.unresolved ? 'conflict' : 'validated'));
     result.files_written = plan.writes.length;
-    result.bytes_written = plan.writes.reduce((n, w) => n + w.file.size, 0);
+    result.bytes_written = plan.writes.reduce((n, w) => n + w.size, 0);
     result.deleted = plan.deleteIds.length;
+    result.results_imported = plan.results.filter((r) => r.action === 'create').length;
     progress.done();
     return result;
   }
@@ -218,13 +220,21 @@ export class ArchiveImportService {
       else if (status === 'skipped') result.skipped += 1;
       else if (status === 'unchanged') result.unchanged += 1;
     }
+    await this.applyResults(uow, plan, result);
     if (plan.settings) await this.applySettings(uow, plan.settings, now, result);
     await uow.archive.insertImport({
       id: importId,
       source: result.file,
       mode: options.mode,
       status: 'committed',
-      summary: JSON.stringify({ created: result.created, updated: result.updated, renamed: result.renamed, skipped: result.skipped, deleted: result.deleted }),
+      summary: JSON.stringify({
+        created: result.created,
+        updated: result.updated,
+        renamed: result.renamed,
+        skipped: result.skipped,
+        deleted: result.deleted,
+        results: result.results_imported,
+      }),
       created_at: now,
       committed_at: now,
     });
@@ -250,6 +260,24 @@ export class ArchiveImportService {
     await uow.adapters.insert({ ...fields, id: p.id } as NewAdapter, visible);
     await uow.archive.replaceTagRows(p.id, tagRows);
     return p.action === 'rename' ? 'renamed' : 'created';
+  }
+
+  /** New results with their rows as exported; the LoRAs they used point at those adapters' ids here (or nothing). */
+  private async applyResults(uow: ArchiveUnitOfWork, plan: ImportPlan, result: ImportFileResult): Promise<void> {
+    const created = plan.results.filter((r) => r.action === 'create');
+    if (created.length === 0) return;
+    const idMap = new Map(plan.adapters.filter((p) => !p.unresolved).map((p) => [p.source.manifest.id, p.id]));
+    const used = created.flatMap((r) => r.source.doc.adapters.map((a) => a.adapter_id)).filter((id): id is string => typeof id === 'string');
+    const known = await uow.archive.existingAdapterIds(used.map((id) => idMap.get(id) ?? id));
+    for (const r of created) {
+      const { delivery, job, images } = r.source.doc;
+      const adapters = r.source.doc.adapters.map((a) => {
+        const mapped = typeof a.adapter_id === 'string' ? (idMap.get(a.adapter_id) ?? a.adapter_id) : null;
+        return { ...a, adapter_id: mapped && known.has(mapped) ? mapped : null };
+      });
+      await uow.archive.insertResult({ delivery, job, images, adapters });
+      result.results_imported += 1;
+    }
   }
 
   private async applySettings(uow: ArchiveUnitOfWork, settings: NonNullable<ImportPlan['settings']>, now: string, result: ImportFileResult): Promise<void> {

@@ -35,7 +35,8 @@ const ID_PATTERN = /^[A-Za-z0-9_-]{1,100}$/;
 
 /**
  * Backups are export archives kept in DATA_DIR/backups (never inside a library root), described by `backup` rows.
- * A full backup carries the LoRA files, previews, results and images; a metadata backup everything but those.
+ * A full backup carries the LoRA files, previews, generation results and their images; a metadata backup
+ * everything but the LoRA files, previews and images.
  */
 export class BackupService {
   readonly dir: string;
@@ -154,7 +155,7 @@ export class BackupService {
       files: full,
       sidecars: true,
       previews: full,
-      results: false,
+      results: true,
       resultImages: full,
       resultsFrom: null,
       resultsTo: null,

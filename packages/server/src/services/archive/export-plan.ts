@@ -2,11 +2,12 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { Adapter, CompressionLevel, ExportConfig } from '@lora-manager/contract';
 import { BadRequestError } from '../../errors.ts';
-import { safeSegment, type FileKind, type ManifestFile } from '../../lib/archive-manifest.ts';
+import { safeSegment, type FileKind, type ManifestAsset, type ManifestFile, type ManifestResult } from '../../lib/archive-manifest.ts';
+import { isInside } from '../../lib/paths.ts';
 import { tagKey } from '../../lib/tags.ts';
 import { normaliseIso } from '../../lib/time.ts';
 import type { AdapterRepository } from '../../repositories/adapter.repository.ts';
-import type { AdapterSelection, ArchiveRepository } from '../../repositories/archive.repository.ts';
+import type { AdapterSelection, ArchiveRepository, ResultRows } from '../../repositories/archive.repository.ts';
 import { DirectoryCache, type FileConfinement, toPosix } from './library-files.ts';
 
 /** What goes into one archive, decided from an ExportConfig (or by a backup). */
@@ -47,9 +48,28 @@ export interface PlannedAdapter {
   absent: ManifestFile[];
 }
 
+/** An image (or its thumbnail) of a generation result, below OUTPUT_DIR. */
+export interface PlannedAsset {
+  absPath: string;
+  archivePath: string;
+  size: number;
+  mtime: Date;
+  manifest: ManifestAsset;
+}
+
+export interface PlannedResult {
+  id: string;
+  metadataPath: string;
+  metadataBytes: number;
+  summary: Pick<ManifestResult, 'prompt' | 'status' | 'created_at' | 'finished_at'>;
+  assets: PlannedAsset[];
+}
+
 export interface ExportPlan {
   options: ExportOptions;
   adapters: PlannedAdapter[];
+  results: PlannedResult[];
+  /** LoRA files, sidecars, previews and result images. */
   fileCount: number;
   fileBytes: number;
   metadataBytes: number;
@@ -106,6 +126,7 @@ export class ExportPlanner {
     private readonly adapters: AdapterRepository,
     private readonly archive: ArchiveRepository,
     private readonly confinement: () => Promise<FileConfinement>,
+    private readonly outputDir: string,
   ) {}
 
   /** Decide every entry and stat every file: the estimate and the archive come from the same plan. */
@@ -122,17 +143,65 @@ export class ExportPlanner {
         planned.push(await this.planAdapter(adapter, Buffer.byteLength(metadata), options, confinement, dirs));
       }
     }
+    const results = options.results ? await this.planResults(options) : [];
     let fileCount = 0;
     let fileBytes = 0;
     let metadataBytes = 0;
-    for (const a of planned) {
-      metadataBytes += a.metadataBytes;
-      for (const f of a.files) {
+    for (const item of [...planned.map((a) => ({ bytes: a.metadataBytes, files: a.files })), ...results.map((r) => ({ bytes: r.metadataBytes, files: r.assets }))]) {
+      metadataBytes += item.bytes;
+      for (const f of item.files) {
         fileCount += 1;
         fileBytes += f.size;
       }
     }
-    return { options, adapters: planned, fileCount, fileBytes, metadataBytes };
+    return { options, adapters: planned, results, fileCount, fileBytes, metadataBytes };
+  }
+
+  /** Finished generations in the range, with their images and thumbnails when chosen (only files under OUTPUT_DIR). */
+  private async planResults(options: ExportOptions): Promise<PlannedResult[]> {
+    const ids = await this.archive.selectResultIds({ from: options.resultsFrom, to: options.resultsTo });
+    const out: PlannedResult[] = [];
+    for (let i = 0; i < ids.length; i += 500) {
+      for (const rows of await this.archive.resultRows(ids.slice(i, i + 500))) {
+        const base = `results/${safeSegment(rows.delivery.id)}`;
+        const assets: PlannedAsset[] = [];
+        if (options.resultImages) {
+          for (const image of rows.images) {
+            for (const relative of [image.file, image.thumbnail]) {
+              if (!relative) continue;
+              const absPath = path.resolve(this.outputDir, relative);
+              if (!isInside(this.outputDir, absPath)) continue;
+              const stat = await fs.stat(absPath).catch(() => null);
+              if (!stat?.isFile()) continue;
+              const archivePath = `${base}/${assets.length}_${safeSegment(path.basename(absPath))}`;
+              assets.push({
+                absPath,
+                archivePath,
+                size: stat.size,
+                mtime: stat.mtime,
+                manifest: {
+                  filename: path.basename(absPath),
+                  archive_path: archivePath,
+                  content_type: relative === image.file ? image.content_type : 'image/webp',
+                  size: stat.size,
+                  sha256: null,
+                  relative_path: toPosix(relative),
+                  mtime: stat.mtime.toISOString(),
+                },
+              });
+            }
+          }
+        }
+        out.push({
+          id: rows.delivery.id,
+          metadataPath: `${base}/metadata.json`,
+          metadataBytes: Buffer.byteLength(resultDocument(rows)),
+          summary: { prompt: rows.delivery.prompt, status: rows.job.status, created_at: rows.delivery.created_at, finished_at: rows.job.finished_at },
+          assets,
+        });
+      }
+    }
+    return out;
   }
 
   private async planAdapter(
@@ -208,6 +277,7 @@ export function metadataDocument(adapter: Adapter, tagRows: ReadonlyArray<{ tag:
   return JSON.stringify({ ...adapter, tag_rows: tagRows }, null, 2);
 }
 
-export function relativeTo(root: string, file: string): string {
-  return toPosix(path.relative(root, file));
+/** results/<id>/metadata.json: the result's rows as stored (delivery, job, images, LoRAs used). */
+export function resultDocument(rows: ResultRows): string {
+  return JSON.stringify(rows, null, 2);
 }

@@ -9,7 +9,7 @@ import { BadRequestError } from '../../errors.ts';
 import { ManifestError, safeSegment } from '../../lib/archive-manifest.ts';
 import type { ArchiveRepository, ExistingAdapterKey } from '../../repositories/archive.repository.ts';
 import { HashingStream } from './hashing.ts';
-import type { ArchiveAdapter, ArchiveContents, ArchiveFile, SettingsDocument } from './import-reader.ts';
+import type { ArchiveAdapter, ArchiveContents, ArchiveFile, ArchiveResult, SettingsDocument } from './import-reader.ts';
 import { FileConfinement, modelStem, toPosix } from './library-files.ts';
 
 export interface ImportOptions {
@@ -70,13 +70,31 @@ export interface PlannedAdapter {
   unresolved: boolean;
 }
 
+/** One file to extract, stage and move into place. */
+export interface StagedWrite {
+  target: string;
+  entry: string;
+  sha256: string;
+  size: number;
+  /** Modification time to restore (ISO), or null. */
+  mtime: string | null;
+}
+
+export interface PlannedResult {
+  source: ArchiveResult;
+  /** A result with this id already here is history already kept: only its missing images come back. */
+  action: 'create' | 'unchanged';
+  writes: StagedWrite[];
+}
+
 export interface ImportPlan {
   adapters: PlannedAdapter[];
+  results: PlannedResult[];
   deleteIds: string[];
   importRoot: string | null;
   unresolved: ImportConflict[];
-  /** Files to stage and move (write or replace), one per target. */
-  writes: PlannedFile[];
+  /** Files to stage and move (new or replacing), one per target. */
+  writes: StagedWrite[];
   /** Adapters whose LoRA files the import replaces: a pre-import backup keeps their files. */
   replacedFileAdapterIds: string[];
   settings: SettingsDocument | null;
@@ -91,6 +109,7 @@ export class ImportPlanner {
     private readonly archive: ArchiveRepository,
     private readonly roots: () => Promise<string[]>,
     private readonly dataDir: string,
+    private readonly outputDir: string,
   ) {}
 
   async plan(contents: ArchiveContents, options: ImportOptions, onBytes?: (n: number) => void): Promise<ImportPlan> {
@@ -171,14 +190,46 @@ export class ImportPlanner {
       const keep = new Set(planned.map((p) => p.id));
       deleteIds = (await this.archive.allAdapterIds()).filter((id) => !keep.has(id));
     }
-    const writes = new Map<string, PlannedFile>();
+    const results = await this.planResults(contents.results, warnings, onBytes);
+    const writes = new Map<string, StagedWrite>();
     for (const p of planned) {
       if (p.unresolved || p.action === 'skip') continue;
-      for (const f of p.files) if (f.mode !== 'reuse' && !writes.has(f.target)) writes.set(f.target, f);
+      for (const f of p.files) {
+        if (f.mode === 'reuse' || writes.has(f.target)) continue;
+        writes.set(f.target, { target: f.target, entry: f.file.entry, sha256: f.file.sha256, size: f.file.size, mtime: f.file.manifest.mtime ?? null });
+      }
     }
+    for (const r of results) for (const w of r.writes) if (!writes.has(w.target)) writes.set(w.target, w);
     const replacedFileAdapterIds = planned.filter((p) => p.action === 'overwrite' && p.files.some((f) => f.mode === 'replace')).map((p) => p.id);
     const settings = options.importSettings ? contents.settings : null;
-    return { adapters: planned, deleteIds, importRoot, unresolved, writes: [...writes.values()], replacedFileAdapterIds, settings, warnings };
+    return { adapters: planned, results, deleteIds, importRoot, unresolved, writes: [...writes.values()], replacedFileAdapterIds, settings, warnings };
+  }
+
+  /** Results are history: new ones are added with their images under OUTPUT_DIR; known ones only get missing images back. */
+  private async planResults(results: readonly ArchiveResult[], warnings: string[], onBytes?: (n: number) => void): Promise<PlannedResult[]> {
+    const existing = await this.archive.existingResultIds(results.map((r) => r.manifest.id));
+    const out: PlannedResult[] = [];
+    for (const source of results) {
+      if (!['succeeded', 'failed', 'cancelled'].includes(source.doc.job.status)) {
+        warnings.push(`result ${source.manifest.id} was ${source.doc.job.status} when exported and was left out`);
+        continue;
+      }
+      const action = existing.has(source.manifest.id) ? 'unchanged' : 'create';
+      const writes: StagedWrite[] = [];
+      for (const file of source.files) {
+        const target = FileConfinement.resolveUnder(this.outputDir, file.relativePath);
+        if (!target) throw new ManifestError('zip_entry_unsafe', `Unsafe archive path detected: ${file.relativePath}`);
+        const stat = await fs.stat(target).catch(() => null);
+        if (stat) {
+          const same = stat.isFile() && stat.size === file.size && (await hashFile(target, onBytes)) === file.sha256;
+          if (!same) warnings.push(`${target} exists with other content and was left as it is`);
+          continue;
+        }
+        writes.push({ target, entry: file.entry, sha256: file.sha256, size: file.size, mtime: file.mtime });
+      }
+      out.push({ source, action, writes });
+    }
+    return out;
   }
 
   private importRoot(roots: string[], requested: string | null): string | null {

@@ -14,6 +14,7 @@ import {
   type Manifest,
   type ManifestAdapter,
   type ManifestFile,
+  type ManifestResult,
 } from '../../lib/archive-manifest.ts';
 import type { ZipReader } from '../../lib/zip-reader.ts';
 import { HashingStream, sha256 } from './hashing.ts';
@@ -60,10 +61,29 @@ export interface ArchiveFile {
   sha256: string;
 }
 
+/** A result document: the rows as the exporting server stored them. Columns are checked when written. */
+const Scalar = Type.Union([Type.String(), Type.Number(), Type.Null()]);
+const Row = Type.Record(Type.String(), Scalar);
+const ResultDocument = Type.Object({
+  delivery: Type.Intersect([Row, Type.Object({ id: Type.String({ minLength: 1, maxLength: 200 }), kind: Type.String(), prompt: Type.String(), created_at: Type.String() })]),
+  job: Type.Intersect([Row, Type.Object({ id: Type.String(), kind: Type.String(), status: Type.String() })]),
+  images: Type.Array(Type.Intersect([Row, Type.Object({ file: Type.String(), idx: Type.Integer() })]), { maxItems: 10_000 }),
+  adapters: Type.Array(Row, { maxItems: 10_000 }),
+});
+export type ResultDocument = Static<typeof ResultDocument>;
+
+export interface ArchiveResult {
+  manifest: ManifestResult;
+  doc: ResultDocument;
+  /** Images and thumbnails the archive carries, each with the path below OUTPUT_DIR it belongs at. */
+  files: Array<{ entry: string; size: number; sha256: string; relativePath: string; mtime: string | null }>;
+}
+
 export interface ArchiveContents {
   manifest: Manifest;
   formatVersion: number;
   adapters: ArchiveAdapter[];
+  results: ArchiveResult[];
   settings: SettingsDocument | null;
   warnings: string[];
 }
@@ -142,6 +162,33 @@ export async function readArchive(zip: ZipReader, onHashBytes?: (n: number) => v
     adapters.push({ manifest: entry, formatVersion, doc, files });
   }
 
+  const results: ArchiveResult[] = [];
+  const seenResults = new Set<string>();
+  for (const entry of manifest.results ?? []) {
+    if (seenResults.has(entry.id)) throw new ManifestError('manifest_invalid', `Result ${entry.id} appears twice in the manifest`);
+    seenResults.add(entry.id);
+    if (!zip.has(entry.metadata_path)) throw new ManifestError('archive_incomplete', `Metadata file missing: ${entry.metadata_path}`);
+    const bytes = await readVerified(entry.metadata_path, MAX_METADATA_BYTES, `Metadata of result ${entry.id}`);
+    let doc: unknown;
+    try {
+      doc = JSON.parse(bytes.toString('utf8'));
+    } catch {
+      throw new ManifestError('metadata_invalid', `Invalid metadata JSON for result ${entry.id}`);
+    }
+    if (!Value.Check(ResultDocument, doc)) throw new ManifestError('metadata_invalid', `Invalid metadata for result ${entry.id}: ${describeErrors(ResultDocument, doc)}`);
+    if (doc.delivery.id !== entry.id || doc.job.id !== entry.id) throw new ManifestError('metadata_invalid', `Result ${entry.id} has rows of another id`);
+    const files: ArchiveResult['files'] = [];
+    for (const asset of entry.assets) {
+      const actual = zip.entries.get(asset.archive_path);
+      if (!actual) throw new ManifestError('archive_incomplete', `Archive missing declared file: ${asset.archive_path}`);
+      const checksum = checksums.get(asset.archive_path)?.sha256 ?? (formatVersion >= 1 ? undefined : await hashEntry(zip, asset.archive_path, onHashBytes));
+      if (!checksum) throw new ManifestError('checksum_missing', `No checksum for ${asset.archive_path} in the manifest`);
+      if (!asset.relative_path) throw new ManifestError('manifest_invalid', `Image ${asset.archive_path} has no relative_path`);
+      files.push({ entry: asset.archive_path, size: actual.size, sha256: checksum, relativePath: asset.relative_path, mtime: asset.mtime ?? null });
+    }
+    results.push({ manifest: entry, doc, files });
+  }
+
   let settings: SettingsDocument | null = null;
   if (manifest.settings_path) {
     if (!zip.has(manifest.settings_path)) throw new ManifestError('archive_incomplete', `Archive missing declared file: ${manifest.settings_path}`);
@@ -155,7 +202,7 @@ export async function readArchive(zip: ZipReader, onHashBytes?: (n: number) => v
     if (!Value.Check(SettingsDocument, value)) throw new ManifestError('metadata_invalid', `Invalid settings: ${describeErrors(SettingsDocument, value)}`);
     settings = value;
   }
-  return { manifest, formatVersion, adapters, settings, warnings };
+  return { manifest, formatVersion, adapters, results, settings, warnings };
 }
 
 /** SHA-256 of one entry, streamed (yauzl checks it inflates to its declared size on the way). */

@@ -59,6 +59,8 @@ export const useArchiveStore = defineStore('archive', () => {
     lora_metadata: true,
     previews: true,
     system_config: false,
+    generations: false,
+    generation_images: true,
     compression: 'balanced',
     tags: [],
     tag_mode: 'any',
