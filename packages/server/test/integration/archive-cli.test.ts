@@ -34,7 +34,7 @@ describe('archive CLI', () => {
     const archive = path.join(tmp, 'out.zip');
     const exported = cli('export', archive, '--no-previews');
     expect(exported.status).toBe(0);
-    expect(exported.stderr).toContain('1 adapter(s), 1 file(s)');
+    expect(exported.stderr).toContain('1 adapter(s), 0 result(s), 1 file(s)');
     expect(fs.readFileSync(archive).subarray(0, 2).toString()).toBe('PK');
 
     const checked = cli('import', archive, '--mode', 'dry-run');

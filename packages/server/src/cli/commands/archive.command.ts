@@ -41,7 +41,8 @@ function printReport(report: ImportReport, json: boolean): void {
   for (const r of report.results) {
     const counts = ['created', 'updated', 'renamed', 'skipped', 'unchanged', 'deleted'] as const;
     const validated = r.status === 'validated' ? [`${r.adapters.length} adapter(s) checked`] : [];
-    const summary = [...validated, ...counts.filter((c) => r[c] > 0).map((c) => `${r[c]} ${c}`)].join(', ') || 'no adapters';
+    const results = r.results_imported > 0 ? [`${r.results_imported} result(s) added`] : [];
+    const summary = [...validated, ...counts.filter((c) => r[c] > 0).map((c) => `${r[c]} ${c}`), ...results].join(', ') || 'no adapters';
     const files = r.status === 'validated' ? `${r.files_written} file(s) would be written` : `${r.files_written} file(s) written`;
     process.stdout.write(`${r.file}: ${r.status}${r.code ? ` (${r.code})` : ''} — ${summary}, ${files}\n`);
     if (r.detail) process.stdout.write(`  ${r.detail}\n`);
@@ -60,6 +61,10 @@ export function registerArchiveCommands(program: Command): void {
     .option('--no-sidecars', 'leave sidecar files (.civitai.info, .json, …) out')
     .option('--no-previews', 'leave preview images out')
     .option('--settings', 'include the server settings')
+    .option('--results', 'include finished generation results and their images')
+    .option('--no-result-images', 'with --results: leave the images out')
+    .option('--results-from <date>', 'with --results: only results created on or after this date')
+    .option('--results-to <date>', 'with --results: only results created on or before this date')
     .option('--ids <list>', 'only these adapter ids', list)
     .option('--tags <list>', 'only adapters with these tags', list)
     .addOption(new Option('--tag-mode <mode>', 'any | all').argParser(choice(['any', 'all'] as const)))
@@ -73,6 +78,11 @@ export function registerArchiveCommands(program: Command): void {
         lora_metadata: opts.sidecars,
         previews: opts.previews,
         system_config: opts.settings ?? false,
+        generations: opts.results ?? false,
+        generation_images: opts.resultImages,
+        generation_range: opts.resultsFrom || opts.resultsTo ? 'custom' : 'all',
+        date_from: opts.resultsFrom,
+        date_to: opts.resultsTo,
         adapter_ids: opts.ids,
         tags: opts.tags,
         tag_mode: opts.tagMode,
@@ -96,7 +106,7 @@ export function registerArchiveCommands(program: Command): void {
             bar.stop();
             const seconds = (Date.now() - started) / 1000;
             process.stderr.write(
-              `${target}: ${plan.adapters.length} adapter(s), ${plan.fileCount} file(s), ${formatBytes(written.size)} in ${seconds.toFixed(1)} s\nsha256 ${written.sha256}\n`,
+              `${target}: ${plan.adapters.length} adapter(s), ${plan.results.length} result(s), ${plan.fileCount} file(s), ${formatBytes(written.size)} in ${seconds.toFixed(1)} s\nsha256 ${written.sha256}\n`,
             );
           }
         } finally {
