@@ -5,7 +5,6 @@ import { router } from './router.ts';
 import { useSettingsStore } from './stores/settings.store.ts';
 
 const app = createApp(App).use(createPinia());
-// Learn where the API is before the first page asks it anything.
-void useSettingsStore()
-  .bootstrap()
-  .finally(() => app.use(router).mount('#app'));
+// Ask where the API is while the page loads; API requests wait for the answer, rendering does not.
+void useSettingsStore().bootstrap();
+app.use(router).mount('#app');

@@ -64,8 +64,13 @@ export interface RequestOptions {
   blob?: boolean;
 }
 
-export function createApiClient(target: () => ApiTarget) {
+/**
+ * `ready`, when given, is awaited before each request: the app mounts at once and its first requests wait for the
+ * server to say where the API is, instead of the whole page waiting.
+ */
+export function createApiClient(target: () => ApiTarget, ready?: () => Promise<unknown>) {
   async function request<T>(method: string, path: string, options: RequestOptions = {}): Promise<T> {
+    if (ready) await ready();
     const t = target();
     const headers: Record<string, string> = {};
     if (t.apiKey) headers['X-API-Key'] = t.apiKey;

@@ -48,16 +48,23 @@ export const useSettingsStore = defineStore('settings', () => {
   watch(preferences, (value) => localStorage.setItem(PREFERENCES_KEY, JSON.stringify(value)), { deep: true });
 
   const server = ref<FrontendSettings | null>(null);
-  const api = createApiClient(() => ({ baseUrl: baseUrl.value, apiKey: apiKey.value || null }));
+  let bootstrapped: Promise<void> | null = null;
+  const api = createApiClient(
+    () => ({ baseUrl: baseUrl.value, apiKey: apiKey.value || null }),
+    () => bootstrapped ?? Promise.resolve(),
+  );
 
   const systemDark = ref(globalThis.matchMedia?.('(prefers-color-scheme: dark)').matches ?? true);
   globalThis.matchMedia?.('(prefers-color-scheme: dark)').addEventListener?.('change', (e) => (systemDark.value = e.matches));
   const dark = computed(() => (preferences.value.theme === 'system' ? systemDark.value : preferences.value.theme === 'dark'));
 
   /** Ask the serving server where its API is (never the key) unless the user picked a backend. */
-  async function bootstrap(): Promise<void> {
-    server.value = await api.frontendSettings();
-    if (server.value && !baseUrlChosen.value) baseUrl.value = server.value.backendUrl;
+  function bootstrap(): Promise<void> {
+    bootstrapped ??= api.frontendSettings().then((answer) => {
+      server.value = answer;
+      if (answer && !baseUrlChosen.value) baseUrl.value = answer.backendUrl;
+    });
+    return bootstrapped;
   }
 
   function setConnection(url: string, key: string | null): void {
