@@ -47,3 +47,21 @@ export const JobListQuery = Type.Object({
   offset: Type.Optional(Type.Integer({ minimum: 0 })),
 });
 export type JobListQuery = Static<typeof JobListQuery>;
+
+/** The original SPA's status vocabulary, used by the generation routes and the WebSocket. */
+export type UiJobStatus = 'queued' | 'processing' | 'completed' | 'failed';
+
+export function toUiStatus(status: string | null | undefined): UiJobStatus {
+  switch (status) {
+    case 'pending':
+      return 'queued';
+    case 'succeeded':
+    case 'completed':
+      return 'completed';
+    case 'failed':
+    case 'cancelled':
+      return 'failed';
+    default:
+      return 'processing';
+  }
+}

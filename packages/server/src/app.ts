@@ -1,5 +1,5 @@
 import websocket from '@fastify/websocket';
-import { Adapter, Problem } from '@lora-manager/contract';
+import { Adapter, Job, Problem } from '@lora-manager/contract';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Container } from './container.ts';
 import { registerApiKeyAuth } from './http/auth.ts';
@@ -8,6 +8,8 @@ import { registerProblemHandlers } from './http/problem.ts';
 import { validatorCompiler } from './http/validation.ts';
 import { registerWebApp } from './http/web.ts';
 import { adapterRoutes } from './routes/adapters.routes.ts';
+import { jobRoutes } from './routes/jobs.routes.ts';
+import { progressSocketRoutes } from './routes/progress.ws.ts';
 import { systemRoutes } from './routes/system.routes.ts';
 
 export const API_PREFIX = '/api/v1';
@@ -24,6 +26,7 @@ export async function buildApp(container: Container): Promise<FastifyInstance> {
   app.setValidatorCompiler(validatorCompiler());
   app.addSchema(Adapter);
   app.addSchema(Problem);
+  app.addSchema(Job);
   app.addHook('onRoute', (route) => {
     // Every route documents its error shape; serialising errors goes through problem.ts either way.
     if (route.schema) route.schema.response = { ...(route.schema.response as object), '4xx': { $ref: 'Problem#' } };
@@ -37,6 +40,8 @@ export async function buildApp(container: Container): Promise<FastifyInstance> {
   await app.register(systemRoutes, { config });
   await app.register(systemRoutes, { config, prefix: API_PREFIX });
   await app.register(adapterRoutes, { adapters: services.adapters, prefix: API_PREFIX });
+  await app.register(jobRoutes, { jobs: services.jobs, prefix: API_PREFIX });
+  await app.register(progressSocketRoutes, { events: container.events, clock: container.clock });
 
   await registerWebApp(app, config.webDistDir);
   return app;

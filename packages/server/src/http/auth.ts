@@ -20,14 +20,25 @@ function presentedKey(request: FastifyRequest): string | undefined {
   return undefined;
 }
 
-/** With API_KEY set, every /api route (the WebSocket and the docs included) needs it. Compared in constant time. */
+/** With API_KEY set, every /api route (the WebSockets and the docs included) needs it. Compared in constant time. */
 export function registerApiKeyAuth(app: FastifyInstance, apiKey: string | null): void {
   if (!apiKey) return;
   const expected = digest(apiKey);
-  app.addHook('onRequest', async (request) => {
+  app.addHook('onRequest', async (request, reply) => {
     const path = request.url.split('?', 1)[0];
-    if (PUBLIC_PATHS.has(path) || !path.startsWith('/api')) return;
+    if (PUBLIC_PATHS.has(path) || !(path.startsWith('/api') || path.startsWith('/v1/'))) return;
     const key = presentedKey(request);
-    if (key === undefined || !timingSafeEqual(digest(key), expected)) throw new UnauthorizedError();
+    if (key !== undefined && timingSafeEqual(digest(key), expected)) return;
+    if (request.headers.upgrade) {
+      // A refused WebSocket upgrade must also close the socket, or it lingers half-open.
+      reply.hijack();
+      const error = new UnauthorizedError();
+      const body = JSON.stringify({ type: 'about:blank', title: error.message, status: 401, code: error.code, detail: error.detail });
+      request.raw.socket.end(
+        `HTTP/1.1 401 Unauthorized\r\nContent-Type: application/problem+json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+      );
+      return;
+    }
+    throw new UnauthorizedError();
   });
 }

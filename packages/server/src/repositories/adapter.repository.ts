@@ -52,6 +52,13 @@ const OBJECT_FIELDS = ['stats', 'extra'] as const;
 
 type AdapterDb = Kysely<DB> | Transaction<DB>;
 
+/** Above this many matches a page is found by walking the sort index rather than sorting the matches. */
+const BROAD_MATCH = 2000;
+
+function hasColumnFilters(f: AdapterFilter): boolean {
+  return Boolean(f.activeOnly || f.favoritesOnly || f.missing !== undefined || f.baseModel || f.networkType || f.minRating !== undefined);
+}
+
 export class AdapterRepository {
   constructor(
     private readonly db: AdapterDb,
@@ -163,16 +170,16 @@ export class AdapterRepository {
    * key, name_key and id, so deep offsets walk an index, not rows) and only its rows are read whole.
    */
   async list(options: AdapterListOptions): Promise<{ items: Adapter[]; filtered: number }> {
-    const base = this.filtered(options);
-    const countRow = await base.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
-    const filtered = Number(countRow.n);
+    const filtered = await this.countFiltered(options);
     if (filtered === 0 || options.offset >= filtered) return { items: [], filtered };
 
     // Ties break on name then id in the same direction as the key, so one index serves both directions.
     const dir = options.order;
     const column = SORT_COLUMNS[options.sort];
     const nulls = this.dialect.name === 'postgres' ? (dir === 'desc' ? ' nulls last' : ' nulls first') : '';
-    let page = base.select('id').orderBy(sql.raw(`${column} ${dir}${nulls}`));
+    // A broad match is fastest found by walking the sort index and testing membership; a narrow one by sorting the
+    // few matching rows. SQLite always drives from the id list unless told otherwise, hence the choice here.
+    let page = this.filtered(options, filtered > BROAD_MATCH).select('id').orderBy(sql.raw(`${column} ${dir}${nulls}`));
     if (column !== 'name_key') page = page.orderBy('name_key', dir);
     const ids = await page.orderBy('id', dir).limit(options.limit).offset(options.offset).execute();
     return { items: await this.findByIds(ids.map((r) => r.id)), filtered };
@@ -202,31 +209,52 @@ export class AdapterRepository {
     return rows.map((r) => ({ tag: r.tag, count: Number(r.n) }));
   }
 
-  private filtered(f: AdapterFilter): SelectQueryBuilder<DB, 'adapter', {}> {
-    let q = this.db.selectFrom('adapter');
-    const term = f.search?.trim().toLowerCase();
-    if (term) {
-      q = q.where('id', 'in', this.db.selectFrom('adapter_search').select('adapter_id').where(this.dialect.searchMatches(term)));
+  /** Count matches, from the narrow search and tag tables alone when no adapter column is filtered. */
+  private async countFiltered(f: AdapterFilter): Promise<number> {
+    const narrow = this.narrowFilters(f);
+    let q;
+    if (narrow.length > 0 && !hasColumnFilters(f)) {
+      const [first, ...rest] = narrow;
+      q = this.db.selectFrom(first.as('m')).select((eb) => eb.fn.countAll<number>().as('n'));
+      for (const other of rest) q = q.where('m.adapter_id', 'in', other);
+    } else {
+      q = this.filtered(f, false).select((eb) => eb.fn.countAll<number>().as('n'));
     }
+    return Number((await q.executeTakeFirstOrThrow()).n);
+  }
+
+  /**
+   * The adapters matching `f`. With `probeIds` the search/tag id lists are only tested per row (SQLite `+id`), so
+   * the planner walks the ORDER BY index instead of sorting every match.
+   */
+  private filtered(f: AdapterFilter, probeIds: boolean): SelectQueryBuilder<DB, 'adapter', {}> {
+    let q = this.db.selectFrom('adapter');
+    const idRef = probeIds && this.dialect.name === 'sqlite' ? sql<string>`+id` : sql<string>`id`;
+    for (const ids of this.narrowFilters(f)) q = q.where(idRef, 'in', ids);
     if (f.activeOnly) q = q.where('active', '=', 1);
     if (f.favoritesOnly) q = q.where('favorite', '=', 1);
     if (f.missing !== undefined) q = q.where('missing', '=', f.missing ? 1 : 0);
     if (f.baseModel) q = q.where(sql<boolean>`lower(base_model) = ${f.baseModel.toLowerCase()}`);
     if (f.networkType) q = q.where(sql<boolean>`lower(network_type) = ${f.networkType.toLowerCase()}`);
     if (f.minRating !== undefined) q = q.where('rating', '>=', f.minRating);
+    return q;
+  }
+
+  /** Sub-queries yielding the ids that match the search term and the tag filter (each from its own narrow table). */
+  private narrowFilters(f: AdapterFilter) {
+    const out = [];
+    const term = f.search?.trim().toLowerCase();
+    if (term) out.push(this.db.selectFrom('adapter_search').select('adapter_id').where(this.dialect.searchMatches(term)));
     const keys = f.tagKeys ?? [];
     if (keys.length > 0) {
-      const tagged = this.db
-        .selectFrom('adapter_tag')
-        .select('adapter_id')
-        .where('tag_key', 'in', keys)
-        .where('origin', '!=', 'removed');
-      q =
+      const tagged = this.db.selectFrom('adapter_tag').select('adapter_id').where('tag_key', 'in', keys).where('origin', '!=', 'removed');
+      out.push(
         f.tagMode === 'all' && keys.length > 1
-          ? q.where('id', 'in', tagged.groupBy('adapter_id').having((eb) => eb.fn.count('tag_key').distinct(), '=', keys.length))
-          : q.where('id', 'in', tagged);
+          ? tagged.groupBy('adapter_id').having((eb) => eb.fn.count('tag_key').distinct(), '=', keys.length)
+          : tagged.distinct(),
+      );
     }
-    return q;
+    return out;
   }
 
   private async tagsFor(ids: readonly string[]): Promise<Map<string, string[]>> {

@@ -59,24 +59,26 @@ export class JobRepository {
    * The oldest job of `kind` that may start now, skipping groups that already have a job running. Returns ids only;
    * `claim` decides who gets it.
    */
-  async nextRunnable(kind: string, now: string, busyGroups: readonly string[], limit: number): Promise<string[]> {
+  async nextRunnable(kind: string, now: string, busyGroups: readonly string[], limit: number): Promise<Array<{ id: string; group: string | null }>> {
     let q = this.db
       .selectFrom('job')
-      .select('id')
+      .select(['id', 'queue_group'])
       .where('status', 'in', ['pending', 'retrying'])
       .where('kind', '=', kind)
       .where('run_after', '<=', now);
     if (busyGroups.length > 0) q = q.where((eb) => eb.or([eb('queue_group', 'is', null), eb('queue_group', 'not in', busyGroups)]));
     const rows = await q.orderBy('run_after').orderBy('created_at').limit(limit).execute();
-    return rows.map((r) => r.id);
+    return rows.map((r) => ({ id: r.id, group: r.queue_group }));
   }
 
-  /** Earliest run_after among waiting jobs, to time the next wake-up. */
-  async nextWakeUp(): Promise<string | null> {
+  /** Earliest run_after among waiting jobs of these kinds, to time the next wake-up. */
+  async nextWakeUp(kinds: readonly string[]): Promise<string | null> {
+    if (kinds.length === 0) return null;
     const row = await this.db
       .selectFrom('job')
       .select((eb) => eb.fn.min('run_after').as('at'))
       .where('status', 'in', ['pending', 'retrying'])
+      .where('kind', 'in', kinds)
       .executeTakeFirst();
     return (row?.at as string | null) ?? null;
   }
@@ -180,13 +182,14 @@ export class JobRepository {
     return Object.fromEntries(rows.map((r) => [r.status, Number(r.n)]));
   }
 
-  async countActive(): Promise<number> {
-    const row = await this.db
-      .selectFrom('job')
-      .select((eb) => eb.fn.countAll<number>().as('n'))
-      .where('status', 'in', ACTIVE)
-      .executeTakeFirstOrThrow();
-    return Number(row.n);
+  /** Pending, running or retrying jobs, optionally only of some kinds. */
+  async countActive(kinds?: readonly string[]): Promise<number> {
+    let q = this.db.selectFrom('job').select((eb) => eb.fn.countAll<number>().as('n')).where('status', 'in', ACTIVE);
+    if (kinds) {
+      if (kinds.length === 0) return 0;
+      q = q.where('kind', 'in', kinds);
+    }
+    return Number((await q.executeTakeFirstOrThrow()).n);
   }
 }
 

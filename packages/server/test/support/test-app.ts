@@ -54,6 +54,7 @@ export async function createTestApp(
   const container = await createContainer(config, { database, logger: pino({ level: 'silent' }), ...overrides });
   const app = await buildApp(container);
   await app.ready();
+  await container.queue.start();
   return {
     app,
     container,

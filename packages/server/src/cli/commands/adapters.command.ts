@@ -50,7 +50,11 @@ export function registerAdapterCommands(program: Command): void {
           const flags = `${a.active ? '●' : ' '}${a.favorite ? '★' : ' '}`;
           process.stdout.write(`${flags} ${a.id}  ${a.name}${a.version ? ` (${a.version})` : ''}  w=${a.weight}  [${a.tags.join(', ')}]\n`);
         }
-        process.stdout.write(`page ${page.page}/${page.pages}, ${page.filtered} matching of ${page.total}\n`);
+        process.stdout.write(
+          page.filtered === 0
+            ? `no adapters match (${page.total} in the catalogue)\n`
+            : `page ${page.page}/${page.pages}, ${page.filtered} matching of ${page.total}\n`,
+        );
       });
     });
 }

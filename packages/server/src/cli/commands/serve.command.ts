@@ -23,5 +23,6 @@ export function registerServeCommand(program: Command): void {
       process.on('SIGINT', () => void shutdown('SIGINT'));
       process.on('SIGTERM', () => void shutdown('SIGTERM'));
       await app.listen({ host: config.host, port: config.port });
+      await container.queue.start();
     });
 }

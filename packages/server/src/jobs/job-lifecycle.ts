@@ -1,0 +1,109 @@
+import type { Job, JobEvent, JobProgress } from '@lora-manager/contract';
+import type { Logger } from 'pino';
+import { BadRequestError, NotFoundError } from '../errors.ts';
+import type { EventBus } from '../events/event-bus.ts';
+import type { Clock } from '../lib/clock.ts';
+import type { JobRepository } from '../repositories/job.repository.ts';
+import { PermanentJobError, type JobContext, type JobHandler, type JobKindOptions } from './job-queue.ts';
+
+/** The abort reason a queue uses when its process shuts down: the job goes back to waiting, it is not cancelled. */
+export const SHUTDOWN = Symbol('shutdown');
+
+/** A cancel request travelling to whichever process runs the job. */
+export interface JobControlMessage {
+  type: 'cancel';
+  job_id: string;
+}
+
+/**
+ * What every queue adapter does the same way: publish job events, run a claimed job with its context, and decide
+ * between succeeded, retrying and failed. Adapters only differ in how a job id reaches a runner.
+ */
+export class JobLifecycle {
+  constructor(
+    private readonly jobs: JobRepository,
+    private readonly events: EventBus,
+    private readonly clock: Clock,
+    private readonly logger: Logger,
+  ) {}
+
+  now(): string {
+    return this.clock.now().toISOString();
+  }
+
+  async publish(job: Job, change: JobEvent['change']): Promise<void> {
+    const event: JobEvent = { job, change };
+    await this.events.publish('jobs', event);
+  }
+
+  /** Mark a job cancelled and tell every process; 404 when unknown, 400 when already finished. */
+  async cancel(id: string): Promise<Job> {
+    const cancelled = await this.jobs.cancel(id, this.now());
+    if (!cancelled) {
+      if (!(await this.jobs.findById(id))) throw new NotFoundError('job_not_found', 'Job not found');
+      throw new BadRequestError('job_not_cancellable', 'Job cannot be cancelled in its current state');
+    }
+    await this.publish(cancelled, 'cancelled');
+    const control: JobControlMessage = { type: 'cancel', job_id: id };
+    await this.events.publish('job-control', control);
+    return cancelled;
+  }
+
+  /** Run a job this process has claimed (status running). Never throws. */
+  async run(job: Job, handler: JobHandler, options: JobKindOptions, signal: AbortSignal): Promise<void> {
+    const log = this.logger.child({ job_id: job.id, kind: job.kind, attempt: job.attempts });
+    await this.publish(job, 'started');
+    const context: JobContext = {
+      job,
+      attempt: job.attempts,
+      signal,
+      logger: log,
+      progress: async (update: JobProgress) => {
+        const saved = await this.jobs.saveProgress(job.id, update, this.now());
+        if (saved) await this.publish(saved, 'progress');
+      },
+    };
+    try {
+      const result = await handler(job.payload, context);
+      if (signal.aborted) return await this.afterAbort(job, signal);
+      const done = await this.jobs.finish(job.id, 'succeeded', { result }, this.now());
+      if (done) await this.publish(done, 'succeeded');
+    } catch (error) {
+      if (signal.aborted) return await this.afterAbort(job, signal);
+      const message = error instanceof Error ? error.message : String(error);
+      const permanent = error instanceof PermanentJobError;
+      if (permanent || job.attempts >= job.max_attempts) {
+        log.warn({ err: error }, 'job failed');
+        const failed = await this.jobs.finish(job.id, 'failed', { error: message, result: permanent ? error.result : undefined }, this.now());
+        if (failed) await this.publish(failed, 'failed');
+        return;
+      }
+      const delay = (options.backoffMs ?? 1000) * 2 ** (job.attempts - 1);
+      log.info({ err: error, retry_in_ms: delay }, 'job will be retried');
+      const runAfter = new Date(this.clock.now().getTime() + delay).toISOString();
+      const retrying = await this.jobs.retryLater(job.id, message, runAfter, this.now());
+      if (retrying) await this.publish(retrying, 'retrying');
+    }
+  }
+
+  /** Jobs a dead process left running: back to waiting, or failed when out of attempts. */
+  async recoverOrphans(staleBefore?: string): Promise<number> {
+    const orphans = await this.jobs.findOrphans(staleBefore);
+    for (const orphan of orphans) {
+      const recovered = await this.jobs.recover(orphan, this.now());
+      if (recovered) await this.publish(recovered, recovered.status === 'failed' ? 'failed' : 'retrying');
+    }
+    if (orphans.length > 0) this.logger.warn({ count: orphans.length }, 'recovered jobs left running by a stopped process');
+    return orphans.length;
+  }
+
+  /** A cancelled job needs nothing more; one stopped by shutdown waits for the next start. */
+  private async afterAbort(job: Job, signal: AbortSignal): Promise<void> {
+    if (signal.reason !== SHUTDOWN) return;
+    const current = await this.jobs.findById(job.id);
+    if (current?.status === 'running') {
+      const recovered = await this.jobs.recover(current, this.now());
+      if (recovered) await this.publish(recovered, recovered.status === 'failed' ? 'failed' : 'retrying');
+    }
+  }
+}
