@@ -3,3 +3,4 @@ export * from './adapters.ts';
 export * from './system.ts';
 export * from './jobs.ts';
 export * from './events.ts';
+export * from './generation.ts';

@@ -21,6 +21,43 @@ export interface Config {
   polling: { queueMs: number; websocketRetryMs: number; systemStatusMs: number };
   /** Largest accepted JSON body, bytes. */
   bodyLimit: number;
+  generation: GenerationConfig;
+  delivery: DeliveryConfig;
+}
+
+/** Generation servers and how generation jobs run (the web page can override the server settings at run time). */
+export interface GenerationConfig {
+  sdnext: {
+    baseUrl: string | null;
+    username: string | null;
+    password: string | null;
+    timeoutMs: number;
+    pollIntervalMs: number;
+    defaultSteps: number;
+    defaultSampler: string;
+    defaultCfgScale: number;
+  };
+  comfyui: { baseUrl: string | null; checkpoint: string | null; timeoutMs: number };
+  /** Runs of one generation job before it fails, the first included. */
+  maxAttempts: number;
+  /** First retry delay; doubles each retry. */
+  backoffMs: number;
+  /** One job at a time per generation server (jobs share a queue group per server URL). */
+  onePerServer: boolean;
+  /** Generation jobs one process runs at once (across servers, or on one server when onePerServer is off). */
+  concurrency: number;
+  thumbnailSize: number;
+}
+
+export interface DeliveryConfig {
+  /** Hosts (`name` or `name:port`, `*` for any) http deliveries may reach. Empty: http deliveries are refused. */
+  httpAllowedHosts: string[];
+  httpTimeoutMs: number;
+  cliEnabled: boolean;
+  /** Argument list run after a cli delivery wrote its prompt file; `{file}`, `{prompt}`, `{id}` are replaced per argument. */
+  cliCommand: string[] | null;
+  cliTimeoutMs: number;
+  maxAttempts: number;
 }
 
 export class ConfigError extends Error {
@@ -58,6 +95,40 @@ class EnvReader {
       return fallback;
     }
     return n;
+  }
+
+  number(name: string, fallback: number, min: number, max: number): number {
+    const value = this.raw(name);
+    if (value === undefined) return fallback;
+    const n = Number(value);
+    if (!Number.isFinite(n) || n < min || n > max) {
+      this.problems.push(`${name} must be a number from ${min} to ${max} (got "${value}")`);
+      return fallback;
+    }
+    return n;
+  }
+
+  bool(name: string, fallback: boolean): boolean {
+    const value = this.raw(name)?.toLowerCase();
+    if (value === undefined) return fallback;
+    if (['1', 'true', 'yes', 'on'].includes(value)) return true;
+    if (['0', 'false', 'no', 'off'].includes(value)) return false;
+    this.problems.push(`${name} must be true or false (got "${value}")`);
+    return fallback;
+  }
+
+  /** A JSON array of strings (an argument list). */
+  argv(name: string): string[] | null {
+    const value = this.raw(name);
+    if (value === undefined) return null;
+    try {
+      const parsed: unknown = JSON.parse(value);
+      if (Array.isArray(parsed) && parsed.length > 0 && parsed.every((p) => typeof p === 'string' && p !== '')) return parsed;
+    } catch {
+      /* reported below */
+    }
+    this.problems.push(`${name} must be a JSON array of non-empty strings, e.g. ["/usr/bin/notify-send","{prompt}"] (got "${value}")`);
+    return null;
   }
 
   oneOf<T extends string>(name: string, fallback: T, allowed: readonly T[]): T {
@@ -106,6 +177,47 @@ class EnvReader {
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
+function readGenerationConfig(read: EnvReader): GenerationConfig {
+  const stripSlash = (url: string | null) => (url === null ? null : url.replace(/\/+$/, ''));
+  return {
+    sdnext: {
+      baseUrl: stripSlash(read.url('SDNEXT_BASE_URL', ['http:', 'https:'])),
+      username: read.optional('SDNEXT_USERNAME'),
+      password: read.optional('SDNEXT_PASSWORD'),
+      timeoutMs: Math.round(read.number('SDNEXT_TIMEOUT', 120, 1, 86_400) * 1000),
+      pollIntervalMs: Math.round(read.number('SDNEXT_POLL_INTERVAL', 1, 0.1, 60) * 1000),
+      defaultSteps: read.int('SDNEXT_DEFAULT_STEPS', 20, 1, 1000),
+      defaultSampler: read.string('SDNEXT_DEFAULT_SAMPLER', 'DPM++ 2M'),
+      defaultCfgScale: read.number('SDNEXT_DEFAULT_CFG_SCALE', 7, 0, 100),
+    },
+    comfyui: {
+      baseUrl: stripSlash(read.url('COMFYUI_BASE_URL', ['http:', 'https:'])),
+      checkpoint: read.optional('COMFYUI_CHECKPOINT'),
+      timeoutMs: Math.round(read.number('COMFYUI_TIMEOUT', 600, 1, 86_400) * 1000),
+    },
+    maxAttempts: read.int('GENERATION_MAX_ATTEMPTS', 3, 1, 100),
+    backoffMs: read.int('GENERATION_BACKOFF_MS', 2000, 0, 3_600_000),
+    onePerServer: read.bool('GENERATION_ONE_JOB_PER_SERVER', true),
+    concurrency: read.int('GENERATION_CONCURRENCY', 2, 1, 64),
+    thumbnailSize: read.int('GENERATION_THUMBNAIL_SIZE', 320, 32, 2048),
+  };
+}
+
+function readDeliveryConfig(read: EnvReader): DeliveryConfig {
+  return {
+    // Commas or spaces only: a host may carry a port, so ':' cannot separate entries here.
+    httpAllowedHosts: (read.raw('DELIVERY_HTTP_ALLOWED_HOSTS') ?? '')
+      .split(/[\s,]+/)
+      .map((h) => h.trim().toLowerCase())
+      .filter(Boolean),
+    httpTimeoutMs: Math.round(read.number('DELIVERY_HTTP_TIMEOUT', 30, 0.1, 3600) * 1000),
+    cliEnabled: read.bool('DELIVERY_CLI_ENABLED', false),
+    cliCommand: read.argv('DELIVERY_CLI_COMMAND'),
+    cliTimeoutMs: Math.round(read.number('DELIVERY_CLI_TIMEOUT', 60, 0.1, 3600) * 1000),
+    maxAttempts: read.int('DELIVERY_MAX_ATTEMPTS', 3, 1, 100),
+  };
+}
+
 /** Parse the environment into a Config, relative paths resolved against `cwd`. Throws ConfigError listing every problem. */
 export function loadConfig(env: Env = process.env, cwd: string = process.cwd()): Config {
   const read = new EnvReader(env);
@@ -138,6 +250,8 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
       systemStatusMs: read.int('GENERATION_SYSTEM_STATUS_POLL_INTERVAL_MS', 10000, 1, 3_600_000),
     },
     bodyLimit: read.int('BODY_LIMIT_BYTES', 10 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
+    generation: readGenerationConfig(read),
+    delivery: readDeliveryConfig(read),
   };
   if (config.apiKey !== null && config.apiKey.length < 8) {
     read.problems.push('API_KEY must be at least 8 characters long when set');
