@@ -20,6 +20,12 @@ import { createContainer } from '../src/container.ts';
 import { percentile, table } from './support.ts';
 import { seedAdapters } from './web-seed.ts';
 
+// The page functions below run in Chromium; these names exist there, not in the server's Node typings.
+declare const document: any;
+declare const window: any;
+declare const requestAnimationFrame: (callback: () => void) => number;
+type HTMLElement = any;
+
 const { values } = parseArgs({ options: { count: { type: 'string', default: '10000' }, jumps: { type: 'string', default: '12' } } });
 const COUNT = Number(values.count);
 const JUMPS = Number(values.jumps);
@@ -60,7 +66,7 @@ async function main() {
       w.__maxCards = 0;
       new PerformanceObserver((list) => {
         for (const entry of list.getEntries()) w.__longTasks.push(entry.duration);
-      }).observe({ type: 'longtask', buffered: true });
+      }).observe({ type: 'longtask' as 'mark', buffered: true });
       const count = () => {
         w.__maxCards = Math.max(w.__maxCards, document.querySelectorAll('[data-testid=adapter-card],[data-testid=card-placeholder]').length);
         requestAnimationFrame(count);

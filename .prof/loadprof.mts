@@ -1,0 +1,25 @@
+import { chromium } from '@playwright/test';
+const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox', '--disable-gpu'] });
+const page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
+await page.addInitScript({ content: 'globalThis.__name = (f) => f;' });
+const cdp = await page.context().newCDPSession(page);
+await cdp.send('Profiler.enable');
+await cdp.send('Profiler.setSamplingInterval', { interval: 200 });
+await cdp.send('Profiler.start');
+await page.goto(`http://127.0.0.1:${process.argv[2]}/library`, { waitUntil: 'commit' });
+await page.waitForSelector('[data-testid=adapter-card]');
+await page.waitForTimeout(300);
+const { profile } = await cdp.send('Profiler.stop') as any;
+const self = new Map<string, number>(); const byFile = new Map<string, number>();
+const dt = profile.timeDeltas as number[];
+const byId = new Map(profile.nodes.map((n: any) => [n.id, n]));
+profile.samples.forEach((id: number, i: number) => {
+  const n: any = byId.get(id); const file = n.callFrame.url.split('/').pop() || n.callFrame.functionName;
+  const k = `${n.callFrame.functionName || '(anon)'} ${file}:${n.callFrame.lineNumber}:${n.callFrame.columnNumber}`;
+  self.set(k, (self.get(k) ?? 0) + (dt[i] ?? 0) / 1000);
+  byFile.set(file, (byFile.get(file) ?? 0) + (dt[i] ?? 0) / 1000);
+});
+console.log([...byFile].sort((a, b) => b[1] - a[1]).slice(0, 12).map(([k, v]) => `${v.toFixed(1)}ms ${k}`).join('\n'));
+console.log('---');
+console.log([...self].sort((a, b) => b[1] - a[1]).slice(0, 25).map(([k, v]) => `${v.toFixed(1)}ms ${k}`).join('\n'));
+await browser.close();
