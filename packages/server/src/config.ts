@@ -185,7 +185,7 @@ function readGenerationConfig(read: EnvReader): GenerationConfig {
       username: read.optional('SDNEXT_USERNAME'),
       password: read.optional('SDNEXT_PASSWORD'),
       timeoutMs: Math.round(read.number('SDNEXT_TIMEOUT', 120, 1, 86_400) * 1000),
-      pollIntervalMs: Math.round(read.number('SDNEXT_POLL_INTERVAL', 1, 0.1, 60) * 1000),
+      pollIntervalMs: Math.round(read.number('SDNEXT_POLL_INTERVAL', 1, 0.02, 60) * 1000),
       defaultSteps: read.int('SDNEXT_DEFAULT_STEPS', 20, 1, 1000),
       defaultSampler: read.string('SDNEXT_DEFAULT_SAMPLER', 'DPM++ 2M'),
       defaultCfgScale: read.number('SDNEXT_DEFAULT_CFG_SCALE', 7, 0, 100),

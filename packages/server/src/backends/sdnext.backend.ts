@@ -27,6 +27,8 @@ interface ProgressBody {
 }
 
 const PROBE_TIMEOUT_MS = 5000;
+/** How long a cancelled txt2img call may take to return after the interrupt before it is abandoned. */
+const INTERRUPT_GRACE_MS = 15_000;
 
 /**
  * SDNext and AUTOMATIC1111 through their shared `/sdapi/v1` API. txt2img blocks until the images are ready, so
@@ -74,6 +76,7 @@ export class SdnextBackend implements GenerationBackend {
   }
 
   async generate(request: GenerationRequest, { signal, onProgress }: GenerateOptions): Promise<GenerationOutput> {
+    signal.throwIfAborted();
     const p = request.params;
     const overrides: Record<string, unknown> = {};
     if (p.checkpoint) overrides.sd_model_checkpoint = p.checkpoint;
@@ -98,9 +101,16 @@ export class SdnextBackend implements GenerationBackend {
     if (Object.keys(overrides).length > 0) body.override_settings = overrides;
 
     const stopPolling = this.pollProgress(request.jobId, signal, onProgress);
-    // Cancelling the job, or giving up on a slow server, must stop the server too, or it keeps the GPU busy.
+    // Cancelling the job, or giving up on a slow server, must stop the server too, or it keeps the GPU busy. After a
+    // cancel the txt2img call is still awaited (briefly) so the next job on this server starts only once it stopped.
     const stopServer = () => void this.interrupt().catch(() => undefined);
-    signal.addEventListener('abort', stopServer, { once: true });
+    const giveUp = new AbortController();
+    let graceTimer: NodeJS.Timeout | undefined;
+    const onCancel = () => {
+      stopServer();
+      graceTimer = setTimeout(() => giveUp.abort(signal.reason), INTERRUPT_GRACE_MS);
+    };
+    signal.addEventListener('abort', onCancel, { once: true });
     let response: Response;
     try {
       response = await fetchWithTimeout('SDNext', this.url('/sdapi/v1/txt2img'), {
@@ -108,15 +118,18 @@ export class SdnextBackend implements GenerationBackend {
         headers: this.headers(true),
         body: JSON.stringify(body),
         timeoutMs: this.options.timeoutMs,
-        signal,
+        signal: giveUp.signal,
       });
     } catch (error) {
+      signal.throwIfAborted();
       if (error instanceof BackendError && error.timedOut) stopServer();
       throw error;
     } finally {
       stopPolling();
-      signal.removeEventListener('abort', stopServer);
+      clearTimeout(graceTimer);
+      signal.removeEventListener('abort', onCancel);
     }
+    signal.throwIfAborted();
     if (!response.ok) {
       const detail = await responseError(response);
       throw new BackendError(`SDNext txt2img failed (HTTP ${response.status}): ${detail}`, isRetryableStatus(response.status), response.status);

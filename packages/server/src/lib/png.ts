@@ -66,7 +66,8 @@ export function pngSize(bytes: Buffer): { width: number; height: number } {
 }
 
 function isLatin1(text: string): boolean {
-  return /^[\u0000-\u00ff]*$/.test(text);
+  for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) > 0xff) return false;
+  return true;
 }
 
 /** Decode tEXt as UTF-8 when it is valid UTF-8 (some tools write that), else as Latin-1 as the spec says. */
