@@ -44,7 +44,7 @@ export default defineConfig({
     screenshot: 'only-on-failure',
   },
   webServer: {
-    command: 'node --import tsx packages/server/src/main.ts serve',
+    command: 'node --import tsx packages/web/e2e/support/e2e-server.ts',
     cwd: root,
     url: `http://127.0.0.1:${port}/health`,
     reuseExistingServer: false,

@@ -90,3 +90,13 @@ describe('createApiClient', () => {
     expect(urls).toEqual(['/custom/api/adapters']);
   });
 });
+
+describe('resolveServerUrl', () => {
+  it('keeps same-origin paths, moves them to the API origin when it is elsewhere, and adds the key', async () => {
+    const { resolveServerUrl } = await import('./client.ts');
+    expect(resolveServerUrl({ baseUrl: '/api/v1', apiKey: null }, '/api/v1/generation/results/r1/images/0')).toBe('/api/v1/generation/results/r1/images/0');
+    expect(resolveServerUrl({ baseUrl: '/api/v1', apiKey: 'k1234567' }, '/x/preview?v=2')).toBe('/x/preview?v=2&api_key=k1234567');
+    expect(resolveServerUrl({ baseUrl: 'http://gpu:8000/api/v1', apiKey: null }, '/api/v1/a.png')).toBe('http://gpu:8000/api/v1/a.png');
+    expect(resolveServerUrl({ baseUrl: '/api/v1', apiKey: 'k' }, 'data:image/png;base64,AAA')).toBe('data:image/png;base64,AAA');
+  });
+});

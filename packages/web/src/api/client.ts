@@ -56,6 +56,19 @@ export function resolveWsUrl(target: ApiTarget, path: string, origin: string = g
   return absolute.toString();
 }
 
+/**
+ * A URL the server handed out (an image of a result, a progress preview): server-absolute paths belong to the API's
+ * origin, which is not the page's when the backend URL points elsewhere; the key is added for the browser's fetch.
+ */
+export function resolveServerUrl(target: ApiTarget, url: string): string {
+  if (url.startsWith('data:')) return url;
+  const absoluteBase = /^https?:\/\//i.test(target.baseUrl);
+  const resolved = absoluteBase ? new URL(url, target.baseUrl) : new URL(url, 'http://same-origin.invalid');
+  if (target.apiKey) resolved.searchParams.set('api_key', target.apiKey);
+  if (absoluteBase || /^https?:\/\//i.test(url)) return resolved.toString();
+  return `${resolved.pathname}${resolved.search}${resolved.hash}`;
+}
+
 export interface RequestOptions {
   query?: Query;
   body?: unknown;
@@ -107,6 +120,7 @@ export function createApiClient(target: () => ApiTarget, ready?: () => Promise<u
     url: (path: string, query?: Query) => resolveUrl(target(), path, query),
     assetUrl: (path: string, query?: Query) => resolveAssetUrl(target(), path, query),
     wsUrl: (path: string) => resolveWsUrl(target(), path),
+    serverUrl: (url: string) => resolveServerUrl(target(), url),
     /** Unauthenticated bootstrap from the root of the server that serves the SPA (not under the API base). */
     async frontendSettings(): Promise<FrontendSettings | null> {
       try {

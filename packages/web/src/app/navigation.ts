@@ -27,6 +27,9 @@ export const ICONS = {
 
 export const NAV_PAGES: NavPage[] = [
   { path: '/library', label: 'Library', icon: ICONS.library, key: 'l', component: () => import('../features/library/views/LibraryView.vue') },
+  { path: '/compose', label: 'Compose', icon: ICONS.compose, key: 'c', component: () => import('../features/compose/views/ComposeView.vue') },
+  { path: '/generate', label: 'Generate', icon: ICONS.generate, key: 'n', component: () => import('../features/generation/views/GenerateView.vue') },
+  { path: '/history', label: 'History', icon: ICONS.history, key: 'h', component: () => import('../features/history/views/HistoryView.vue') },
   { path: '/settings', label: 'Settings', icon: ICONS.settings, key: 's', component: () => import('../features/settings/views/SettingsView.vue') },
 ];
 

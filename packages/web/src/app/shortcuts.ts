@@ -11,6 +11,9 @@ export const SHORTCUTS: ShortcutGroup[] = [
       { keys: ['?'], action: 'Show this help' },
       { keys: ['g', 'd'], action: 'Go to the dashboard' },
       { keys: ['g', 'l'], action: 'Go to the library' },
+      { keys: ['g', 'c'], action: 'Go to compose' },
+      { keys: ['g', 'n'], action: 'Go to generate' },
+      { keys: ['g', 'h'], action: 'Go to the history' },
       { keys: ['g', 's'], action: 'Go to settings' },
       { keys: ['t'], action: 'Switch dark / light theme' },
       { keys: ['Esc'], action: 'Close the open panel or dialog' },
@@ -29,6 +32,21 @@ export const SHORTCUTS: ShortcutGroup[] = [
       { keys: ['v'], action: 'Switch grid / list' },
       { keys: ['PgUp', 'PgDn', 'Home', 'End'], action: 'Jump through the library' },
       { keys: ['Esc'], action: 'Close the detail panel, then clear the selection' },
+    ],
+  },
+  {
+    title: 'Generate',
+    items: [
+      { keys: ['Ctrl', 'Enter'], action: 'Generate now' },
+      { keys: ['Ctrl', 'Shift', 'Enter'], action: 'Add to the queue' },
+    ],
+  },
+  {
+    title: 'History',
+    items: [
+      { keys: ['Ctrl', 'click'], action: 'Select a result' },
+      { keys: ['Delete'], action: 'Delete the selected results' },
+      { keys: ['Esc'], action: 'Clear the selection' },
     ],
   },
 ];
