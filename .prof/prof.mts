@@ -10,7 +10,7 @@ import { seedAdapters } from '/work/wt-web/packages/server/bench/web-seed.ts';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'lm-prof-'));
 const library = path.join(tmp, 'library'); fs.mkdirSync(library);
-const config = loadConfig({ DATA_DIR: tmp, LORA_PATHS: library, LOG_LEVEL: 'silent', API_KEY: '', WEB_DIST_DIR: '/work/wt-web/packages/web/dist' }, tmp);
+const config = loadConfig({ DATA_DIR: tmp, LORA_PATHS: library, LOG_LEVEL: 'silent', API_KEY: '', WEB_DIST_DIR: process.env.DIST ?? '/work/wt-web/packages/web/dist' }, tmp);
 const container = await createContainer(config, { logger: pino({ level: 'silent' }) });
 await seedAdapters(container, library, Number(process.argv[2] ?? 10000));
 const app = await buildApp(container);
