@@ -4,3 +4,4 @@ export * from './system.ts';
 export * from './jobs.ts';
 export * from './events.ts';
 export * from './generation.ts';
+export * from './dashboard.ts';

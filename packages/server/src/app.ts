@@ -10,6 +10,7 @@ import { registerWebApp } from './http/web.ts';
 import { adapterRoutes } from './routes/adapters.routes.ts';
 import { composeRoutes } from './routes/compose.routes.ts';
 import { generationRoutes } from './routes/generation.routes.ts';
+import { dashboardRoutes } from './routes/dashboard.routes.ts';
 import { jobRoutes } from './routes/jobs.routes.ts';
 import { progressSocketRoutes } from './routes/progress.ws.ts';
 import { resultRoutes } from './routes/results.routes.ts';
@@ -44,6 +45,7 @@ export async function buildApp(container: Container): Promise<FastifyInstance> {
   await app.register(systemRoutes, { config });
   await app.register(systemRoutes, { config, prefix: API_PREFIX });
   await app.register(adapterRoutes, { adapters: services.adapters, prefix: API_PREFIX });
+  await app.register(dashboardRoutes, { dashboard: services.dashboard, system: services.systemStatus, prefix: API_PREFIX });
   await app.register(jobRoutes, { jobs: services.jobs, prefix: API_PREFIX });
   await app.register(composeRoutes, { deliveries: services.deliveries, prefix: API_PREFIX });
   await app.register(generationRoutes, { generation: services.generation, registry: container.backends, settings: services.generationSettings, prefix: API_PREFIX });

@@ -21,6 +21,14 @@ export interface Config {
   polling: { queueMs: number; websocketRetryMs: number; systemStatusMs: number };
   /** Largest accepted JSON body, bytes. */
   bodyLimit: number;
+  /** Namespace of every Redis key and channel (several installations can share one Redis). */
+  redisPrefix: string;
+  /** Whether `serve` runs job handlers itself. Always true in embedded mode; default false with REDIS_URL (workers do). */
+  runWorkers: boolean;
+  /** How long a job whose worker died waits before another worker takes it over (scaled mode). */
+  queueStallTimeoutMs: number;
+  /** Thresholds of /system/status and the dashboard. */
+  systemStatus: { queueWarningActive: number; queueWarningFailed: number; importerStaleHours: number; windowHours: number };
   generation: GenerationConfig;
   delivery: DeliveryConfig;
 }
@@ -108,15 +116,6 @@ class EnvReader {
     return n;
   }
 
-  bool(name: string, fallback: boolean): boolean {
-    const value = this.raw(name)?.toLowerCase();
-    if (value === undefined) return fallback;
-    if (['1', 'true', 'yes', 'on'].includes(value)) return true;
-    if (['0', 'false', 'no', 'off'].includes(value)) return false;
-    this.problems.push(`${name} must be true or false (got "${value}")`);
-    return fallback;
-  }
-
   /** A JSON array of strings (an argument list). */
   argv(name: string): string[] | null {
     const value = this.raw(name);
@@ -128,6 +127,15 @@ class EnvReader {
       /* reported below */
     }
     this.problems.push(`${name} must be a JSON array of non-empty strings, e.g. ["/usr/bin/notify-send","{prompt}"] (got "${value}")`);
+    return null;
+  }
+
+  bool(name: string): boolean | null {
+    const value = this.raw(name)?.toLowerCase();
+    if (value === undefined) return null;
+    if (['1', 'true', 'yes', 'on'].includes(value)) return true;
+    if (['0', 'false', 'no', 'off'].includes(value)) return false;
+    this.problems.push(`${name} must be true or false (got "${value}")`);
     return null;
   }
 
@@ -197,7 +205,7 @@ function readGenerationConfig(read: EnvReader): GenerationConfig {
     },
     maxAttempts: read.int('GENERATION_MAX_ATTEMPTS', 3, 1, 100),
     backoffMs: read.int('GENERATION_BACKOFF_MS', 2000, 0, 3_600_000),
-    onePerServer: read.bool('GENERATION_ONE_JOB_PER_SERVER', true),
+    onePerServer: read.bool('GENERATION_ONE_JOB_PER_SERVER') ?? true,
     concurrency: read.int('GENERATION_CONCURRENCY', 2, 1, 64),
     thumbnailSize: read.int('GENERATION_THUMBNAIL_SIZE', 320, 32, 2048),
   };
@@ -211,7 +219,7 @@ function readDeliveryConfig(read: EnvReader): DeliveryConfig {
       .map((h) => h.trim().toLowerCase())
       .filter(Boolean),
     httpTimeoutMs: Math.round(read.number('DELIVERY_HTTP_TIMEOUT', 30, 0.1, 3600) * 1000),
-    cliEnabled: read.bool('DELIVERY_CLI_ENABLED', false),
+    cliEnabled: read.bool('DELIVERY_CLI_ENABLED') ?? false,
     cliCommand: read.argv('DELIVERY_CLI_COMMAND'),
     cliTimeoutMs: Math.round(read.number('DELIVERY_CLI_TIMEOUT', 60, 0.1, 3600) * 1000),
     maxAttempts: read.int('DELIVERY_MAX_ATTEMPTS', 3, 1, 100),
@@ -252,7 +260,24 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     bodyLimit: read.int('BODY_LIMIT_BYTES', 10 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
     generation: readGenerationConfig(read),
     delivery: readDeliveryConfig(read),
+    redisPrefix: read.string('REDIS_PREFIX', 'lora-manager'),
+    runWorkers: true,
+    queueStallTimeoutMs: read.int('QUEUE_STALL_TIMEOUT_MS', 30_000, 1000, 3_600_000),
+    systemStatus: {
+      queueWarningActive: read.int('SYSTEM_QUEUE_WARNING_ACTIVE', 5, 0, 1_000_000),
+      queueWarningFailed: read.int('SYSTEM_QUEUE_WARNING_FAILED', 0, 0, 1_000_000),
+      importerStaleHours: read.int('SYSTEM_IMPORTER_STALE_HOURS', 24, 1, 24 * 365),
+      windowHours: read.int('SYSTEM_STATUS_WINDOW_HOURS', 24, 1, 24 * 365),
+    },
   };
+  const runWorkers = read.bool('RUN_WORKERS');
+  if (runWorkers === false && config.redisUrl === null) {
+    read.problems.push('RUN_WORKERS=false needs REDIS_URL: without Redis workers, serve is the only process that runs jobs');
+  }
+  config.runWorkers = runWorkers ?? config.redisUrl === null;
+  if (!/^[A-Za-z0-9_.-]{1,64}$/.test(config.redisPrefix)) {
+    read.problems.push(`REDIS_PREFIX must be 1-64 letters, digits, '.', '_' or '-' (got "${config.redisPrefix}")`);
+  }
   if (config.apiKey !== null && config.apiKey.length < 8) {
     read.problems.push('API_KEY must be at least 8 characters long when set');
   }

@@ -5,6 +5,9 @@ import type { Config } from './config.ts';
 import { migrateToLatest, openDatabase, type AppDatabase } from './db/database.ts';
 import type { EventBus } from './events/event-bus.ts';
 import { InProcessEventBus } from './events/in-process.event-bus.ts';
+import { checkRedis, closeRedis, openRedis } from './events/redis-connection.ts';
+import { RedisEventBus } from './events/redis.event-bus.ts';
+import { BullMqJobQueue } from './jobs/bullmq.job-queue.ts';
 import { InProcessJobQueue } from './jobs/in-process.job-queue.ts';
 import { JobLifecycle } from './jobs/job-lifecycle.ts';
 import type { JobQueue } from './jobs/job-queue.ts';
@@ -14,6 +17,10 @@ import { HttpDeliveryTarget } from './backends/http.delivery.ts';
 import { DELIVERY_JOB, DeliveryJobHandler } from './jobs/delivery.handler.ts';
 import { GENERATION_JOB, GenerationJobHandler } from './jobs/generation.handler.ts';
 import { systemClock, type Clock } from './lib/clock.ts';
+import { cachedFor } from './lib/ttl-cache.ts';
+import { probeGpus } from './probes/gpu.probe.ts';
+import { HostProbe, diskUsage, type DiskUsage } from './probes/host.probe.ts';
+import { pingRedis, type BackendHealth } from './probes/service-health.ts';
 import { AdapterRepository } from './repositories/adapter.repository.ts';
 import { DeliveryRepository } from './repositories/delivery.repository.ts';
 import { JobRepository } from './repositories/job.repository.ts';
@@ -25,8 +32,11 @@ import { GenerationSettingsService } from './services/generation-settings.servic
 import { GenerationService } from './services/generation.service.ts';
 import { OutputStore } from './services/output-store.ts';
 import { ResultService } from './services/result.service.ts';
+import { DashboardRepository } from './repositories/dashboard.repository.ts';
+import { DashboardService } from './services/dashboard.service.ts';
 import { JobService } from './services/job.service.ts';
 import { LibraryRootsService } from './services/library-roots.service.ts';
+import { SystemStatusService, type SystemProbes } from './services/system-status.service.ts';
 
 /** The composition root: the one place that builds repositories, ports and services. */
 export interface Container {
@@ -39,12 +49,15 @@ export interface Container {
   repositories: {
     adapters: AdapterRepository;
     settings: SettingRepository;
+    dashboard: DashboardRepository;
     jobs: JobRepository;
     deliveries: DeliveryRepository;
   };
   services: {
     adapters: AdapterService;
     libraryRoots: LibraryRootsService;
+    dashboard: DashboardService;
+    systemStatus: SystemStatusService;
     jobs: JobService;
     compose: ComposeService;
     deliveries: DeliveryService;
@@ -62,7 +75,12 @@ export interface ContainerOverrides {
   database?: AppDatabase;
   clock?: Clock;
   logger?: Logger;
+  /** Replace system probes (tests feed recorded nvidia-smi output or a failing generation server here). */
+  probes?: Partial<SystemProbes>;
 }
+
+/** How long GPU, disk and service probes are reused: status polls from many clients cost one probe per window. */
+const PROBE_CACHE_MS = 5000;
 
 export async function createContainer(config: Config, overrides: ContainerOverrides = {}): Promise<Container> {
   const logger = overrides.logger ?? pino({ level: config.logLevel, base: { service: 'lora-manager' } });
@@ -75,12 +93,29 @@ export async function createContainer(config: Config, overrides: ContainerOverri
   const repositories = {
     adapters: new AdapterRepository(database.db, database.dialect),
     settings: new SettingRepository(database.db),
+    dashboard: new DashboardRepository(database.db),
     jobs: new JobRepository(database.db),
     deliveries: new DeliveryRepository(database.db),
   };
-  const events = new InProcessEventBus();
+  // Embedded: in-process bus and queue. With REDIS_URL: Redis pub/sub and BullMQ, so any number of `serve` and
+  // `worker` processes share the work and the progress. Services see only the ports either way.
+  const redis = config.redisUrl ? await connectRedis(config.redisUrl, logger) : null;
+  const events: EventBus = config.redisUrl
+    ? await RedisEventBus.connect(config.redisUrl, {
+        prefix: config.redisPrefix,
+        onListenerError: (error, channel) => logger.error({ err: error, channel }, 'event listener failed'),
+      })
+    : new InProcessEventBus();
   const lifecycle = new JobLifecycle(repositories.jobs, events, clock, logger.child({ component: 'jobs' }));
-  const queue: JobQueue = new InProcessJobQueue(repositories.jobs, lifecycle, events, logger.child({ component: 'queue' }));
+  const queueLogger = logger.child({ component: 'queue' });
+  const queue: JobQueue = redis
+    ? new BullMqJobQueue(repositories.jobs, lifecycle, events, queueLogger, {
+        connection: redis,
+        prefix: config.redisPrefix,
+        stallTimeoutMs: config.queueStallTimeoutMs,
+      })
+    : new InProcessJobQueue(repositories.jobs, lifecycle, events, queueLogger);
+  // Every job kind is registered here, on the queue, so `serve` and `worker` run the same set of handlers.
 
   const libraryRoots = new LibraryRootsService(config.loraPaths, repositories.settings);
   // Generation pipeline: compose → delivery/generation job → backend → images under OUTPUT_DIR.
@@ -99,9 +134,33 @@ export async function createContainer(config: Config, overrides: ContainerOverri
     config.generation,
     clock,
   );
+  // The configured generation servers and whether they answer (the registry caches its probes briefly too).
+  const backendHealth: BackendHealth = async () =>
+    (await backends.list())
+      .filter((b) => b.configured)
+      .map((b) => ({ name: b.name, kind: b.name, base_url: b.base_url, available: b.available, error: b.error, checked_at: b.checked_at ?? clock.now().toISOString() }));
+  const host = new HostProbe();
+  const probes: SystemProbes = {
+    gpus: cachedFor(PROBE_CACHE_MS, () => probeGpus()),
+    host: () => host.metrics(),
+    disks: cachedFor(PROBE_CACHE_MS, async () => {
+      const dirs: Array<[string, string]> = [
+        ['data', config.dataDir],
+        ['output', config.outputDir],
+        ...(await libraryRoots.list()).map((root): [string, string] => ['library', root]),
+      ];
+      return (await Promise.all(dirs.map(([name, dir]) => diskUsage(name, dir)))).filter((d): d is DiskUsage => d !== null);
+    }),
+    backends: cachedFor(PROBE_CACHE_MS, backendHealth),
+    redis: redis ? cachedFor(2000, () => pingRedis(redis)) : null,
+    ...overrides.probes,
+  };
+  const systemStatus = new SystemStatusService(repositories.dashboard, probes, () => libraryRoots.list(), config, clock);
   const services = {
     adapters: new AdapterService(repositories.adapters, libraryRoots, clock),
     libraryRoots,
+    dashboard: new DashboardService(repositories.dashboard, repositories.adapters, systemStatus, clock),
+    systemStatus,
     jobs: new JobService(repositories.jobs, queue),
     compose,
     deliveries: new DeliveryService(repositories.deliveries, queue, backends, generation, compose, config.delivery, clock),
@@ -140,7 +199,16 @@ export async function createContainer(config: Config, overrides: ContainerOverri
     async close() {
       await queue.close();
       await events.close();
+      if (redis) await closeRedis(redis);
       await database.close();
     },
   };
+}
+
+/** The queue's Redis connection, checked first so a wrong REDIS_URL stops the process with a reason instead of hanging. */
+async function connectRedis(url: string, logger: Logger) {
+  await checkRedis(url);
+  const redis = openRedis(url, 'lora-manager:queue');
+  redis.on('error', (error) => logger.warn({ err: error }, 'Redis connection error'));
+  return redis;
 }

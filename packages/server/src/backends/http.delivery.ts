@@ -1,6 +1,8 @@
 import { DeliveryError, type DeliveryTarget } from './delivery-target.ts';
 
 const MAX_DETAIL_BYTES = 64 * 1024;
+/** Headers the request itself defines; a delivery's own `headers` cannot override them. */
+const CONTROLLED_HEADERS = new Set(['host', 'content-length', 'content-type', 'transfer-encoding', 'connection', 'upgrade', 'expect']);
 
 export interface HttpDeliveryOptions {
   /** `host` or `host:port` entries, lower case; `*` allows any host. Empty: nothing is allowed. */
@@ -61,7 +63,10 @@ export class HttpDeliveryTarget implements DeliveryTarget {
     }
     const headers: Record<string, string> = { 'content-type': 'application/json', accept: 'application/json, text/plain;q=0.9, */*;q=0.5' };
     if (params.headers && typeof params.headers === 'object' && !Array.isArray(params.headers)) {
-      for (const [k, v] of Object.entries(params.headers)) if (typeof v === 'string' && !/[\r\n]/.test(k + v)) headers[k.toLowerCase()] = v;
+      for (const [k, v] of Object.entries(params.headers)) {
+        const name = k.toLowerCase();
+        if (typeof v === 'string' && !/[\r\n]/.test(k + v) && !CONTROLLED_HEADERS.has(name)) headers[name] = v;
+      }
     }
     const timeout = AbortSignal.timeout(this.options.timeoutMs);
     let response: Response;

@@ -3,6 +3,7 @@ import { ConfigError, loadConfig, type Config } from '../config.ts';
 import { createContainer, type Container } from '../container.ts';
 import { registerAdapterCommands } from './commands/adapters.command.ts';
 import { registerServeCommand } from './commands/serve.command.ts';
+import { registerWorkerCommand } from './commands/worker.command.ts';
 
 /** Load the configuration or exit with a message naming the bad variables. */
 export function configOrExit(): Config {
@@ -31,6 +32,7 @@ export async function withContainer<T>(fn: (container: Container) => Promise<T>)
 export async function runCli(argv: string[]): Promise<void> {
   const program = new Command('lora-manager').description('Self-hosted LoRA manager').showHelpAfterError();
   registerServeCommand(program);
+  registerWorkerCommand(program);
   program
     .command('migrate')
     .description('apply database migrations and exit')

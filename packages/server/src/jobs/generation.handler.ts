@@ -1,6 +1,6 @@
 import type { JobProgress, ResolvedGenerationParams } from '@lora-manager/contract';
 import type { BackendRegistry } from '../backends/backend-registry.ts';
-import { BackendError, type GeneratedImage, type GenerationLora } from '../backends/generation-backend.ts';
+import { BackendError, type BackendProgress, type GeneratedImage, type GenerationLora } from '../backends/generation-backend.ts';
 import type { GenerationImageTable } from '../db/tables.ts';
 import type { Clock } from '../lib/clock.ts';
 import { resultUrls } from '../lib/generation-params.ts';
@@ -175,11 +175,15 @@ function compactInfo(info: Record<string, unknown>): Record<string, unknown> {
 }
 
 /**
- * Turns backend progress into job progress: at most one write every PROGRESS_INTERVAL_MS, never two at once, the
- * preview written as a file (never base64 on the job row) and referenced by URL.
+ * Turns backend progress into job progress: at most one write every PROGRESS_INTERVAL_MS and never two at once,
+ * always ending on the latest report (a server paused at step 2 shows step 2). The preview is written as a file
+ * (never base64 on the job row) and referenced by URL.
  */
 class ProgressReporter {
   private inflight: Promise<void> | null = null;
+  private timer: NodeJS.Timeout | null = null;
+  private pending: BackendProgress | null = null;
+  private pendingPreview: Buffer | null = null;
   private lastAt = 0;
   private previews = 0;
   private lastPreview: string | null = null;
@@ -190,31 +194,53 @@ class ProgressReporter {
     private readonly id: string,
   ) {}
 
-  report(p: { progress: number; step: number | null; totalSteps: number | null; etaSeconds: number | null; preview: Buffer | null }): void {
-    const now = Date.now();
-    if (this.inflight || (now - this.lastAt < PROGRESS_INTERVAL_MS && !p.preview)) return;
-    this.lastAt = now;
+  report(p: BackendProgress): void {
+    this.pending = p;
+    if (p.preview) this.pendingPreview = p.preview;
+    this.schedule();
+  }
+
+  private schedule(): void {
+    if (this.timer || this.inflight || !this.pending) return;
+    const wait = Math.max(0, this.lastAt + PROGRESS_INTERVAL_MS - Date.now());
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      this.flush();
+    }, wait);
+  }
+
+  private flush(): void {
+    const p = this.pending;
+    const previewBytes = this.pendingPreview;
+    this.pending = null;
+    this.pendingPreview = null;
+    if (!p) return;
+    this.lastAt = Date.now();
     this.inflight = (async () => {
-      if (p.preview && (await this.outputs.writePreview(this.id, p.preview).catch(() => null))) {
+      if (previewBytes && (await this.outputs.writePreview(this.id, previewBytes).catch(() => null))) {
         this.lastPreview = resultUrls.preview(this.id, ++this.previews);
       }
-      const preview = this.lastPreview;
       const update: JobProgress = {
         progress: Math.min(1, Math.max(0, p.progress)),
         step: p.step === null ? null : Math.round(p.step),
         total_steps: p.totalSteps === null ? null : Math.round(p.totalSteps),
         eta_seconds: p.etaSeconds,
-        ...(preview ? { preview } : {}),
+        ...(this.lastPreview ? { preview: this.lastPreview } : {}),
       };
       await this.ctx.progress(update);
     })()
       .catch((error: unknown) => this.ctx.logger.warn({ err: error }, 'could not record generation progress'))
       .finally(() => {
         this.inflight = null;
+        this.schedule();
       });
   }
 
+  /** Stop reporting (the run is over) and wait for a write in flight. */
   async settle(): Promise<void> {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    this.pending = null;
     await this.inflight;
   }
 }

@@ -135,6 +135,7 @@ export class InProcessJobQueue implements JobQueue {
     const controller = new AbortController();
     const done = this.lifecycle
       .run(job, registration.handler, registration.options, controller.signal)
+      .then(() => undefined)
       .catch((error: unknown) => this.logger.error({ err: error, job_id: job.id }, 'job runner failed'))
       .finally(() => {
         this.running.delete(job.id);

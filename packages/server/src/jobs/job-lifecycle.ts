@@ -9,6 +9,11 @@ import { PermanentJobError, type JobContext, type JobHandler, type JobKindOption
 /** The abort reason a queue uses when its process shuts down: the job goes back to waiting, it is not cancelled. */
 export const SHUTDOWN = Symbol('shutdown');
 
+/** Wait before the retry that follows failed attempt `attempt` (1-based): backoffMs, doubling each time. */
+export function retryDelayMs(options: JobKindOptions, attempt: number): number {
+  return (options.backoffMs ?? 1000) * 2 ** (attempt - 1);
+}
+
 /** A cancel request travelling to whichever process runs the job. */
 export interface JobControlMessage {
   type: 'cancel';
@@ -49,8 +54,11 @@ export class JobLifecycle {
     return cancelled;
   }
 
-  /** Run a job this process has claimed (status running). Never throws. */
-  async run(job: Job, handler: JobHandler, options: JobKindOptions, signal: AbortSignal): Promise<void> {
+  /**
+   * Run a job this process has claimed (status running). Never throws. Returns the row as this run left it, or
+   * undefined when something else (a cancel) had already finished it.
+   */
+  async run(job: Job, handler: JobHandler, options: JobKindOptions, signal: AbortSignal): Promise<Job | undefined> {
     const log = this.logger.child({ job_id: job.id, kind: job.kind, attempt: job.attempts });
     await this.publish(job, 'started');
     const context: JobContext = {
@@ -68,6 +76,7 @@ export class JobLifecycle {
       if (signal.aborted) return await this.afterAbort(job, signal);
       const done = await this.jobs.finish(job.id, 'succeeded', { result }, this.now());
       if (done) await this.publish(done, 'succeeded');
+      return done;
     } catch (error) {
       if (signal.aborted) return await this.afterAbort(job, signal);
       const message = error instanceof Error ? error.message : String(error);
@@ -76,34 +85,41 @@ export class JobLifecycle {
         log.warn({ err: error }, 'job failed');
         const failed = await this.jobs.finish(job.id, 'failed', { error: message, result: permanent ? error.result : undefined }, this.now());
         if (failed) await this.publish(failed, 'failed');
-        return;
+        return failed;
       }
-      const delay = (options.backoffMs ?? 1000) * 2 ** (job.attempts - 1);
+      const delay = retryDelayMs(options, job.attempts);
       log.info({ err: error, retry_in_ms: delay }, 'job will be retried');
       const runAfter = new Date(this.clock.now().getTime() + delay).toISOString();
       const retrying = await this.jobs.retryLater(job.id, message, runAfter, this.now());
       if (retrying) await this.publish(retrying, 'retrying');
+      return retrying;
     }
   }
 
-  /** Jobs a dead process left running: back to waiting, or failed when out of attempts. */
-  async recoverOrphans(staleBefore?: string): Promise<number> {
+  /**
+   * Jobs a dead process left running: back to waiting, or failed when out of attempts. Returns the jobs this call
+   * recovered (the BullMQ adapter hands the waiting ones to a worker again).
+   */
+  async recoverOrphans(staleBefore?: string): Promise<Job[]> {
     const orphans = await this.jobs.findOrphans(staleBefore);
+    const recoveredJobs: Job[] = [];
     for (const orphan of orphans) {
       const recovered = await this.jobs.recover(orphan, this.now());
-      if (recovered) await this.publish(recovered, recovered.status === 'failed' ? 'failed' : 'retrying');
+      if (!recovered) continue;
+      recoveredJobs.push(recovered);
+      await this.publish(recovered, recovered.status === 'failed' ? 'failed' : 'retrying');
     }
-    if (orphans.length > 0) this.logger.warn({ count: orphans.length }, 'recovered jobs left running by a stopped process');
-    return orphans.length;
+    if (recoveredJobs.length > 0) this.logger.warn({ count: recoveredJobs.length }, 'recovered jobs left running by a stopped process');
+    return recoveredJobs;
   }
 
   /** A cancelled job needs nothing more; one stopped by shutdown waits for the next start. */
-  private async afterAbort(job: Job, signal: AbortSignal): Promise<void> {
-    if (signal.reason !== SHUTDOWN) return;
+  private async afterAbort(job: Job, signal: AbortSignal): Promise<Job | undefined> {
+    if (signal.reason !== SHUTDOWN) return undefined;
     const current = await this.jobs.findById(job.id);
-    if (current?.status === 'running') {
-      const recovered = await this.jobs.recover(current, this.now());
-      if (recovered) await this.publish(recovered, recovered.status === 'failed' ? 'failed' : 'retrying');
-    }
+    if (current?.status !== 'running') return undefined;
+    const recovered = await this.jobs.recover(current, this.now());
+    if (recovered) await this.publish(recovered, recovered.status === 'failed' ? 'failed' : 'retrying');
+    return recovered;
   }
 }

@@ -151,6 +151,12 @@ export class JobRepository {
     return result.numUpdatedRows > 0n ? this.findById(id) : undefined;
   }
 
+  /** Mark running jobs as alive (scaled mode: other workers take over jobs whose heartbeat goes stale). */
+  async heartbeat(ids: readonly string[], now: string): Promise<void> {
+    if (ids.length === 0) return;
+    await this.db.updateTable('job').set({ heartbeat_at: now }).where('id', 'in', ids).where('status', '=', 'running').execute();
+  }
+
   /**
    * Jobs left `running` by a process that died. With `staleBefore` only those whose heartbeat is older (several
    * workers share the database); without it, all of them (the embedded queue is the only runner).

@@ -129,6 +129,15 @@ export class DeliveryService {
       return { id, status: 'pending' };
     }
     const mode = delivery.mode.trim();
+    if (this.registry.canonical(mode)) {
+      // A generation backend named without settings: the original runner generated with default params.
+      const { id } = await this.generation.enqueue(
+        { prompt: composition.prompt },
+        { backend: mode, mode: 'deferred', saveImages: true, returnFormat: 'url' },
+        composition,
+      );
+      return { id, status: 'pending' };
+    }
     const nested = (delivery as Record<string, unknown>)[mode];
     const params = nested && typeof nested === 'object' && !Array.isArray(nested) ? { ...(nested as Record<string, unknown>) } : {};
     return { id: await this.enqueueDelivery(composition.prompt, mode, params), status: 'pending' };

@@ -151,6 +151,10 @@ describe.each(TEST_DIALECTS)('generation pipeline end to end on %s', (dialect) =
     const queued = await t.app.inject({ method: 'POST', url: `${API}/generation/queue-generation`, payload: { prompt: 'to be cancelled', steps: 50, width: 32, height: 32 } });
     expect(queued.statusCode).toBe(200);
     const id = queued.json().delivery_id;
+    // Queued exactly once, announced once (acceptance 19): the WebSocket turns `queued` into generation_started.
+    const announced = events.filter((e) => e.job.id === id && e.change === 'queued');
+    expect(announced).toHaveLength(1);
+    expect(announced[0].job.payload).toMatchObject({ prompt: 'to be cancelled', steps: 50, backend: 'sdnext' });
     await sd.waitForStep(1);
     const interrupts = sd.count('/sdapi/v1/interrupt');
     const cancel = await t.app.inject({ method: 'POST', url: `${API}/generation/jobs/${id}/cancel` });
