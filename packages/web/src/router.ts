@@ -6,7 +6,6 @@ const pages: RouteRecordRaw[] = NAV_PAGES.map((page) => ({ path: page.path, comp
 export const router = createRouter({
   history: createWebHistory(),
   routes: [
-    ...(NAV_PAGES.some((p) => p.path === '/') ? [] : [{ path: '/', redirect: HOME_PATH }]),
     ...pages,
     // Unknown paths (an old bookmark) land on the home page rather than a blank screen.
     { path: '/:pathMatch(.*)*', redirect: HOME_PATH },

@@ -26,6 +26,7 @@ export const ICONS = {
 } as const;
 
 export const NAV_PAGES: NavPage[] = [
+  { path: '/', label: 'Dashboard', icon: ICONS.dashboard, key: 'd', component: () => import('../features/dashboard/views/DashboardView.vue') },
   { path: '/library', label: 'Library', icon: ICONS.library, key: 'l', component: () => import('../features/library/views/LibraryView.vue') },
   { path: '/compose', label: 'Compose', icon: ICONS.compose, key: 'c', component: () => import('../features/compose/views/ComposeView.vue') },
   { path: '/generate', label: 'Generate', icon: ICONS.generate, key: 'n', component: () => import('../features/generation/views/GenerateView.vue') },
@@ -33,5 +34,5 @@ export const NAV_PAGES: NavPage[] = [
   { path: '/settings', label: 'Settings', icon: ICONS.settings, key: 's', component: () => import('../features/settings/views/SettingsView.vue') },
 ];
 
-/** Where `/` lands while there is no dashboard. */
-export const HOME_PATH = '/library';
+/** Where unknown paths land. */
+export const HOME_PATH = '/';
