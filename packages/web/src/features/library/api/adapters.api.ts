@@ -18,8 +18,12 @@ export function adaptersApi(api: ApiClient) {
     deactivate: async (id: string) => (await api.post<{ adapter: Adapter }>(`${one(id)}/deactivate`)).adapter,
     tags: () => api.get<{ tags: string[]; tag_counts: TagCount[] }>('adapters/tags'),
     bulk: (action: BulkAction, ids: string[], tags?: string[]) => api.post<BulkResult>('adapters/bulk', { action, lora_ids: ids, tags }),
-    /** The preview image; the server answers 404 when the adapter has none, which the card shows as a placeholder. */
-    previewUrl: (adapter: Pick<Adapter, 'id' | 'updated_at'>) => api.assetUrl(`${one(adapter.id)}/preview`, { v: adapter.updated_at }),
+    /**
+     * The preview image, or a cached WebP thumbnail `thumbnail` pixels wide for cards. The server answers 404 when
+     * the adapter has none, which the card shows as its monogram.
+     */
+    previewUrl: (adapter: Pick<Adapter, 'id' | 'updated_at'>, thumbnail?: number) =>
+      api.assetUrl(`${one(adapter.id)}/preview`, { ...(thumbnail ? { thumbnail: true, size: thumbnail } : {}), v: adapter.updated_at }),
   };
 }
 
