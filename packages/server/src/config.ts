@@ -36,6 +36,59 @@ export interface Config {
   queueStallTimeoutMs: number;
   /** Thresholds of /system/status and the dashboard. */
   systemStatus: { queueWarningActive: number; queueWarningFailed: number; importerStaleHours: number; windowHours: number };
+  generation: GenerationConfig;
+  delivery: DeliveryConfig;
+  archive: ArchiveConfig;
+}
+
+/** Generation servers and how generation jobs run (the web page can override the server settings at run time). */
+export interface GenerationConfig {
+  sdnext: {
+    baseUrl: string | null;
+    username: string | null;
+    password: string | null;
+    timeoutMs: number;
+    pollIntervalMs: number;
+    defaultSteps: number;
+    defaultSampler: string;
+    defaultCfgScale: number;
+  };
+  comfyui: { baseUrl: string | null; checkpoint: string | null; timeoutMs: number };
+  /** Runs of one generation job before it fails, the first included. */
+  maxAttempts: number;
+  /** First retry delay; doubles each retry. */
+  backoffMs: number;
+  /** One job at a time per generation server (jobs share a queue group per server URL). */
+  onePerServer: boolean;
+  /** Generation jobs one process runs at once (across servers, or on one server when onePerServer is off). */
+  concurrency: number;
+  thumbnailSize: number;
+}
+
+export interface DeliveryConfig {
+  /** Hosts (`name` or `name:port`, `*` for any) http deliveries may reach. Empty: http deliveries are refused. */
+  httpAllowedHosts: string[];
+  httpTimeoutMs: number;
+  cliEnabled: boolean;
+  /** Argument list run after a cli delivery wrote its prompt file; `{file}`, `{prompt}`, `{id}` are replaced per argument. */
+  cliCommand: string[] | null;
+  cliTimeoutMs: number;
+  maxAttempts: number;
+}
+
+/** Limits on uploaded and imported archives, and the default backup schedule. */
+export interface ArchiveConfig {
+  /** Largest archive accepted by POST /import, bytes. */
+  maxUploadBytes: number;
+  /** Largest total uncompressed size of one archive's entries, bytes. */
+  maxUncompressedBytes: number;
+  /** Largest uncompressed/compressed ratio of an entry (and of the whole archive). */
+  maxRatio: number;
+  maxEntries: number;
+  /** Hours between scheduled backups; 0 = no schedule unless one is set through the API. */
+  backupScheduleHours: number;
+  backupKeep: number;
+  backupScheduleType: 'full' | 'metadata';
 }
 
 export class ConfigError extends Error {
@@ -73,6 +126,31 @@ class EnvReader {
       return fallback;
     }
     return n;
+  }
+
+  number(name: string, fallback: number, min: number, max: number): number {
+    const value = this.raw(name);
+    if (value === undefined) return fallback;
+    const n = Number(value);
+    if (!Number.isFinite(n) || n < min || n > max) {
+      this.problems.push(`${name} must be a number from ${min} to ${max} (got "${value}")`);
+      return fallback;
+    }
+    return n;
+  }
+
+  /** A JSON array of strings (an argument list). */
+  argv(name: string): string[] | null {
+    const value = this.raw(name);
+    if (value === undefined) return null;
+    try {
+      const parsed: unknown = JSON.parse(value);
+      if (Array.isArray(parsed) && parsed.length > 0 && parsed.every((p) => typeof p === 'string' && p !== '')) return parsed;
+    } catch {
+      /* reported below */
+    }
+    this.problems.push(`${name} must be a JSON array of non-empty strings, e.g. ["/usr/bin/notify-send","{prompt}"] (got "${value}")`);
+    return null;
   }
 
   bool(name: string): boolean | null {
@@ -128,7 +206,49 @@ class EnvReader {
   }
 }
 
+const GIB = 1024 ** 3;
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+function readGenerationConfig(read: EnvReader): GenerationConfig {
+  const stripSlash = (url: string | null) => (url === null ? null : url.replace(/\/+$/, ''));
+  return {
+    sdnext: {
+      baseUrl: stripSlash(read.url('SDNEXT_BASE_URL', ['http:', 'https:'])),
+      username: read.optional('SDNEXT_USERNAME'),
+      password: read.optional('SDNEXT_PASSWORD'),
+      timeoutMs: Math.round(read.number('SDNEXT_TIMEOUT', 120, 1, 86_400) * 1000),
+      pollIntervalMs: Math.round(read.number('SDNEXT_POLL_INTERVAL', 1, 0.02, 60) * 1000),
+      defaultSteps: read.int('SDNEXT_DEFAULT_STEPS', 20, 1, 1000),
+      defaultSampler: read.string('SDNEXT_DEFAULT_SAMPLER', 'DPM++ 2M'),
+      defaultCfgScale: read.number('SDNEXT_DEFAULT_CFG_SCALE', 7, 0, 100),
+    },
+    comfyui: {
+      baseUrl: stripSlash(read.url('COMFYUI_BASE_URL', ['http:', 'https:'])),
+      checkpoint: read.optional('COMFYUI_CHECKPOINT'),
+      timeoutMs: Math.round(read.number('COMFYUI_TIMEOUT', 600, 1, 86_400) * 1000),
+    },
+    maxAttempts: read.int('GENERATION_MAX_ATTEMPTS', 3, 1, 100),
+    backoffMs: read.int('GENERATION_BACKOFF_MS', 2000, 0, 3_600_000),
+    onePerServer: read.bool('GENERATION_ONE_JOB_PER_SERVER') ?? true,
+    concurrency: read.int('GENERATION_CONCURRENCY', 2, 1, 64),
+    thumbnailSize: read.int('GENERATION_THUMBNAIL_SIZE', 320, 32, 2048),
+  };
+}
+
+function readDeliveryConfig(read: EnvReader): DeliveryConfig {
+  return {
+    // Commas or spaces only: a host may carry a port, so ':' cannot separate entries here.
+    httpAllowedHosts: (read.raw('DELIVERY_HTTP_ALLOWED_HOSTS') ?? '')
+      .split(/[\s,]+/)
+      .map((h) => h.trim().toLowerCase())
+      .filter(Boolean),
+    httpTimeoutMs: Math.round(read.number('DELIVERY_HTTP_TIMEOUT', 30, 0.1, 3600) * 1000),
+    cliEnabled: read.bool('DELIVERY_CLI_ENABLED') ?? false,
+    cliCommand: read.argv('DELIVERY_CLI_COMMAND'),
+    cliTimeoutMs: Math.round(read.number('DELIVERY_CLI_TIMEOUT', 60, 0.1, 3600) * 1000),
+    maxAttempts: read.int('DELIVERY_MAX_ATTEMPTS', 3, 1, 100),
+  };
+}
 
 /** Parse the environment into a Config, relative paths resolved against `cwd`. Throws ConfigError listing every problem. */
 export function loadConfig(env: Env = process.env, cwd: string = process.cwd()): Config {
@@ -165,6 +285,17 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     scanThreads: read.int('SCAN_THREADS', Math.min(4, os.availableParallelism()), 0, 64),
     civitaiApiUrl: (read.url('CIVITAI_API_URL', ['https:', 'http:']) ?? 'https://civitai.com/api/v1').replace(/\/+$/, ''),
     civitaiMinIntervalMs: read.int('CIVITAI_MIN_INTERVAL_MS', 1000, 0, 600_000),
+    generation: readGenerationConfig(read),
+    delivery: readDeliveryConfig(read),
+    archive: {
+      maxUploadBytes: read.int('IMPORT_MAX_UPLOAD_BYTES', 64 * GIB, 1024, Number.MAX_SAFE_INTEGER),
+      maxUncompressedBytes: read.int('ARCHIVE_MAX_UNCOMPRESSED_BYTES', 256 * GIB, 1024, Number.MAX_SAFE_INTEGER),
+      maxRatio: read.int('ARCHIVE_MAX_RATIO', 100, 2, 1_000_000),
+      maxEntries: read.int('ARCHIVE_MAX_ENTRIES', 500_000, 1, 10_000_000),
+      backupScheduleHours: read.int('BACKUP_SCHEDULE_HOURS', 0, 0, 24 * 365),
+      backupKeep: read.int('BACKUP_KEEP', 7, 1, 1000),
+      backupScheduleType: read.oneOf('BACKUP_SCHEDULE_TYPE', 'metadata', ['full', 'metadata'] as const),
+    },
     redisPrefix: read.string('REDIS_PREFIX', 'lora-manager'),
     runWorkers: true,
     queueStallTimeoutMs: read.int('QUEUE_STALL_TIMEOUT_MS', 30_000, 1000, 3_600_000),

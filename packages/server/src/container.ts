@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import path from 'node:path';
 import { pino, type Logger } from 'pino';
 import type { Config } from './config.ts';
 import { migrateToLatest, openDatabase, type AppDatabase } from './db/database.ts';
@@ -8,8 +9,14 @@ import { checkRedis, closeRedis, openRedis } from './events/redis-connection.ts'
 import { RedisEventBus } from './events/redis.event-bus.ts';
 import { BullMqJobQueue } from './jobs/bullmq.job-queue.ts';
 import { InProcessJobQueue } from './jobs/in-process.job-queue.ts';
+import { registerArchiveJobs } from './jobs/archive.jobs.ts';
 import { JobLifecycle } from './jobs/job-lifecycle.ts';
 import type { JobQueue } from './jobs/job-queue.ts';
+import { BackendRegistry } from './backends/backend-registry.ts';
+import { CliDeliveryTarget } from './backends/cli.delivery.ts';
+import { HttpDeliveryTarget } from './backends/http.delivery.ts';
+import { DELIVERY_JOB, DeliveryJobHandler } from './jobs/delivery.handler.ts';
+import { GENERATION_JOB, GenerationJobHandler } from './jobs/generation.handler.ts';
 import { systemClock, type Clock } from './lib/clock.ts';
 import { cachedFor } from './lib/ttl-cache.ts';
 import { probeGpus } from './probes/gpu.probe.ts';
@@ -17,10 +24,24 @@ import { HostProbe, diskUsage, type DiskUsage } from './probes/host.probe.ts';
 import { pingRedis, type BackendHealth } from './probes/service-health.ts';
 import { AdapterRepository } from './repositories/adapter.repository.ts';
 import { LibraryRepository } from './repositories/library.repository.ts';
+import { ArchiveRepository } from './repositories/archive.repository.ts';
 import { DashboardRepository } from './repositories/dashboard.repository.ts';
+import { DeliveryRepository } from './repositories/delivery.repository.ts';
 import { JobRepository } from './repositories/job.repository.ts';
 import { SettingRepository } from './repositories/setting.repository.ts';
 import { AdapterService } from './services/adapter.service.ts';
+import { ArchiveExportService } from './services/archive/archive-export.service.ts';
+import { ArchiveImportService } from './services/archive/archive-import.service.ts';
+import { BackupScheduler } from './services/archive/backup-scheduler.ts';
+import { BackupService } from './services/archive/backup.service.ts';
+import { ExportFiles } from './services/archive/export-files.ts';
+import { StagingArea } from './services/archive/staging.ts';
+import { ComposeService } from './services/compose.service.ts';
+import { DeliveryService } from './services/delivery.service.ts';
+import { GenerationSettingsService } from './services/generation-settings.service.ts';
+import { GenerationService } from './services/generation.service.ts';
+import { OutputStore } from './services/output-store.ts';
+import { ResultService } from './services/result.service.ts';
 import { DashboardService } from './services/dashboard.service.ts';
 import { JobService } from './services/job.service.ts';
 import { LibraryRootsService } from './services/library-roots.service.ts';
@@ -48,8 +69,10 @@ export interface Container {
     adapters: AdapterRepository;
     settings: SettingRepository;
     library: LibraryRepository;
+    archive: ArchiveRepository;
     dashboard: DashboardRepository;
     jobs: JobRepository;
+    deliveries: DeliveryRepository;
   };
   services: {
     adapters: AdapterService;
@@ -60,12 +83,26 @@ export interface Container {
     library: LibraryService;
     civitai: CivitaiService;
     previews: PreviewService;
+    archiveExport: ArchiveExportService;
+    archiveImport: ArchiveImportService;
+    backups: BackupService;
+    exportFiles: ExportFiles;
+    staging: StagingArea;
+    /** Started by `serve` only. */
+    backupScheduler: BackupScheduler;
     dashboard: DashboardService;
     systemStatus: SystemStatusService;
     jobs: JobService;
+    compose: ComposeService;
+    deliveries: DeliveryService;
+    generation: GenerationService;
+    generationSettings: GenerationSettingsService;
+    results: ResultService;
   };
   /** Watches the library roots for changes; `serve` starts it when the setting is on. */
   libraryWatcher: LibraryWatcher;
+  backends: BackendRegistry;
+  outputs: OutputStore;
   close(): Promise<void>;
 }
 
@@ -93,8 +130,10 @@ export async function createContainer(config: Config, overrides: ContainerOverri
     adapters: new AdapterRepository(database.db, database.dialect),
     settings: new SettingRepository(database.db),
     library: new LibraryRepository(database.db, database.dialect.bulk),
+    archive: new ArchiveRepository(database.db, database.dialect),
     dashboard: new DashboardRepository(database.db),
     jobs: new JobRepository(database.db),
+    deliveries: new DeliveryRepository(database.db),
   };
   // Embedded: in-process bus and queue. With REDIS_URL: Redis pub/sub and BullMQ, so any number of `serve` and
   // `worker` processes share the work and the progress. Services see only the ports either way.
@@ -117,8 +156,33 @@ export async function createContainer(config: Config, overrides: ContainerOverri
   // Every job kind is registered here, on the queue, so `serve` and `worker` run the same set of handlers.
 
   const libraryRoots = new LibraryRootsService(config.loraPaths, repositories.settings);
-  // Generation servers report their health here once the generation feature registers them.
-  const backendHealth: BackendHealth = async () => [];
+  const roots = () => libraryRoots.list();
+  const archiveExport = new ArchiveExportService(repositories.adapters, repositories.archive, libraryRoots, config.dataDir, config.outputDir, clock, logger);
+  const backups = new BackupService(repositories.archive, archiveExport, repositories.settings, config.dataDir, config.archive, clock, logger);
+  const exportFiles = new ExportFiles(archiveExport, config.dataDir, clock);
+  // Imported images go to OUTPUT_DIR, which may be on a disk of its own: staging considers it a root too.
+  const staging = new StagingArea(config.dataDir, async () => [...(await roots()), config.outputDir], async (id) => (await repositories.archive.findImport(id)) !== undefined, logger);
+  // Generation pipeline: compose → delivery/generation job → backend → images under OUTPUT_DIR.
+  const outputs = new OutputStore(config.outputDir, config.generation.thumbnailSize);
+  const generationSettings = new GenerationSettingsService(config.generation, repositories.settings, clock);
+  const backends = new BackendRegistry(generationSettings, clock, config.generation.sdnext.pollIntervalMs);
+  const compose = new ComposeService(repositories.adapters);
+  const generation = new GenerationService(
+    repositories.deliveries,
+    repositories.jobs,
+    queue,
+    backends,
+    generationSettings,
+    compose,
+    outputs,
+    config.generation,
+    clock,
+  );
+  // The configured generation servers and whether they answer (the registry caches its probes briefly too).
+  const backendHealth: BackendHealth = async () =>
+    (await backends.list())
+      .filter((b) => b.configured)
+      .map((b) => ({ name: b.name, kind: b.name, base_url: b.base_url, available: b.available, error: b.error, checked_at: b.checked_at ?? clock.now().toISOString() }));
   const host = new HostProbe();
   const probes: SystemProbes = {
     gpus: cachedFor(PROBE_CACHE_MS, () => probeGpus()),
@@ -178,6 +242,12 @@ export async function createContainer(config: Config, overrides: ContainerOverri
     libraryRoots,
     dashboard: new DashboardService(repositories.dashboard, repositories.adapters, systemStatus, clock),
     systemStatus,
+    archiveExport,
+    archiveImport: new ArchiveImportService(repositories.archive, roots, staging, backups, config.dataDir, config.outputDir, config.archive, clock, logger),
+    backups,
+    exportFiles,
+    staging,
+    backupScheduler: new BackupScheduler(backups, exportFiles, queue, clock, logger.child({ component: 'backups' })),
     jobs: new JobService(repositories.jobs, queue),
     librarySettings,
     libraryScan,
@@ -185,7 +255,32 @@ export async function createContainer(config: Config, overrides: ContainerOverri
     library,
     civitai,
     previews: new PreviewService(repositories.adapters, repositories.library, libraryRoots, librarySettings, clock, libraryLogger, config.dataDir),
+    compose,
+    deliveries: new DeliveryService(repositories.deliveries, queue, backends, generation, compose, config.delivery, clock),
+    generation,
+    generationSettings,
+    results: new ResultService(repositories.deliveries, queue, outputs, clock),
   };
+  const generationHandler = new GenerationJobHandler(repositories.deliveries, repositories.adapters, backends, outputs, clock);
+  queue.register(GENERATION_JOB, generationHandler.handle, {
+    concurrency: config.generation.concurrency,
+    maxAttempts: config.generation.maxAttempts,
+    backoffMs: config.generation.backoffMs,
+  });
+  const deliveryHandler = new DeliveryJobHandler(repositories.deliveries, [
+    new HttpDeliveryTarget({ allowedHosts: config.delivery.httpAllowedHosts, timeoutMs: config.delivery.httpTimeoutMs }),
+    new CliDeliveryTarget({
+      enabled: config.delivery.cliEnabled,
+      dir: path.join(config.dataDir, 'deliveries'),
+      command: config.delivery.cliCommand,
+      timeoutMs: config.delivery.cliTimeoutMs,
+    }),
+  ]);
+  queue.register(DELIVERY_JOB, deliveryHandler.handle, { concurrency: 4, maxAttempts: config.delivery.maxAttempts, backoffMs: config.generation.backoffMs });
+  registerArchiveJobs(queue, services);
+  // Finish or undo imports a previous process left half-way (a crash between staging and moving files into place).
+  const recovered = await staging.recover();
+  if (recovered.rolledForward.length + recovered.discarded.length > 0) logger.warn(recovered, 'interrupted imports recovered');
 
   return {
     config,
@@ -197,8 +292,11 @@ export async function createContainer(config: Config, overrides: ContainerOverri
     repositories,
     services,
     libraryWatcher,
+    backends,
+    outputs,
     async close() {
       await libraryWatcher.end();
+      services.backupScheduler.stop();
       await queue.close();
       await events.close();
       if (redis) await closeRedis(redis);

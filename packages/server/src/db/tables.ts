@@ -167,6 +167,86 @@ export interface LibraryIssueTable {
   seen_at: string;
 }
 
+/** A delivery or generation; status, progress and result live on the `job` row with the same id. */
+export interface DeliveryJobTable {
+  id: string;
+  /** `delivery` (http, cli) or `generation`. */
+  kind: string;
+  mode: string;
+  /** Generation backend name; null for deliveries. */
+  backend: string | null;
+  prompt: string;
+  /** lower(prompt): what history search and sort use. */
+  prompt_key: string;
+  negative_prompt: string | null;
+  /** JSON: the original's params shape (generation: {generation_params, mode, save_images, return_format, backend}). */
+  params: string;
+  width: number | null;
+  height: number | null;
+  steps: number | null;
+  cfg_scale: number | null;
+  sampler_name: string | null;
+  seed: number | null;
+  image_count: number;
+  /** JSON from the backend (A1111 `info`), without images. */
+  generation_info: string | null;
+  rating: number | null;
+  is_favorite: number;
+  rating_updated_at: string | null;
+  favorite_updated_at: string | null;
+  created_at: string;
+}
+
+/** One generated image: a file under OUTPUT_DIR (path relative to it), never the bytes. */
+export interface GenerationImageTable {
+  job_id: string;
+  idx: number;
+  file: string;
+  thumbnail: string | null;
+  content_type: string;
+  width: number | null;
+  height: number | null;
+  bytes: number;
+  seed: number | null;
+  created_at: string;
+}
+
+export interface DeliveryAdapterTable {
+  job_id: string;
+  position: number;
+  /** Null when the prompt named a LoRA the catalogue does not know. */
+  adapter_id: string | null;
+  name: string;
+  weight: number;
+}
+
+export interface BackupTable {
+  id: string;
+  backup_type: string;
+  trigger: string;
+  status: string;
+  file_name: string;
+  size: number;
+  sha256: string | null;
+  adapter_count: number;
+  file_count: number;
+  note: string | null;
+  error: string | null;
+  created_at: string;
+  completed_at: string | null;
+}
+
+/** A committed archive import: the marker crash recovery reads. */
+export interface ArchiveImportTable {
+  id: string;
+  source: string;
+  mode: string;
+  status: string;
+  summary: string | null;
+  created_at: string;
+  committed_at: string | null;
+}
+
 export interface DB {
   adapter: AdapterTable;
   adapter_tag: AdapterTagTable;
@@ -176,4 +256,9 @@ export interface DB {
   adapter_metadata: AdapterMetadataTable;
   file_hash_cache: FileHashCacheTable;
   library_issue: LibraryIssueTable;
+  delivery_job: DeliveryJobTable;
+  generation_image: GenerationImageTable;
+  delivery_adapter: DeliveryAdapterTable;
+  backup: BackupTable;
+  archive_import: ArchiveImportTable;
 }

@@ -1,4 +1,4 @@
-import { createHash, randomUUID } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import type { Job } from '@lora-manager/contract';
 import { Queue, Worker, type Job as BullJob } from 'bullmq';
 import type { Redis } from 'ioredis';
@@ -93,16 +93,7 @@ export class BullMqJobQueue implements JobQueue {
   }
 
   async enqueue(kind: string, payload: Record<string, unknown>, options: EnqueueOptions = {}): Promise<Job> {
-    const registration = this.registrations.get(kind);
-    const job = await this.jobs.create({
-      id: options.id ?? randomUUID(),
-      kind,
-      payload,
-      maxAttempts: options.maxAttempts ?? registration?.options.maxAttempts ?? 1,
-      group: options.group ?? null,
-      now: this.lifecycle.now(),
-    });
-    await this.lifecycle.publish(job, 'queued');
+    const job = await this.lifecycle.create(kind, payload, options, this.registrations.get(kind)?.options.maxAttempts);
     try {
       await this.dispatch(job, 0);
     } catch (error) {

@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import type { Job } from '@lora-manager/contract';
 import type { Logger } from 'pino';
 import type { EventBus } from '../events/event-bus.ts';
@@ -50,16 +49,7 @@ export class InProcessJobQueue implements JobQueue {
   }
 
   async enqueue(kind: string, payload: Record<string, unknown>, options: EnqueueOptions = {}): Promise<Job> {
-    const registration = this.registrations.get(kind);
-    const job = await this.jobs.create({
-      id: options.id ?? randomUUID(),
-      kind,
-      payload,
-      maxAttempts: options.maxAttempts ?? registration?.options.maxAttempts ?? 1,
-      group: options.group ?? null,
-      now: this.lifecycle.now(),
-    });
-    await this.lifecycle.publish(job, 'queued');
+    const job = await this.lifecycle.create(kind, payload, options, this.registrations.get(kind)?.options.maxAttempts);
     this.schedulePump();
     return job;
   }

@@ -1,10 +1,11 @@
+import { randomUUID } from 'node:crypto';
 import type { Job, JobEvent, JobProgress } from '@lora-manager/contract';
 import type { Logger } from 'pino';
 import { BadRequestError, NotFoundError } from '../errors.ts';
 import type { EventBus } from '../events/event-bus.ts';
 import type { Clock } from '../lib/clock.ts';
 import type { JobRepository } from '../repositories/job.repository.ts';
-import { PermanentJobError, type JobContext, type JobHandler, type JobKindOptions } from './job-queue.ts';
+import { PermanentJobError, type EnqueueOptions, type JobContext, type JobHandler, type JobKindOptions } from './job-queue.ts';
 
 /** The abort reason a queue uses when its process shuts down: the job goes back to waiting, it is not cancelled. */
 export const SHUTDOWN = Symbol('shutdown');
@@ -34,6 +35,20 @@ export class JobLifecycle {
 
   now(): string {
     return this.clock.now().toISOString();
+  }
+
+  /** Write a new pending job row and announce it. `defaultMaxAttempts` comes from the kind's registration. */
+  async create(kind: string, payload: Record<string, unknown>, options: EnqueueOptions, defaultMaxAttempts = 1): Promise<Job> {
+    const job = await this.jobs.create({
+      id: options.id ?? randomUUID(),
+      kind,
+      payload,
+      maxAttempts: options.maxAttempts ?? defaultMaxAttempts,
+      group: options.group ?? null,
+      now: this.now(),
+    });
+    await this.publish(job, 'queued');
+    return job;
   }
 
   async publish(job: Job, change: JobEvent['change']): Promise<void> {

@@ -68,7 +68,9 @@ describe.each(TEST_DIALECTS)('embedded job queue on %s', (dialect) => {
 
   it('runs a job to success, keeping its result and progress, and publishes each change', async () => {
     const job = await t.container.queue.enqueue('test.echo', { value: 21 });
-    const done = await waitFor(() => getJob(job.id), (j) => j.status === 'succeeded');
+    // The event follows the row write, so wait for the event rather than the row.
+    await waitFor(async () => events.some((e) => e.job.id === job.id && e.change === 'succeeded'), Boolean);
+    const done = await getJob(job.id);
     expect(done).toMatchObject({ status: 'succeeded', result: { doubled: 42 }, progress: 1, attempts: 1 });
     expect(done.progress_detail).toMatchObject({ step: 1, total_steps: 2, message: 'half way' });
     expect(done.finished_at).toMatch(/Z$/);

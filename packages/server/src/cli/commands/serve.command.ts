@@ -12,9 +12,18 @@ export function registerServeCommand(program: Command): void {
       const container = await createContainer(config);
       const app = await buildApp(container);
       let closing = false;
+      // The WebSocket's system_status event: one snapshot per interval (probes are cached, so this stays cheap).
+      const statusTimer = setInterval(() => {
+        container.services.systemStatus
+          .status()
+          .then((status) => container.events.publish('system', status))
+          .catch((error: unknown) => container.logger.warn({ err: error }, 'system status snapshot failed'));
+      }, config.polling.systemStatusMs);
+      statusTimer.unref();
       const shutdown = async (signal: string) => {
         if (closing) return;
         closing = true;
+        clearInterval(statusTimer);
         container.logger.info({ signal }, 'shutting down');
         await app.close();
         await container.close();
@@ -26,5 +35,6 @@ export function registerServeCommand(program: Command): void {
       // With Redis, `lora-manager worker` processes run the jobs unless RUN_WORKERS=true.
       if (config.runWorkers) await container.queue.start();
       await container.libraryWatcher.begin();
+      container.services.backupScheduler.start();
     });
 }
