@@ -5,5 +5,6 @@ export const router = createRouter({
   routes: [
     { path: '/', redirect: '/library' },
     { path: '/library', component: () => import('./features/library/views/LibraryView.vue') },
+    { path: '/import-export', component: () => import('./features/archive/views/ArchiveView.vue') },
   ],
 });
