@@ -2,5 +2,9 @@ import { createPinia } from 'pinia';
 import { createApp } from 'vue';
 import App from './App.vue';
 import { router } from './router.ts';
+import { useSettingsStore } from './stores/settings.store.ts';
 
-createApp(App).use(createPinia()).use(router).mount('#app');
+const app = createApp(App).use(createPinia());
+// Ask where the API is while the page loads; API requests wait for the answer, rendering does not.
+void useSettingsStore().bootstrap();
+app.use(router).mount('#app');

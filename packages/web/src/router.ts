@@ -1,10 +1,17 @@
-import { createRouter, createWebHistory } from 'vue-router';
+import { createRouter, createWebHistory, type RouteRecordRaw } from 'vue-router';
+import { HOME_PATH, NAV_PAGES } from './app/navigation.ts';
+
+const pages: RouteRecordRaw[] = NAV_PAGES.map((page) => ({ path: page.path, component: page.component!, meta: { title: page.label } }));
 
 export const router = createRouter({
   history: createWebHistory(),
   routes: [
-    { path: '/', redirect: '/library' },
-    { path: '/library', component: () => import('./features/library/views/LibraryView.vue') },
-    { path: '/import-export', component: () => import('./features/archive/views/ArchiveView.vue') },
+    ...pages,
+    // Unknown paths (an old bookmark) land on the home page rather than a blank screen.
+    { path: '/:pathMatch(.*)*', redirect: HOME_PATH },
   ],
+});
+
+router.afterEach((to) => {
+  document.title = to.meta.title ? `${String(to.meta.title)} · LoRA Manager` : 'LoRA Manager';
 });

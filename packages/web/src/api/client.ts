@@ -1,8 +1,9 @@
-import type { Adapter, AdapterListQuery, AdapterPage, FrontendSettings, Problem } from '@lora-manager/contract';
+import type { FrontendSettings, Problem } from '@lora-manager/contract';
 
 /**
  * The one place that knows where the API lives. Every request URL is resolved from the backend URL the settings
- * store holds (default `/api/v1`, changeable at run time, also to another origin with an API key).
+ * store holds (default `/api/v1`, changeable at run time, also to another origin with an API key). Feature API
+ * modules (features/<area>/api/*.ts) pass paths relative to that base; they never spell the base themselves.
  */
 export interface ApiTarget {
   baseUrl: string;
@@ -22,49 +23,123 @@ export class ApiError extends Error {
   }
 }
 
-export function resolveUrl(target: ApiTarget, path: string, query?: Record<string, unknown>): string {
-  const base = target.baseUrl.replace(/\/+$/, '');
-  const url = `${base}/${path.replace(/^\/+/, '')}`;
+export type Query = Record<string, unknown>;
+
+function queryString(query: Query | undefined): string {
   const params = new URLSearchParams();
   for (const [key, value] of Object.entries(query ?? {})) {
     if (value === undefined || value === null || value === '') continue;
     params.set(key, String(value));
   }
-  const qs = params.toString();
+  return params.toString();
+}
+
+export function resolveUrl(target: ApiTarget, path: string, query?: Query): string {
+  const base = (target.baseUrl.trim() || DEFAULT_API_BASE).replace(/\/+$/, '');
+  const url = `${base}/${path.replace(/^\/+/, '')}`;
+  const qs = queryString(query);
   return qs ? `${url}?${qs}` : url;
 }
 
-export function createApiClient(target: () => ApiTarget) {
-  async function request<T>(method: string, path: string, options: { query?: Record<string, unknown>; body?: unknown } = {}): Promise<T> {
+/**
+ * A URL the browser fetches by itself (an <img> src, a download link, a WebSocket): it cannot send headers, so the
+ * key travels as `api_key` in the query, which the server accepts on GETs.
+ */
+export function resolveAssetUrl(target: ApiTarget, path: string, query?: Query): string {
+  return resolveUrl(target, path, { ...query, api_key: target.apiKey ?? undefined });
+}
+
+/** The WebSocket URL for `path` under the API base: a relative base is taken against the page's own origin. */
+export function resolveWsUrl(target: ApiTarget, path: string, origin: string = globalThis.location?.origin ?? 'http://localhost'): string {
+  const absolute = new URL(resolveAssetUrl(target, path), origin);
+  absolute.protocol = absolute.protocol === 'https:' ? 'wss:' : 'ws:';
+  return absolute.toString();
+}
+
+/**
+ * A URL the server handed out (an image of a result, a progress preview): server-absolute paths belong to the API's
+ * origin, which is not the page's when the backend URL points elsewhere; the key is added for the browser's fetch.
+ */
+export function resolveServerUrl(target: ApiTarget, url: string): string {
+  if (url.startsWith('data:')) return url;
+  const absoluteBase = /^https?:\/\//i.test(target.baseUrl);
+  const resolved = absoluteBase ? new URL(url, target.baseUrl) : new URL(url, 'http://same-origin.invalid');
+  if (target.apiKey) resolved.searchParams.set('api_key', target.apiKey);
+  if (absoluteBase || /^https?:\/\//i.test(url)) return resolved.toString();
+  return `${resolved.pathname}${resolved.search}${resolved.hash}`;
+}
+
+export interface RequestOptions {
+  query?: Query;
+  body?: unknown;
+  signal?: AbortSignal;
+  /** Parse the body as a Blob (downloads) instead of JSON. */
+  blob?: boolean;
+}
+
+/**
+ * `ready`, when given, is awaited before each request: the app mounts at once and its first requests wait for the
+ * server to say where the API is, instead of the whole page waiting.
+ */
+export function createApiClient(target: () => ApiTarget, ready?: () => Promise<unknown>) {
+  async function request<T>(method: string, path: string, options: RequestOptions = {}): Promise<T> {
+    if (ready) await ready();
     const t = target();
     const headers: Record<string, string> = {};
     if (t.apiKey) headers['X-API-Key'] = t.apiKey;
-    if (options.body !== undefined) headers['Content-Type'] = 'application/json';
-    const response = await fetch(resolveUrl(t, path, options.query), {
-      method,
-      headers,
-      body: options.body === undefined ? undefined : JSON.stringify(options.body),
-    });
+    let body: BodyInit | undefined;
+    if (options.body instanceof FormData) body = options.body;
+    else if (options.body !== undefined) {
+      headers['Content-Type'] = 'application/json';
+      body = JSON.stringify(options.body);
+    }
+    let response: Response;
+    try {
+      response = await fetch(resolveUrl(t, path, options.query), { method, headers, body, signal: options.signal });
+    } catch (error) {
+      if ((error as Error).name === 'AbortError') throw error;
+      throw new ApiError(0, 'network_error', `Cannot reach the server at ${t.baseUrl}. Is it running? (Settings → Connection)`);
+    }
     if (!response.ok) {
       const problem = (await response.json().catch(() => null)) as Problem | null;
-      throw new ApiError(response.status, problem?.code ?? 'http_error', problem?.title ?? response.statusText, problem ?? undefined);
+      const title = problem?.title ?? (response.statusText || `HTTP ${response.status}`);
+      throw new ApiError(response.status, problem?.code ?? 'http_error', title, problem ?? undefined);
     }
     if (response.status === 204) return undefined as T;
+    if (options.blob) return (await response.blob()) as T;
     return (await response.json()) as T;
   }
 
   return {
     request,
-    /** Unauthenticated bootstrap from the root of the server that serves the SPA. */
-    async frontendSettings(): Promise<FrontendSettings> {
-      const response = await fetch('/frontend/settings');
-      return (await response.json()) as FrontendSettings;
-    },
-    adapters: {
-      list: (query: AdapterListQuery) => request<AdapterPage>('GET', 'adapters', { query: query as Record<string, unknown> }),
-      get: (id: string) => request<{ adapter: Adapter }>('GET', `adapters/${encodeURIComponent(id)}`),
+    get: <T>(path: string, query?: Query, signal?: AbortSignal) => request<T>('GET', path, { query, signal }),
+    post: <T>(path: string, body?: unknown, query?: Query) => request<T>('POST', path, { body, query }),
+    patch: <T>(path: string, body: unknown) => request<T>('PATCH', path, { body }),
+    put: <T>(path: string, body: unknown) => request<T>('PUT', path, { body }),
+    delete: <T = void>(path: string, body?: unknown) => request<T>('DELETE', path, { body }),
+    url: (path: string, query?: Query) => resolveUrl(target(), path, query),
+    assetUrl: (path: string, query?: Query) => resolveAssetUrl(target(), path, query),
+    wsUrl: (path: string) => resolveWsUrl(target(), path),
+    serverUrl: (url: string) => resolveServerUrl(target(), url),
+    /** Unauthenticated bootstrap from the root of the server that serves the SPA (not under the API base). */
+    async frontendSettings(): Promise<FrontendSettings | null> {
+      try {
+        const response = await fetch('/frontend/settings');
+        return response.ok ? ((await response.json()) as FrontendSettings) : null;
+      } catch {
+        return null;
+      }
     },
   };
 }
 
 export type ApiClient = ReturnType<typeof createApiClient>;
+
+/** A readable sentence for any error a request can throw. */
+export function errorMessage(error: unknown): string {
+  if (error instanceof ApiError) {
+    const details = error.problem?.errors?.map((e) => `${e.path}: ${e.message}`).join('; ');
+    return details ? `${error.message} (${details})` : error.message;
+  }
+  return error instanceof Error ? error.message : String(error);
+}

@@ -1,0 +1,14 @@
+import { describe, expect, it } from 'vitest';
+
+// Every source file of the web app, as text (Vite resolves the glob at build time).
+const sources = import.meta.glob(['../**/*.ts', '../**/*.vue', '!../**/*.test.ts'], { query: '?raw', import: 'default', eager: true }) as Record<string, string>;
+
+describe('the API base', () => {
+  it('is spelled only in the API client module', () => {
+    const files = Object.keys(sources);
+    expect(files.length).toBeGreaterThan(10);
+    expect(files).toContain('./client.ts');
+    const offenders = files.filter((file) => file !== './client.ts' && sources[file].includes('/api/v1'));
+    expect(offenders).toEqual([]);
+  });
+});

@@ -1,0 +1,30 @@
+import type { Adapter, AdapterListQuery, AdapterPage, AdapterPatch, BulkAction, BulkResult } from '@lora-manager/contract';
+import type { ApiClient } from '../../../api/client.ts';
+
+export interface TagCount {
+  tag: string;
+  count: number;
+}
+
+/** The adapter catalogue endpoints. Paths are relative to the API base the client resolves. */
+export function adaptersApi(api: ApiClient) {
+  const one = (id: string) => `adapters/${encodeURIComponent(id)}`;
+  return {
+    list: (query: AdapterListQuery, signal?: AbortSignal) => api.get<AdapterPage>('adapters', query as Record<string, unknown>, signal),
+    get: async (id: string) => (await api.get<{ adapter: Adapter }>(one(id))).adapter,
+    patch: async (id: string, patch: AdapterPatch) => (await api.patch<{ adapter: Adapter }>(one(id), patch)).adapter,
+    remove: (id: string) => api.delete(one(id)),
+    activate: async (id: string, ordinal?: number) => (await api.post<{ adapter: Adapter }>(`${one(id)}/activate`, undefined, { ordinal })).adapter,
+    deactivate: async (id: string) => (await api.post<{ adapter: Adapter }>(`${one(id)}/deactivate`)).adapter,
+    tags: () => api.get<{ tags: string[]; tag_counts: TagCount[] }>('adapters/tags'),
+    bulk: (action: BulkAction, ids: string[], tags?: string[]) => api.post<BulkResult>('adapters/bulk', { action, lora_ids: ids, tags }),
+    /**
+     * The preview image, or a cached WebP thumbnail `thumbnail` pixels wide for cards. The server answers 404 when
+     * the adapter has none, which the card shows as its monogram.
+     */
+    previewUrl: (adapter: Pick<Adapter, 'id' | 'updated_at'>, thumbnail?: number) =>
+      api.assetUrl(`${one(adapter.id)}/preview`, { ...(thumbnail ? { thumbnail: true, size: thumbnail } : {}), v: adapter.updated_at }),
+  };
+}
+
+export type AdaptersApi = ReturnType<typeof adaptersApi>;
