@@ -8,6 +8,8 @@ import { registerProblemHandlers } from './http/problem.ts';
 import { validatorCompiler } from './http/validation.ts';
 import { registerWebApp } from './http/web.ts';
 import { adapterRoutes } from './routes/adapters.routes.ts';
+import { archiveRoutes } from './routes/archive.routes.ts';
+import { backupRoutes } from './routes/backups.routes.ts';
 import { composeRoutes } from './routes/compose.routes.ts';
 import { generationRoutes } from './routes/generation.routes.ts';
 import { dashboardRoutes } from './routes/dashboard.routes.ts';
@@ -45,6 +47,16 @@ export async function buildApp(container: Container): Promise<FastifyInstance> {
   await app.register(systemRoutes, { config });
   await app.register(systemRoutes, { config, prefix: API_PREFIX });
   await app.register(adapterRoutes, { adapters: services.adapters, prefix: API_PREFIX });
+  await app.register(archiveRoutes, {
+    exporter: services.archiveExport,
+    importer: services.archiveImport,
+    exportFiles: services.exportFiles,
+    dataDir: config.dataDir,
+    limits: config.archive,
+    queue: container.queue,
+    prefix: API_PREFIX,
+  });
+  await app.register(backupRoutes, { backups: services.backups, importer: services.archiveImport, queue: container.queue, prefix: API_PREFIX });
   await app.register(dashboardRoutes, { dashboard: services.dashboard, system: services.systemStatus, prefix: API_PREFIX });
   await app.register(jobRoutes, { jobs: services.jobs, prefix: API_PREFIX });
   await app.register(composeRoutes, { deliveries: services.deliveries, prefix: API_PREFIX });

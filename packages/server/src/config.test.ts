@@ -30,4 +30,12 @@ describe('loadConfig', () => {
       expect(message).toContain('API_KEY must be at least 8 characters');
     }
   });
+
+  it('reads the archive limits and the backup schedule, refusing bad values', () => {
+    const config = loadConfig({ IMPORT_MAX_UPLOAD_BYTES: '1048576', ARCHIVE_MAX_RATIO: '50', BACKUP_SCHEDULE_HOURS: '12', BACKUP_SCHEDULE_TYPE: 'FULL' }, '/');
+    expect(config.archive).toMatchObject({ maxUploadBytes: 1048576, maxRatio: 50, maxEntries: 500_000, backupScheduleHours: 12, backupKeep: 7, backupScheduleType: 'full' });
+    expect(() => loadConfig({ ARCHIVE_MAX_RATIO: '1', ARCHIVE_MAX_ENTRIES: 'lots', BACKUP_SCHEDULE_TYPE: 'everything' }, '/')).toThrow(
+      /ARCHIVE_MAX_RATIO must be a whole number from 2[\s\S]*ARCHIVE_MAX_ENTRIES must be a whole number[\s\S]*BACKUP_SCHEDULE_TYPE must be one of full, metadata/,
+    );
+  });
 });

@@ -31,6 +31,7 @@ export interface Config {
   systemStatus: { queueWarningActive: number; queueWarningFailed: number; importerStaleHours: number; windowHours: number };
   generation: GenerationConfig;
   delivery: DeliveryConfig;
+  archive: ArchiveConfig;
 }
 
 /** Generation servers and how generation jobs run (the web page can override the server settings at run time). */
@@ -66,6 +67,21 @@ export interface DeliveryConfig {
   cliCommand: string[] | null;
   cliTimeoutMs: number;
   maxAttempts: number;
+}
+
+/** Limits on uploaded and imported archives, and the default backup schedule. */
+export interface ArchiveConfig {
+  /** Largest archive accepted by POST /import, bytes. */
+  maxUploadBytes: number;
+  /** Largest total uncompressed size of one archive's entries, bytes. */
+  maxUncompressedBytes: number;
+  /** Largest uncompressed/compressed ratio of an entry (and of the whole archive). */
+  maxRatio: number;
+  maxEntries: number;
+  /** Hours between scheduled backups; 0 = no schedule unless one is set through the API. */
+  backupScheduleHours: number;
+  backupKeep: number;
+  backupScheduleType: 'full' | 'metadata';
 }
 
 export class ConfigError extends Error {
@@ -183,6 +199,7 @@ class EnvReader {
   }
 }
 
+const GIB = 1024 ** 3;
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
 function readGenerationConfig(read: EnvReader): GenerationConfig {
@@ -260,6 +277,15 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     bodyLimit: read.int('BODY_LIMIT_BYTES', 10 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
     generation: readGenerationConfig(read),
     delivery: readDeliveryConfig(read),
+    archive: {
+      maxUploadBytes: read.int('IMPORT_MAX_UPLOAD_BYTES', 64 * GIB, 1024, Number.MAX_SAFE_INTEGER),
+      maxUncompressedBytes: read.int('ARCHIVE_MAX_UNCOMPRESSED_BYTES', 256 * GIB, 1024, Number.MAX_SAFE_INTEGER),
+      maxRatio: read.int('ARCHIVE_MAX_RATIO', 100, 2, 1_000_000),
+      maxEntries: read.int('ARCHIVE_MAX_ENTRIES', 500_000, 1, 10_000_000),
+      backupScheduleHours: read.int('BACKUP_SCHEDULE_HOURS', 0, 0, 24 * 365),
+      backupKeep: read.int('BACKUP_KEEP', 7, 1, 1000),
+      backupScheduleType: read.oneOf('BACKUP_SCHEDULE_TYPE', 'metadata', ['full', 'metadata'] as const),
+    },
     redisPrefix: read.string('REDIS_PREFIX', 'lora-manager'),
     runWorkers: true,
     queueStallTimeoutMs: read.int('QUEUE_STALL_TIMEOUT_MS', 30_000, 1000, 3_600_000),

@@ -9,6 +9,7 @@ import { checkRedis, closeRedis, openRedis } from './events/redis-connection.ts'
 import { RedisEventBus } from './events/redis.event-bus.ts';
 import { BullMqJobQueue } from './jobs/bullmq.job-queue.ts';
 import { InProcessJobQueue } from './jobs/in-process.job-queue.ts';
+import { registerArchiveJobs } from './jobs/archive.jobs.ts';
 import { JobLifecycle } from './jobs/job-lifecycle.ts';
 import type { JobQueue } from './jobs/job-queue.ts';
 import { BackendRegistry } from './backends/backend-registry.ts';
@@ -22,17 +23,24 @@ import { probeGpus } from './probes/gpu.probe.ts';
 import { HostProbe, diskUsage, type DiskUsage } from './probes/host.probe.ts';
 import { pingRedis, type BackendHealth } from './probes/service-health.ts';
 import { AdapterRepository } from './repositories/adapter.repository.ts';
+import { ArchiveRepository } from './repositories/archive.repository.ts';
+import { DashboardRepository } from './repositories/dashboard.repository.ts';
 import { DeliveryRepository } from './repositories/delivery.repository.ts';
 import { JobRepository } from './repositories/job.repository.ts';
 import { SettingRepository } from './repositories/setting.repository.ts';
 import { AdapterService } from './services/adapter.service.ts';
+import { ArchiveExportService } from './services/archive/archive-export.service.ts';
+import { ArchiveImportService } from './services/archive/archive-import.service.ts';
+import { BackupScheduler } from './services/archive/backup-scheduler.ts';
+import { BackupService } from './services/archive/backup.service.ts';
+import { ExportFiles } from './services/archive/export-files.ts';
+import { StagingArea } from './services/archive/staging.ts';
 import { ComposeService } from './services/compose.service.ts';
 import { DeliveryService } from './services/delivery.service.ts';
 import { GenerationSettingsService } from './services/generation-settings.service.ts';
 import { GenerationService } from './services/generation.service.ts';
 import { OutputStore } from './services/output-store.ts';
 import { ResultService } from './services/result.service.ts';
-import { DashboardRepository } from './repositories/dashboard.repository.ts';
 import { DashboardService } from './services/dashboard.service.ts';
 import { JobService } from './services/job.service.ts';
 import { LibraryRootsService } from './services/library-roots.service.ts';
@@ -49,6 +57,7 @@ export interface Container {
   repositories: {
     adapters: AdapterRepository;
     settings: SettingRepository;
+    archive: ArchiveRepository;
     dashboard: DashboardRepository;
     jobs: JobRepository;
     deliveries: DeliveryRepository;
@@ -56,6 +65,13 @@ export interface Container {
   services: {
     adapters: AdapterService;
     libraryRoots: LibraryRootsService;
+    archiveExport: ArchiveExportService;
+    archiveImport: ArchiveImportService;
+    backups: BackupService;
+    exportFiles: ExportFiles;
+    staging: StagingArea;
+    /** Started by `serve` only. */
+    backupScheduler: BackupScheduler;
     dashboard: DashboardService;
     systemStatus: SystemStatusService;
     jobs: JobService;
@@ -93,6 +109,7 @@ export async function createContainer(config: Config, overrides: ContainerOverri
   const repositories = {
     adapters: new AdapterRepository(database.db, database.dialect),
     settings: new SettingRepository(database.db),
+    archive: new ArchiveRepository(database.db, database.dialect),
     dashboard: new DashboardRepository(database.db),
     jobs: new JobRepository(database.db),
     deliveries: new DeliveryRepository(database.db),
@@ -118,6 +135,12 @@ export async function createContainer(config: Config, overrides: ContainerOverri
   // Every job kind is registered here, on the queue, so `serve` and `worker` run the same set of handlers.
 
   const libraryRoots = new LibraryRootsService(config.loraPaths, repositories.settings);
+  const roots = () => libraryRoots.list();
+  const archiveExport = new ArchiveExportService(repositories.adapters, repositories.archive, libraryRoots, config.dataDir, config.outputDir, clock, logger);
+  const backups = new BackupService(repositories.archive, archiveExport, repositories.settings, config.dataDir, config.archive, clock, logger);
+  const exportFiles = new ExportFiles(archiveExport, config.dataDir, clock);
+  // Imported images go to OUTPUT_DIR, which may be on a disk of its own: staging considers it a root too.
+  const staging = new StagingArea(config.dataDir, async () => [...(await roots()), config.outputDir], async (id) => (await repositories.archive.findImport(id)) !== undefined, logger);
   // Generation pipeline: compose → delivery/generation job → backend → images under OUTPUT_DIR.
   const outputs = new OutputStore(config.outputDir, config.generation.thumbnailSize);
   const generationSettings = new GenerationSettingsService(config.generation, repositories.settings, clock);
@@ -161,6 +184,12 @@ export async function createContainer(config: Config, overrides: ContainerOverri
     libraryRoots,
     dashboard: new DashboardService(repositories.dashboard, repositories.adapters, systemStatus, clock),
     systemStatus,
+    archiveExport,
+    archiveImport: new ArchiveImportService(repositories.archive, roots, staging, backups, config.dataDir, config.outputDir, config.archive, clock, logger),
+    backups,
+    exportFiles,
+    staging,
+    backupScheduler: new BackupScheduler(backups, exportFiles, queue, clock, logger.child({ component: 'backups' })),
     jobs: new JobService(repositories.jobs, queue),
     compose,
     deliveries: new DeliveryService(repositories.deliveries, queue, backends, generation, compose, config.delivery, clock),
@@ -184,6 +213,10 @@ export async function createContainer(config: Config, overrides: ContainerOverri
     }),
   ]);
   queue.register(DELIVERY_JOB, deliveryHandler.handle, { concurrency: 4, maxAttempts: config.delivery.maxAttempts, backoffMs: config.generation.backoffMs });
+  registerArchiveJobs(queue, services);
+  // Finish or undo imports a previous process left half-way (a crash between staging and moving files into place).
+  const recovered = await staging.recover();
+  if (recovered.rolledForward.length + recovered.discarded.length > 0) logger.warn(recovered, 'interrupted imports recovered');
 
   return {
     config,
@@ -197,6 +230,7 @@ export async function createContainer(config: Config, overrides: ContainerOverri
     backends,
     outputs,
     async close() {
+      services.backupScheduler.stop();
       await queue.close();
       await events.close();
       if (redis) await closeRedis(redis);

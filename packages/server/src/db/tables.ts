@@ -163,6 +163,33 @@ export interface DeliveryAdapterTable {
   weight: number;
 }
 
+export interface BackupTable {
+  id: string;
+  backup_type: string;
+  trigger: string;
+  status: string;
+  file_name: string;
+  size: number;
+  sha256: string | null;
+  adapter_count: number;
+  file_count: number;
+  note: string | null;
+  error: string | null;
+  created_at: string;
+  completed_at: string | null;
+}
+
+/** A committed archive import: the marker crash recovery reads. */
+export interface ArchiveImportTable {
+  id: string;
+  source: string;
+  mode: string;
+  status: string;
+  summary: string | null;
+  created_at: string;
+  committed_at: string | null;
+}
+
 export interface DB {
   adapter: AdapterTable;
   adapter_tag: AdapterTagTable;
@@ -172,4 +199,6 @@ export interface DB {
   delivery_job: DeliveryJobTable;
   generation_image: GenerationImageTable;
   delivery_adapter: DeliveryAdapterTable;
+  backup: BackupTable;
+  archive_import: ArchiveImportTable;
 }

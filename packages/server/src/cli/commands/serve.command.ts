@@ -34,5 +34,6 @@ export function registerServeCommand(program: Command): void {
       await app.listen({ host: config.host, port: config.port });
       // With Redis, `lora-manager worker` processes run the jobs unless RUN_WORKERS=true.
       if (config.runWorkers) await container.queue.start();
+      container.services.backupScheduler.start();
     });
 }

@@ -3,6 +3,7 @@ import type { DialectHelpers } from '../dialect.ts';
 import { up0001 } from './0001-adapters.ts';
 import { up0002 } from './0002-jobs.ts';
 import { up0004 } from './0004-generation.ts';
+import { up0005 } from './0005-archive.ts';
 
 /**
  * The one migration chain, run at start-up on every dialect. Append new migrations; never edit one that shipped.
@@ -13,5 +14,6 @@ export function migrations(d: DialectHelpers): Record<string, Migration> {
     '0001-adapters': { up: up0001(d) },
     '0002-jobs': { up: up0002(d) },
     '0004-generation': { up: up0004(d) },
+    '0005-archive': { up: up0005(d) },
   };
 }

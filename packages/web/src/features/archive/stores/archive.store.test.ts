@@ -1,0 +1,115 @@
+import type { ImportReport, Job } from '@lora-manager/contract';
+import { createPinia, setActivePinia } from 'pinia';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { useArchiveStore } from './archive.store.ts';
+
+function job(status: Job['status'], progress: number, extra: Partial<Job> = {}): Job {
+  return {
+    id: 'job-1',
+    kind: 'archive.export',
+    status,
+    progress,
+    progress_detail: { progress, message: status === 'running' ? 'adapters/x/files/0_a.safetensors' : null },
+    payload: {},
+    result: null,
+    error: null,
+    attempts: 1,
+    max_attempts: 2,
+    queue_group: null,
+    created_at: '2025-01-01T00:00:00.000Z',
+    started_at: null,
+    finished_at: null,
+    updated_at: '2025-01-01T00:00:00.000Z',
+    ...extra,
+  };
+}
+
+/** A fake server: each request is answered from `routes` by "METHOD path", recording what was asked. */
+function serve(routes: Record<string, Array<unknown> | unknown>) {
+  const calls: string[] = [];
+  vi.stubGlobal(
+    'fetch',
+    vi.fn(async (url: string, init: RequestInit) => {
+      const key = `${init.method} ${url}`;
+      calls.push(init.body ? `${key} ${String(init.body)}` : key);
+      const answer = routes[key];
+      const body = Array.isArray(answer) && key.startsWith('GET /api/v1/jobs/') ? answer.shift() : answer;
+      if (body === undefined) return new Response(JSON.stringify({ title: 'not found', code: 'not_found' }), { status: 404 });
+      return new Response(JSON.stringify(body), { status: 200, headers: { 'content-type': 'application/json' } });
+    }),
+  );
+  return calls;
+}
+
+describe('archive store', () => {
+  beforeEach(() => {
+    localStorage.clear();
+    setActivePinia(createPinia());
+    vi.useFakeTimers();
+  });
+  afterEach(() => {
+    vi.useRealTimers();
+    vi.unstubAllGlobals();
+  });
+
+  it('starts an export job, follows its progress to the end and lists the archive', async () => {
+    const exported = { id: 'job-1', file_name: 'lora_export_20250101_000000.zip', size: 1234, created_at: '2025-01-01T00:00:00.000Z', download_url: '/exports/job-1/download' };
+    const calls = serve({
+      'POST /api/v1/export/jobs': { job: job('pending', 0) },
+      'GET /api/v1/jobs/job-1': [{ job: job('running', 0.4) }, { job: job('succeeded', 1, { result: exported }) }],
+      'GET /api/v1/exports': [exported],
+    });
+    const store = useArchiveStore();
+    store.exportConfig.lora_files = false;
+    const seen: number[] = [];
+    const done = store.startExport();
+    for (let i = 0; i < 3; i++) {
+      await vi.advanceTimersByTimeAsync(500);
+      if (store.exportJob) seen.push(store.exportJob.progress);
+    }
+    await done;
+    expect(seen).toContain(0.4);
+    expect(store.exportJob?.status).toBe('succeeded');
+    expect(store.exports).toEqual([exported]);
+    expect(store.exportError).toBeNull();
+    expect(calls[0]).toContain('"lora_files":false');
+    expect(store.api.downloadUrl(exported.download_url)).toBe('/api/v1/exports/job-1/download');
+  });
+
+  it('shows why a job failed', async () => {
+    serve({
+      'POST /api/v1/backups/jobs': { job: job('pending', 0, { kind: 'backup.create' }) },
+      'GET /api/v1/jobs/job-1': [{ job: job('failed', 0.3, { error: 'The backup failed: no space left on device' }) }],
+      'GET /api/v1/backups': [],
+      'GET /api/v1/backups/schedule': { enabled: false, interval_hours: 24, backup_type: 'metadata', keep: 7, last_run_at: null, next_run_at: null },
+    });
+    const store = useArchiveStore();
+    const done = store.createBackup('full');
+    await vi.advanceTimersByTimeAsync(1000);
+    await done;
+    expect(store.backupError).toBe('The backup failed: no space left on device');
+  });
+
+  it('counts conflicts without a choice while the resolution is "ask", and sends the choices with the import', () => {
+    const store = useArchiveStore();
+    const conflict = (archive_id: string) => ({ archive_id, name: archive_id, version: null, reason: 'same_id' as const, existing_id: archive_id, path: null });
+    store.analysis = {
+      success: false,
+      processed_files: 0,
+      total_files: 1,
+      results: [{ file: 'a.zip', status: 'conflict', conflicts: [conflict('a'), conflict('b')] } as unknown as ImportReport['results'][number]],
+    };
+    expect(store.undecided).toBe(2);
+    store.decisions.a = 'overwrite';
+    expect(store.undecided).toBe(1);
+    store.conflictResolution = 'skip';
+    expect(store.undecided).toBe(0);
+    store.importMode = 'replace';
+    store.backupBefore = false;
+    expect(store.importConfig).toEqual({ mode: 'replace', conflict_resolution: 'skip', backup_before: false, import_settings: false, decisions: { a: 'overwrite' } });
+    // A new choice of files starts over.
+    store.chooseFiles([]);
+    expect(store.decisions).toEqual({});
+    expect(store.analysis).toBeNull();
+  });
+});
