@@ -136,8 +136,8 @@ test('dashboard: live stats, system status, activity, featured LoRAs', async ({ 
 
 test('import & export page is in the navigation', async ({ page }) => {
   await page.goto('/');
-  await page.getByTestId('nav-import-export').click();
-  await expect(page).toHaveURL(/\/import-export$/);
+  await page.getByTestId('nav-archive').click();
+  await expect(page).toHaveURL(/\/archive$/);
   await expect(page.locator('main')).toContainText(/export/i);
   await shot(page, 'import-export');
 });

@@ -31,7 +31,7 @@ export const NAV_PAGES: NavPage[] = [
   { path: '/compose', label: 'Compose', icon: ICONS.compose, key: 'c', component: () => import('../features/compose/views/ComposeView.vue') },
   { path: '/generate', label: 'Generate', icon: ICONS.generate, key: 'n', component: () => import('../features/generation/views/GenerateView.vue') },
   { path: '/history', label: 'History', icon: ICONS.history, key: 'h', component: () => import('../features/history/views/HistoryView.vue') },
-  { path: '/import-export', label: 'Import & export', icon: ICONS.archive, key: 'i', component: () => import('../features/archive/views/ArchiveView.vue') },
+  { path: '/archive', label: 'Import & export', icon: ICONS.archive, key: 'i', component: () => import('../features/archive/views/ArchiveView.vue') },
   { path: '/settings', label: 'Settings', icon: ICONS.settings, key: 's', component: () => import('../features/settings/views/SettingsView.vue') },
 ];
 
