@@ -133,3 +133,11 @@ test('dashboard: live stats, system status, activity, featured LoRAs', async ({ 
   await page.getByTestId('dashboard-stat').first().click();
   await expect(page).toHaveURL(/\/library$/);
 });
+
+test('import & export page is in the navigation', async ({ page }) => {
+  await page.goto('/');
+  await page.getByTestId('nav-archive').click();
+  await expect(page).toHaveURL(/\/archive$/);
+  await expect(page.locator('main')).toContainText(/export/i);
+  await shot(page, 'import-export');
+});

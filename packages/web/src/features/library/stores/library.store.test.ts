@@ -89,3 +89,25 @@ describe('library store', () => {
     expect(store.selectionCount).toBe(450);
   });
 });
+
+describe('library store and live events', () => {
+  beforeEach(() => {
+    localStorage.clear();
+    setActivePinia(createPinia());
+  });
+  afterEach(() => vi.unstubAllGlobals());
+
+  it('refetches the pages on screen when a library scan finishes', async () => {
+    const urls = server(30);
+    const { useLiveStore } = await import('../../../stores/live.store.ts');
+    const store = useLibraryStore();
+    store.ensureRange(0, 30);
+    await settle();
+    await settle();
+    const before = urls.filter((u) => u.includes('/adapters?')).length;
+    useLiveStore().handle({ type: 'job_update', timestamp: 't', data: { job: { id: 's1', kind: 'library.scan', updated_at: 'x' }, change: 'succeeded' } });
+    await settle();
+    await settle();
+    expect(urls.filter((u) => u.includes('/adapters?')).length).toBeGreaterThan(before);
+  });
+});

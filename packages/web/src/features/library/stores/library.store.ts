@@ -2,6 +2,7 @@ import type { Adapter, AdapterPatch, BulkAction } from '@lora-manager/contract';
 import { defineStore } from 'pinia';
 import { computed, reactive, ref, shallowRef, triggerRef } from 'vue';
 import { errorMessage } from '../../../api/client.ts';
+import { useLiveStore } from '../../../stores/live.store.ts';
 import { useSettingsStore } from '../../../stores/settings.store.ts';
 import { adaptersApi, type TagCount } from '../api/adapters.api.ts';
 import { DEFAULT_QUERY, toApiQuery, type LibraryQuery } from '../lib/library-query.ts';
@@ -184,6 +185,12 @@ export const useLibraryStore = defineStore('library', () => {
     if (openId.value && ids.includes(openId.value)) void open(action === 'delete' ? null : openId.value);
     return result.processed;
   }
+
+  // A finished scan, hash or CivitAI job changes what the library shows: refetch the pages on screen.
+  useLiveStore().onEvent((event) => {
+    const data = event.data as { job?: { kind?: string }; change?: string } | null;
+    if (event.type === 'job_update' && data?.change === 'succeeded' && data.job?.kind?.startsWith('library')) reload();
+  });
 
   return {
     query,
