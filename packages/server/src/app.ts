@@ -14,6 +14,7 @@ import { composeRoutes } from './routes/compose.routes.ts';
 import { generationRoutes } from './routes/generation.routes.ts';
 import { dashboardRoutes } from './routes/dashboard.routes.ts';
 import { jobRoutes } from './routes/jobs.routes.ts';
+import { libraryRoutes } from './routes/library.routes.ts';
 import { progressSocketRoutes } from './routes/progress.ws.ts';
 import { resultRoutes } from './routes/results.routes.ts';
 import { systemRoutes } from './routes/system.routes.ts';
@@ -59,6 +60,14 @@ export async function buildApp(container: Container): Promise<FastifyInstance> {
   await app.register(backupRoutes, { backups: services.backups, importer: services.archiveImport, queue: container.queue, prefix: API_PREFIX });
   await app.register(dashboardRoutes, { dashboard: services.dashboard, system: services.systemStatus, prefix: API_PREFIX });
   await app.register(jobRoutes, { jobs: services.jobs, prefix: API_PREFIX });
+  await app.register(libraryRoutes, {
+    library: services.library,
+    settings: services.librarySettings,
+    previews: services.previews,
+    civitai: services.civitai,
+    adapters: services.adapters,
+    prefix: API_PREFIX,
+  });
   await app.register(composeRoutes, { deliveries: services.deliveries, prefix: API_PREFIX });
   await app.register(generationRoutes, { generation: services.generation, registry: container.backends, settings: services.generationSettings, prefix: API_PREFIX });
   await app.register(resultRoutes, { results: services.results, prefix: API_PREFIX });

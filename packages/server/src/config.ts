@@ -1,3 +1,4 @@
+import os from 'node:os';
 import path from 'node:path';
 
 /**
@@ -21,6 +22,12 @@ export interface Config {
   polling: { queueMs: number; websocketRetryMs: number; systemStatusMs: number };
   /** Largest accepted JSON body, bytes. */
   bodyLimit: number;
+  /** Threads that read safetensors headers during a scan (0 = on the main thread). */
+  scanThreads: number;
+  /** CivitAI REST API base (tests point it at a local server). */
+  civitaiApiUrl: string;
+  /** Least time between two CivitAI requests (their API rate-limits). */
+  civitaiMinIntervalMs: number;
   /** Namespace of every Redis key and channel (several installations can share one Redis). */
   redisPrefix: string;
   /** Whether `serve` runs job handlers itself. Always true in embedded mode; default false with REDIS_URL (workers do). */
@@ -275,6 +282,9 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
       systemStatusMs: read.int('GENERATION_SYSTEM_STATUS_POLL_INTERVAL_MS', 10000, 1, 3_600_000),
     },
     bodyLimit: read.int('BODY_LIMIT_BYTES', 10 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
+    scanThreads: read.int('SCAN_THREADS', Math.min(4, os.availableParallelism()), 0, 64),
+    civitaiApiUrl: (read.url('CIVITAI_API_URL', ['https:', 'http:']) ?? 'https://civitai.com/api/v1').replace(/\/+$/, ''),
+    civitaiMinIntervalMs: read.int('CIVITAI_MIN_INTERVAL_MS', 1000, 0, 600_000),
     generation: readGenerationConfig(read),
     delivery: readDeliveryConfig(read),
     archive: {

@@ -23,6 +23,7 @@ import { probeGpus } from './probes/gpu.probe.ts';
 import { HostProbe, diskUsage, type DiskUsage } from './probes/host.probe.ts';
 import { pingRedis, type BackendHealth } from './probes/service-health.ts';
 import { AdapterRepository } from './repositories/adapter.repository.ts';
+import { LibraryRepository } from './repositories/library.repository.ts';
 import { ArchiveRepository } from './repositories/archive.repository.ts';
 import { DashboardRepository } from './repositories/dashboard.repository.ts';
 import { DeliveryRepository } from './repositories/delivery.repository.ts';
@@ -44,6 +45,16 @@ import { ResultService } from './services/result.service.ts';
 import { DashboardService } from './services/dashboard.service.ts';
 import { JobService } from './services/job.service.ts';
 import { LibraryRootsService } from './services/library-roots.service.ts';
+import { LibraryScanService, type LibraryTransaction } from './services/library/library-scan.service.ts';
+import { LibrarySettingsService } from './services/library/library-settings.service.ts';
+import { HttpCivitaiClient } from './services/library/civitai.client.ts';
+import { CivitaiService } from './services/library/civitai.service.ts';
+import { LibraryHashService } from './services/library/library-hash.service.ts';
+import { registerLibraryJobs } from './services/library/library-jobs.ts';
+import { LibraryWatcher } from './services/library/library-watcher.ts';
+import { LibraryService } from './services/library/library.service.ts';
+import { PreviewService } from './services/library/preview.service.ts';
+import { createAnalyser } from './workers/analyse-pool.ts';
 import { SystemStatusService, type SystemProbes } from './services/system-status.service.ts';
 
 /** The composition root: the one place that builds repositories, ports and services. */
@@ -57,6 +68,7 @@ export interface Container {
   repositories: {
     adapters: AdapterRepository;
     settings: SettingRepository;
+    library: LibraryRepository;
     archive: ArchiveRepository;
     dashboard: DashboardRepository;
     jobs: JobRepository;
@@ -65,6 +77,12 @@ export interface Container {
   services: {
     adapters: AdapterService;
     libraryRoots: LibraryRootsService;
+    librarySettings: LibrarySettingsService;
+    libraryScan: LibraryScanService;
+    libraryHash: LibraryHashService;
+    library: LibraryService;
+    civitai: CivitaiService;
+    previews: PreviewService;
     archiveExport: ArchiveExportService;
     archiveImport: ArchiveImportService;
     backups: BackupService;
@@ -81,6 +99,8 @@ export interface Container {
     generationSettings: GenerationSettingsService;
     results: ResultService;
   };
+  /** Watches the library roots for changes; `serve` starts it when the setting is on. */
+  libraryWatcher: LibraryWatcher;
   backends: BackendRegistry;
   outputs: OutputStore;
   close(): Promise<void>;
@@ -109,6 +129,7 @@ export async function createContainer(config: Config, overrides: ContainerOverri
   const repositories = {
     adapters: new AdapterRepository(database.db, database.dialect),
     settings: new SettingRepository(database.db),
+    library: new LibraryRepository(database.db, database.dialect.bulk),
     archive: new ArchiveRepository(database.db, database.dialect),
     dashboard: new DashboardRepository(database.db),
     jobs: new JobRepository(database.db),
@@ -179,8 +200,45 @@ export async function createContainer(config: Config, overrides: ContainerOverri
     ...overrides.probes,
   };
   const systemStatus = new SystemStatusService(repositories.dashboard, probes, () => libraryRoots.list(), config, clock);
+  const libraryTransaction: LibraryTransaction = (fn) =>
+    database.db.transaction().execute((trx) => fn({ adapters: new AdapterRepository(trx, database.dialect), library: new LibraryRepository(trx, database.dialect.bulk) }));
+  const librarySettings = new LibrarySettingsService(repositories.settings, clock);
+  const libraryLogger = logger.child({ component: 'library' });
+  const libraryScan = new LibraryScanService(
+    libraryRoots,
+    repositories.adapters,
+    repositories.library,
+    repositories.settings,
+    libraryTransaction,
+    () => createAnalyser(config.scanThreads),
+    clock,
+    libraryLogger,
+    config.dataDir,
+    config.scanThreads,
+  );
+  const libraryHash = new LibraryHashService(repositories.adapters, repositories.library, libraryTransaction, clock, libraryLogger);
+  const civitai = new CivitaiService(
+    new HttpCivitaiClient({ baseUrl: config.civitaiApiUrl, minIntervalMs: config.civitaiMinIntervalMs }),
+    repositories.adapters,
+    repositories.library,
+    librarySettings,
+    clock,
+    libraryLogger,
+    config.dataDir,
+  );
+  const library = new LibraryService(libraryRoots, repositories.adapters, repositories.library, repositories.jobs, queue, libraryScan, librarySettings, clock, libraryLogger, config.loraPaths);
+  const libraryWatcher = new LibraryWatcher(
+    (paths) => library.startScan({ paths }),
+    () => libraryRoots.list(),
+    async () => (await librarySettings.values()).watch,
+    libraryLogger,
+  );
+  library.watcherState = () => libraryWatcher.state();
+  librarySettings.onChange(() => void libraryWatcher.sync());
+  library.onRootsChanged(() => void libraryWatcher.sync());
+  registerLibraryJobs(queue, { scanner: libraryScan, hasher: libraryHash, civitai, settings: librarySettings, library });
   const services = {
-    adapters: new AdapterService(repositories.adapters, libraryRoots, clock),
+    adapters: new AdapterService(repositories.adapters, libraryRoots, clock, (adapter, fields) => library.adapterPatched(adapter, fields)),
     libraryRoots,
     dashboard: new DashboardService(repositories.dashboard, repositories.adapters, systemStatus, clock),
     systemStatus,
@@ -191,6 +249,12 @@ export async function createContainer(config: Config, overrides: ContainerOverri
     staging,
     backupScheduler: new BackupScheduler(backups, exportFiles, queue, clock, logger.child({ component: 'backups' })),
     jobs: new JobService(repositories.jobs, queue),
+    librarySettings,
+    libraryScan,
+    libraryHash,
+    library,
+    civitai,
+    previews: new PreviewService(repositories.adapters, repositories.library, libraryRoots, librarySettings, clock, libraryLogger, config.dataDir),
     compose,
     deliveries: new DeliveryService(repositories.deliveries, queue, backends, generation, compose, config.delivery, clock),
     generation,
@@ -227,9 +291,11 @@ export async function createContainer(config: Config, overrides: ContainerOverri
     queue,
     repositories,
     services,
+    libraryWatcher,
     backends,
     outputs,
     async close() {
+      await libraryWatcher.end();
       services.backupScheduler.stop();
       await queue.close();
       await events.close();

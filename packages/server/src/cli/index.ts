@@ -2,6 +2,7 @@ import { Command } from 'commander';
 import { ConfigError, loadConfig, type Config } from '../config.ts';
 import { createContainer, type Container } from '../container.ts';
 import { registerAdapterCommands } from './commands/adapters.command.ts';
+import { registerLibraryCommands } from './commands/library.command.ts';
 import { registerArchiveCommands } from './commands/archive.command.ts';
 import { registerServeCommand } from './commands/serve.command.ts';
 import { registerWorkerCommand } from './commands/worker.command.ts';
@@ -43,6 +44,7 @@ export async function runCli(argv: string[]): Promise<void> {
       });
     });
   registerAdapterCommands(program);
+  registerLibraryCommands(program);
   registerArchiveCommands(program);
   await program.parseAsync(argv);
 }

@@ -3,6 +3,7 @@ import path from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
 import { Kysely, Migrator, PostgresDialect, SqliteDialect, type Dialect } from 'kysely';
 import pg from 'pg';
+import { sqliteBulkWriter } from './bulk-writer.ts';
 import { dialectHelpers, type DialectHelpers, type DialectName } from './dialect.ts';
 import { migrations } from './migrations/index.ts';
 import type { DB } from './tables.ts';
@@ -30,7 +31,9 @@ export function openDatabase(url: string): AppDatabase {
   sqlite.pragma('foreign_keys = ON');
   sqlite.pragma('busy_timeout = 5000');
   sqlite.pragma('cache_size = -65536');
-  return wrap(new SqliteDialect({ database: sqlite }), 'sqlite');
+  const database = wrap(new SqliteDialect({ database: sqlite }), 'sqlite');
+  database.dialect.bulk = sqliteBulkWriter(sqlite);
+  return database;
 }
 
 /** Wrap any Kysely dialect (tests pass PGlite here) with our helpers. */

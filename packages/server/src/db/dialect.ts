@@ -1,4 +1,5 @@
 import { sql, type ColumnDataType, type RawBuilder } from 'kysely';
+import type { BulkWriter } from './bulk-writer.ts';
 
 export type DialectName = 'sqlite' | 'postgres';
 
@@ -14,6 +15,8 @@ export interface DialectHelpers {
   readonly bigint: ColumnDataType;
   /** Predicate on `adapter_search`: its text contains `term` (already lower-cased), every character literal. */
   searchMatches(term: string): RawBuilder<boolean>;
+  /** Fast many-row writes on the raw connection (SQLite only; use inside a transaction). */
+  bulk?: BulkWriter;
 }
 
 export function dialectHelpers(name: DialectName): DialectHelpers {

@@ -110,6 +110,63 @@ export interface JobTable {
   updated_at: string;
 }
 
+/** Per-adapter facts from the file's header and sidecars, and scan state (issue 3). JSON columns are text. */
+export interface AdapterMetadataTable {
+  adapter_id: string;
+  header_length: number | null;
+  data_offset: number | null;
+  tensor_count: number | null;
+  module_count: number | null;
+  /** Identifies the header cheaply (see lib/lora-file.ts): recognises a moved file before it is hashed. */
+  fingerprint: string | null;
+  base_model_source: string | null;
+  base_family: string | null;
+  /** `__metadata__` less embedded images. */
+  metadata: string | null;
+  /** lib/training-metadata.ts TrainingInfo less the tag frequency. */
+  training: string | null;
+  tag_frequency: string | null;
+  /** [{kind, path}] of the sidecars found, plus field provenance and read errors. */
+  sidecars: string | null;
+  /** The CivitAI model-version record, from a sidecar or the API. */
+  civitai: string | null;
+  embedded_data_hash: string | null;
+  /** Our own tensor-data hash, when computed. */
+  data_hash: string | null;
+  /** 1 when the embedded sshs_model_hash matched the data, 0 when it did not, null when not checked. */
+  autov3_verified: number | null;
+  /** Adapter fields the user edited: a rescan or CivitAI never overwrites them. */
+  user_fields: string;
+  /** 1 when the preview was chosen by the user (uploaded), so a rescan keeps it. */
+  user_preview: number;
+  /** Sizes and times of the sidecars seen last: a change makes the next scan re-read them. */
+  scan_signature: string | null;
+  hash_error: string | null;
+  civitai_checked_at: string | null;
+  scanned_at: string | null;
+}
+
+export interface FileHashCacheTable {
+  path: string;
+  file_size: number;
+  file_mtime: string;
+  sha256: string;
+  autov1: string;
+  data_hash: string | null;
+  computed_at: string;
+}
+
+/** A file in a library root that is not catalogued: unreadable, broken, or not a LoRA. */
+export interface LibraryIssueTable {
+  path: string;
+  library_root: string;
+  file_size: number;
+  file_mtime: string;
+  code: string;
+  reason: string;
+  seen_at: string;
+}
+
 /** A delivery or generation; status, progress and result live on the `job` row with the same id. */
 export interface DeliveryJobTable {
   id: string;
@@ -196,6 +253,9 @@ export interface DB {
   adapter_search: AdapterSearchTable;
   setting: SettingTable;
   job: JobTable;
+  adapter_metadata: AdapterMetadataTable;
+  file_hash_cache: FileHashCacheTable;
+  library_issue: LibraryIssueTable;
   delivery_job: DeliveryJobTable;
   generation_image: GenerationImageTable;
   delivery_adapter: DeliveryAdapterTable;

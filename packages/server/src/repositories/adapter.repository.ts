@@ -1,7 +1,7 @@
 import type { Adapter, AdapterSortKey } from '@lora-manager/contract';
 import { sql, type Kysely, type SelectQueryBuilder, type Transaction } from 'kysely';
 import type { DialectHelpers } from '../db/dialect.ts';
-import type { AdapterTable, AdapterTagTable, DB } from '../db/tables.ts';
+import type { AdapterSearchTable, AdapterTable, AdapterTagTable, DB } from '../db/tables.ts';
 import { normaliseTags, tagKey } from '../lib/tags.ts';
 
 /** The fields callers write, in their API types (booleans, lists, objects); the repository owns the storage form. */
@@ -103,6 +103,192 @@ export class AdapterRepository {
     await this.db.insertInto('adapter').values(row).execute();
     await this.writeTags(input.id, clean.map((tag, position) => ({ tag, origin: 'user' as const, position })));
     await this.db.insertInto('adapter_search').values({ adapter_id: input.id, text: searchText(row, clean) }).execute();
+  }
+
+  /**
+   * Insert many adapters in a few multi-row statements (a library scan adds thousands at once). `sourceTags` are
+   * tags a file or CivitAI supplied.
+   */
+  async insertMany(items: ReadonlyArray<{ adapter: NewAdapter; sourceTags: readonly string[] }>): Promise<void> {
+    if (items.length === 0) return;
+    const rows = items.map(({ adapter }) => ({ ...defaults(), ...toRow(adapter), id: adapter.id, created_at: adapter.created_at, updated_at: adapter.updated_at }) as AdapterTable);
+    const tagRows: AdapterTagTable[] = [];
+    const search: AdapterSearchTable[] = [];
+    items.forEach(({ adapter, sourceTags }, i) => {
+      const clean = normaliseTags(sourceTags);
+      clean.forEach((tag, position) => tagRows.push({ adapter_id: adapter.id, tag, tag_key: tagKey(tag), origin: 'source', position }));
+      search.push({ adapter_id: adapter.id, text: searchText(rows[i], clean) });
+    });
+    const bulk = this.db.isTransaction ? this.dialect.bulk : undefined;
+    if (bulk) {
+      bulk.insert('adapter', rows);
+      bulk.insert('adapter_tag', tagRows);
+      bulk.insert('adapter_search', search);
+      return;
+    }
+    // About 60 columns a row: 200 rows stay well inside SQLite's and PostgreSQL's bound-parameter limits.
+    for (const chunk of chunks(rows, 200)) await this.db.insertInto('adapter').values(chunk).execute();
+    for (const chunk of chunks(tagRows, 1000)) await this.db.insertInto('adapter_tag').values(chunk).execute();
+    for (const chunk of chunks(search, 1000)) await this.db.insertInto('adapter_search').values(chunk).execute();
+  }
+
+  /** Different changes to many adapters (one statement each, in the caller's transaction), then their search text. */
+  async updateMany(updates: ReadonlyArray<{ id: string; changes: Partial<AdapterFields> & { updated_at: string; name?: string } }>): Promise<void> {
+    for (const { id, changes } of updates) {
+      const values = toRow(changes);
+      if (Object.keys(values).length === 0) continue;
+      await this.db.updateTable('adapter').set(values).where('id', '=', id).execute();
+    }
+    await this.refreshSearchText(updates.map((u) => u.id));
+  }
+
+  /** Library facts of every catalogued file: what a rescan compares the disk against. */
+  async libraryIndex(): Promise<
+    Array<Pick<AdapterTable, 'id' | 'file_path' | 'file_size' | 'file_mtime' | 'missing' | 'library_root' | 'relative_path' | 'hash_status' | 'sha256'>>
+  > {
+    const rows = await this.db
+      .selectFrom('adapter')
+      .select(['id', 'file_path', 'file_size', 'file_mtime', 'missing', 'library_root', 'relative_path', 'hash_status', 'sha256'])
+      .execute();
+    return rows.map((r) => ({ ...r, file_size: r.file_size === null ? null : Number(r.file_size) }));
+  }
+
+  async setMissing(ids: readonly string[], missing: boolean, updatedAt: string): Promise<void> {
+    for (const chunk of chunks(ids, 500)) {
+      await this.db.updateTable('adapter').set({ missing: missing ? 1 : 0, updated_at: updatedAt }).where('id', 'in', chunk).execute();
+    }
+  }
+
+  /**
+   * Add tags a file or CivitAI supplied, as `source` tags after the existing ones. A tag the adapter already has, in
+   * any origin, is left alone: a user's own tag stays the user's, and one the user removed stays removed.
+   */
+  async addSourceTags(entries: ReadonlyArray<{ id: string; tags: readonly string[] }>): Promise<void> {
+    const wanted = entries.filter((e) => e.tags.length > 0);
+    if (wanted.length === 0) return;
+    const existing = new Map<string, { keys: Set<string>; next: number }>();
+    for (const chunk of chunks(wanted.map((e) => e.id), 500)) {
+      const rows = await this.db.selectFrom('adapter_tag').select(['adapter_id', 'tag_key', 'position']).where('adapter_id', 'in', chunk).execute();
+      for (const r of rows) {
+        const entry = existing.get(r.adapter_id) ?? { keys: new Set<string>(), next: 0 };
+        entry.keys.add(r.tag_key);
+        entry.next = Math.max(entry.next, r.position + 1);
+        existing.set(r.adapter_id, entry);
+      }
+    }
+    const rows: AdapterTagTable[] = [];
+    const changed: string[] = [];
+    for (const { id, tags } of wanted) {
+      const entry = existing.get(id) ?? { keys: new Set<string>(), next: 0 };
+      let added = false;
+      for (const tag of normaliseTags(tags)) {
+        const key = tagKey(tag);
+        if (entry.keys.has(key)) continue;
+        entry.keys.add(key);
+        rows.push({ adapter_id: id, tag, tag_key: key, origin: 'source', position: entry.next++ });
+        added = true;
+      }
+      if (added) changed.push(id);
+    }
+    for (const chunk of chunks(rows, 1000)) await this.db.insertInto('adapter_tag').values(chunk).execute();
+    await this.refreshSearchText(changed);
+  }
+
+  /** Rebuild the search text of these adapters from their rows and visible tags. */
+  async refreshSearchText(ids: readonly string[]): Promise<void> {
+    const unique = [...new Set(ids)];
+    for (const chunk of chunks(unique, 500)) {
+      const rows = await this.db
+        .selectFrom('adapter')
+        .select(['id', 'name', 'description', 'trained_words', 'triggers'])
+        .where('id', 'in', chunk)
+        .execute();
+      const tags = await this.tagsFor(chunk);
+      await this.db.deleteFrom('adapter_search').where('adapter_id', 'in', chunk).execute();
+      if (rows.length > 0) {
+        await this.db
+          .insertInto('adapter_search')
+          .values(rows.map((r) => ({ adapter_id: r.id, text: searchText(r, tags.get(r.id) ?? []) })))
+          .execute();
+      }
+    }
+  }
+
+  async idsWithHashStatus(statuses: readonly string[]): Promise<string[]> {
+    const rows = await this.db.selectFrom('adapter').select('id').where('hash_status', 'in', [...statuses]).where('missing', '=', 0).orderBy('file_path').execute();
+    return rows.map((r) => r.id);
+  }
+
+  /** Hashed, present adapters CivitAI was never asked about or could not be reached for (and, if asked, the not-found). */
+  async idsForCivitai(retryNotFound: boolean): Promise<string[]> {
+    const statuses = retryNotFound ? ['unreachable', 'not_found'] : ['unreachable'];
+    const rows = await this.db
+      .selectFrom('adapter')
+      .select('id')
+      .where('missing', '=', 0)
+      .where((eb) => eb.or([eb('sha256', 'is not', null), eb('autov3', 'is not', null)]))
+      .where((eb) => eb.or([eb('civitai_status', 'is', null), eb('civitai_status', 'in', statuses)]))
+      .orderBy('file_path')
+      .execute();
+    return rows.map((r) => r.id);
+  }
+
+  async countByRoot(): Promise<Map<string, number>> {
+    const rows = await this.db
+      .selectFrom('adapter')
+      .select(['library_root', (eb) => eb.fn.countAll<number>().as('n')])
+      .where('library_root', 'is not', null)
+      .groupBy('library_root')
+      .execute();
+    return new Map(rows.map((r) => [r.library_root as string, Number(r.n)]));
+  }
+
+  /** Totals for the library status: adapters, missing ones, and hash states. */
+  async libraryCounts(): Promise<{ total: number; missing: number; hash: { pending: number; hashing: number; done: number; error: number } }> {
+    const rows = await this.db
+      .selectFrom('adapter')
+      .select(['missing', 'hash_status', (eb) => eb.fn.countAll<number>().as('n')])
+      .groupBy(['missing', 'hash_status'])
+      .execute();
+    const out = { total: 0, missing: 0, hash: { pending: 0, hashing: 0, done: 0, error: 0 } };
+    for (const r of rows) {
+      const n = Number(r.n);
+      out.total += n;
+      if (r.missing === 1) out.missing += n;
+      const status = r.hash_status as keyof typeof out.hash | null;
+      if (status && status in out.hash) out.hash[status] += n;
+    }
+    return out;
+  }
+
+  async findBySha256(sha256: string): Promise<Adapter[]> {
+    const rows = await this.db.selectFrom('adapter').select('id').where('sha256', '=', sha256).execute();
+    return this.findByIds(rows.map((r) => r.id));
+  }
+
+  async hasUserTags(id: string): Promise<boolean> {
+    const row = await this.db.selectFrom('adapter_tag').select('tag_key').where('adapter_id', '=', id).where('origin', '=', 'user').limit(1).executeTakeFirst();
+    return row !== undefined;
+  }
+
+  /** Adapters grouped by equal SHA-256, largest groups first. */
+  async duplicateHashes(): Promise<Array<{ sha256: string; ids: string[] }>> {
+    const groups = await this.db
+      .selectFrom('adapter')
+      .select(['sha256', (eb) => eb.fn.countAll<number>().as('n')])
+      .where('sha256', 'is not', null)
+      .groupBy('sha256')
+      .having((eb) => eb.fn.countAll(), '>', 1)
+      .execute();
+    if (groups.length === 0) return [];
+    const hashes = groups.map((g) => g.sha256 as string);
+    const members: Array<{ id: string; sha256: string | null }> = [];
+    for (const chunk of chunks(hashes, 500)) {
+      members.push(...(await this.db.selectFrom('adapter').select(['id', 'sha256']).where('sha256', 'in', chunk).orderBy('file_path').execute()));
+    }
+    const byHash = new Map<string, string[]>();
+    for (const m of members) byHash.set(m.sha256!, [...(byHash.get(m.sha256!) ?? []), m.id]);
+    return [...byHash].map(([sha256, ids]) => ({ sha256, ids })).sort((a, b) => b.ids.length - a.ids.length || (a.sha256 < b.sha256 ? -1 : 1));
   }
 
   /** Change fields of one adapter; `userTags`, when given, becomes the adapter's visible tag list. */

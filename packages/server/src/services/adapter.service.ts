@@ -43,6 +43,8 @@ export class AdapterService {
     private readonly adapters: AdapterRepository,
     private readonly roots: LibraryRootsService,
     private readonly clock: Clock,
+    /** Told which fields a user changed (the library keeps rescans and CivitAI off them, and may write sidecars). */
+    private readonly onPatched?: (adapter: Adapter, fields: string[]) => Promise<void>,
   ) {}
 
   async create(input: AdapterCreate): Promise<Adapter> {
@@ -121,7 +123,9 @@ export class AdapterService {
     }
     const updated = await this.adapters.transaction((repo) => repo.update(id, { ...fields, updated_at: this.now() }, tags));
     if (!updated) throw new NotFoundError('adapter_not_found', 'adapter not found');
-    return this.get(id);
+    const adapter = await this.get(id);
+    if (this.onPatched) await this.onPatched(adapter, Object.keys(patch));
+    return adapter;
   }
 
   async delete(id: string): Promise<void> {

@@ -34,6 +34,7 @@ export function registerServeCommand(program: Command): void {
       await app.listen({ host: config.host, port: config.port });
       // With Redis, `lora-manager worker` processes run the jobs unless RUN_WORKERS=true.
       if (config.runWorkers) await container.queue.start();
+      await container.libraryWatcher.begin();
       container.services.backupScheduler.start();
     });
 }

@@ -2,6 +2,7 @@ import type { Migration } from 'kysely';
 import type { DialectHelpers } from '../dialect.ts';
 import { up0001 } from './0001-adapters.ts';
 import { up0002 } from './0002-jobs.ts';
+import { up0003 } from './0003-library.ts';
 import { up0004 } from './0004-generation.ts';
 import { up0005 } from './0005-archive.ts';
 
@@ -13,6 +14,7 @@ export function migrations(d: DialectHelpers): Record<string, Migration> {
   return {
     '0001-adapters': { up: up0001(d) },
     '0002-jobs': { up: up0002(d) },
+    '0003-library': { up: up0003(d) },
     '0004-generation': { up: up0004(d) },
     '0005-archive': { up: up0005(d) },
   };

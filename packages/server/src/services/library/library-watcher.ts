@@ -1,0 +1,134 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { watch, type FSWatcher } from 'chokidar';
+import type { Logger } from 'pino';
+import { PREVIEW_EXTENSIONS } from '../../lib/sidecars.ts';
+
+/**
+ * Watches the library roots while the server runs and turns added, changed and removed LoRA files (and their
+ * sidecars and previews) into small scans of just those files. Changes are gathered for a moment first, so copying
+ * a folder of LoRAs makes one scan, not hundreds; files still being written are waited for.
+ */
+export class LibraryWatcher {
+  private watcher: FSWatcher | null = null;
+  private pending = new Set<string>();
+  private timer: NodeJS.Timeout | null = null;
+  private watched: string[] = [];
+  /** `serve` wants watching; CLI commands and workers never begin it. */
+  private wanted = false;
+  private enabled = true;
+  private syncing: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly scanPaths: (paths: string[]) => Promise<unknown>,
+    private readonly roots: () => Promise<string[]>,
+    private readonly isEnabled: () => Promise<boolean>,
+    private readonly logger: Logger,
+    private readonly options: { debounceMs?: number; stabilityMs?: number; usePolling?: boolean } = {},
+  ) {}
+
+  get running(): boolean {
+    return this.watcher !== null;
+  }
+
+  state(): { enabled: boolean; running: boolean } {
+    return { enabled: this.enabled, running: this.running };
+  }
+
+  /** Watch from now on, as long as the setting allows; follows setting and root changes through `sync`. */
+  async begin(): Promise<void> {
+    this.wanted = true;
+    await this.sync();
+  }
+
+  async end(): Promise<void> {
+    this.wanted = false;
+    await this.sync();
+  }
+
+  /** Re-read the setting and the roots and start, restart or stop accordingly. Calls are serialised. */
+  sync(): Promise<void> {
+    this.syncing = this.syncing
+      .then(async () => {
+        this.enabled = await this.isEnabled();
+        if (this.wanted && this.enabled) await this.start(await this.roots());
+        else await this.stop();
+      })
+      .catch((error) => this.logger.warn({ err: error }, 'could not update the library watcher'));
+    return this.syncing;
+  }
+
+  private async start(roots: readonly string[]): Promise<void> {
+    await this.stop();
+    this.watched = roots.filter((r) => fs.existsSync(r));
+    if (this.watched.length === 0) return;
+    const watcher = watch(this.watched, {
+      ignoreInitial: true,
+      followSymlinks: true,
+      persistent: true,
+      usePolling: this.options.usePolling ?? false,
+      interval: 200,
+      ignored: (p: string) => path.basename(p).startsWith('.') || /\.tmp$/i.test(p),
+      awaitWriteFinish: { stabilityThreshold: this.options.stabilityMs ?? 2000, pollInterval: 100 },
+    });
+    const onFile = (file: string) => {
+      const model = modelFor(file);
+      if (model) this.queue(model);
+    };
+    watcher.on('add', onFile).on('change', onFile).on('unlink', onFile);
+    watcher.on('unlinkDir', (dir) => this.queue(dir));
+    watcher.on('addDir', (dir) => this.queue(dir));
+    watcher.on('error', (error) => this.logger.warn({ err: error }, 'library watcher error'));
+    await new Promise<void>((resolve) => watcher.once('ready', () => resolve()));
+    this.watcher = watcher;
+    this.logger.info({ roots: this.watched }, 'watching the library for changes');
+  }
+
+  private async stop(): Promise<void> {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    this.pending.clear();
+    const w = this.watcher;
+    this.watcher = null;
+    if (w) await w.close();
+  }
+
+  private queue(file: string): void {
+    this.pending.add(file);
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = setTimeout(() => void this.flush(), this.options.debounceMs ?? 1000);
+  }
+
+  private async flush(): Promise<void> {
+    this.timer = null;
+    const paths = [...this.pending];
+    this.pending.clear();
+    if (paths.length === 0) return;
+    try {
+      await this.scanPaths(paths);
+    } catch (error) {
+      this.logger.warn({ err: error, paths: paths.length }, 'could not queue a scan for changed files');
+    }
+  }
+}
+
+const SIDECAR_SUFFIXES = [
+  '.safetensors.rgthree-info.json',
+  '.civitai.info',
+  '.metadata.json',
+  '.cm-info.json',
+  '.description.txt',
+  '.json',
+  '.txt',
+  ...PREVIEW_EXTENSIONS.flatMap((ext) => [`.preview.${ext}`, `.thumb.${ext}`, `.example.0.${ext}`, `.${ext}`]),
+];
+
+/** The LoRA file a changed path belongs to: itself, or the model a sidecar or preview sits beside. */
+export function modelFor(file: string): string | null {
+  if (/\.safetensors$/i.test(file)) return file;
+  const lower = file.toLowerCase();
+  const suffix = SIDECAR_SUFFIXES.find((s) => lower.endsWith(s));
+  if (!suffix) return null;
+  const stem = file.slice(0, file.length - suffix.length);
+  return stem && !stem.endsWith(path.sep) ? `${stem}.safetensors` : null;
+}

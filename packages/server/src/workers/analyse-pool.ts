@@ -1,0 +1,112 @@
+import { Worker } from 'node:worker_threads';
+import { analyseLoraFile, type AnalyseRequest, type AnalyseResult } from '../lib/lora-file.ts';
+
+/**
+ * Reads headers on worker threads so a first scan uses every core: parsing thousands of 100–700 KB headers is
+ * CPU work, while the main thread walks folders and writes the database. With `threads: 0` everything runs
+ * inline (tests, tiny libraries). A worker that dies fails only the files it held; a new one takes its place.
+ */
+export interface Analyser {
+  analyse(requests: readonly AnalyseRequest[]): Promise<AnalyseResult[]>;
+  close(): Promise<void>;
+}
+
+export class InlineAnalyser implements Analyser {
+  async analyse(requests: readonly AnalyseRequest[]): Promise<AnalyseResult[]> {
+    return requests.map((r) => analyseLoraFile(r));
+  }
+
+  async close(): Promise<void> {}
+}
+
+interface Slot {
+  worker: Worker;
+  ready: Promise<void>;
+  busy: boolean;
+}
+
+interface Task {
+  id: number;
+  requests: readonly AnalyseRequest[];
+  resolve(results: AnalyseResult[]): void;
+}
+
+const WORKER_URL = new URL('./analyse.worker.mjs', import.meta.url);
+
+export class WorkerAnalyser implements Analyser {
+  private readonly slots: Slot[] = [];
+  private readonly queue: Task[] = [];
+  private readonly running = new Map<Worker, Task>();
+  private nextId = 1;
+  private closed = false;
+
+  /** Threads start on the first request: a scan that finds nothing to read never starts any. */
+  constructor(private readonly threads: number) {}
+
+  analyse(requests: readonly AnalyseRequest[]): Promise<AnalyseResult[]> {
+    if (requests.length === 0) return Promise.resolve([]);
+    if (this.slots.length === 0 && !this.closed) for (let i = 0; i < this.threads; i++) this.slots.push(this.spawn());
+    return new Promise((resolve) => {
+      this.queue.push({ id: this.nextId++, requests, resolve });
+      this.pump();
+    });
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    await Promise.all(this.slots.map((s) => s.worker.terminate()));
+    for (const task of [...this.queue, ...this.running.values()]) task.resolve(task.requests.map(() => failed('scanner stopped')));
+    this.queue.length = 0;
+    this.running.clear();
+  }
+
+  private spawn(): Slot {
+    const worker = new Worker(WORKER_URL);
+    let markReady: () => void = () => undefined;
+    const slot: Slot = { worker, busy: false, ready: new Promise<void>((r) => (markReady = r)) };
+    worker.on('message', (message: { ready?: boolean; id?: number; results?: AnalyseResult[] }) => {
+      if (message.ready) {
+        markReady();
+        return;
+      }
+      const task = this.running.get(worker);
+      this.running.delete(worker);
+      slot.busy = false;
+      if (task && message.results) task.resolve(message.results);
+      this.pump();
+    });
+    const replace = (reason: string) => {
+      const task = this.running.get(worker);
+      this.running.delete(worker);
+      if (task) task.resolve(task.requests.map(() => failed(reason)));
+      const index = this.slots.indexOf(slot);
+      if (index >= 0 && !this.closed) {
+        this.slots[index] = this.spawn();
+        this.pump();
+      }
+    };
+    worker.on('error', (error) => replace(`header reader crashed: ${error.message}`));
+    worker.on('exit', (code) => {
+      if (!this.closed && this.slots.includes(slot)) replace(`header reader exited with code ${code}`);
+    });
+    return slot;
+  }
+
+  private pump(): void {
+    for (const slot of this.slots) {
+      if (slot.busy || this.queue.length === 0) continue;
+      const task = this.queue.shift()!;
+      slot.busy = true;
+      this.running.set(slot.worker, task);
+      void slot.ready.then(() => slot.worker.postMessage({ id: task.id, requests: task.requests }));
+    }
+  }
+}
+
+function failed(reason: string): AnalyseResult {
+  return { ok: false, code: 'internal_error', reason };
+}
+
+export function createAnalyser(threads: number): Analyser {
+  return threads > 0 ? new WorkerAnalyser(threads) : new InlineAnalyser();
+}
