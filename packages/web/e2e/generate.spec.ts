@@ -1,24 +1,34 @@
 /// <reference types="node" />
 import { expect, test } from '@playwright/test';
-import { seedLibrary, shot } from './support/library.ts';
+import { fixtureFiles, shot } from './support/library.ts';
 
-test('search → open → activate → compose → generate → watch progress → history → rate', async ({ page, request }) => {
+test('scan → search → open → activate → compose → generate → watch progress → history → rate', async ({ page, request }) => {
   const errors: string[] = [];
   page.on('pageerror', (e) => errors.push(e.message));
-  await seedLibrary(request, [
-    { name: 'Watercolor Fox', tags: ['style', 'watercolor'], base_model: 'SD 1.5', triggers: ['wcfox'] },
-    { name: 'Misty Forest', tags: ['background'], base_model: 'SD 1.5', triggers: ['mistyforest'] },
-  ]);
-  // Start from an empty composition whatever earlier tests activated.
-  const active = (await (await request.get('/api/v1/adapters', { params: { active_only: 'true', per_page: 200 } })).json()) as { items: Array<{ id: string }> };
-  if (active.items.length) await request.post('/api/v1/adapters/bulk', { data: { action: 'deactivate', lora_ids: active.items.map((a) => a.id) } });
+  const good = fixtureFiles().filter((f) => !f.broken);
 
-  // Library: find the LoRA and activate it from its detail panel.
-  await page.goto('/library');
-  await page.getByTestId('library-search').locator('input').fill('watercolor fox');
-  await page.getByTestId('adapter-card').filter({ hasText: 'Watercolor Fox' }).click();
-  await page.getByTestId('adapter-detail').getByTestId('detail-active').click();
-  await expect(page.getByText('Watercolor Fox is active')).toBeVisible();
+  // Scan the generated library from the settings page and watch it finish.
+  await page.goto('/settings');
+  await page.getByTestId('settings-scan').click();
+  await expect(page.getByTestId('settings-scan-progress')).toBeVisible();
+  await expect(page.getByTestId('settings-last-scan')).toContainText(`${good.length} added`, { timeout: 30_000 });
+  await shot(page, 'settings-scan');
+
+  // Library: find one of the scanned LoRAs and activate it from its detail panel.
+  // One without sidecars, so its name is its file name.
+  const target = good.find((f) => f.sidecars.length === 0) ?? good[0];
+  await page.getByTestId('nav-library').click();
+  await expect(page.getByTestId('library-count')).toContainText(`${good.length} LoRAs`);
+  await shot(page, 'library-scanned');
+  await page.getByTestId('library-search').locator('input').fill(target.stem);
+  await expect(page).toHaveURL(new RegExp(`q=${target.stem}`));
+  const card = page.getByTestId('adapter-card').filter({ hasText: target.stem }).first();
+  await card.click();
+  const panel = page.getByTestId('adapter-detail');
+  await expect(panel).toContainText(target.stem);
+  await shot(page, 'library-scanned-detail');
+  await panel.getByTestId('detail-active').click();
+  await expect(page.getByText(`${target.stem} is active`)).toBeVisible();
   await page.keyboard.press('Escape');
 
   // Compose: the active LoRA is listed; the server composes the prompt live.
@@ -26,14 +36,13 @@ test('search → open → activate → compose → generate → watch progress �
   await expect(page.getByTestId('compose-item')).toHaveCount(1);
   await page.getByTestId('compose-prefix').locator('textarea').fill('a fox in a misty forest');
   await expect(page.getByTestId('compose-preview')).toContainText('a fox in a misty forest');
-  await expect(page.getByTestId('compose-preview')).toContainText('<lora:Watercolor_Fox:1>');
-  await expect(page.getByTestId('compose-preview')).toContainText('wcfox');
+  await expect(page.getByTestId('compose-preview')).toContainText(`<lora:${target.stem}:1>`);
   await shot(page, 'compose');
   await page.getByTestId('compose-send').click();
 
   // Generate: the prompt arrived; queue it and watch the progress.
   await expect(page).toHaveURL(/\/generate$/);
-  await expect(page.getByTestId('generate-prompt').locator('textarea')).toHaveValue(/<lora:Watercolor_Fox:1>/);
+  await expect(page.getByTestId('generate-prompt').locator('textarea')).toHaveValue(new RegExp(`<lora:${target.stem}:1>`));
   await expect(page.getByTestId('generate-backend')).toContainText('sdnext');
   await page.getByTestId('generate-queue').click();
   const item = page.getByTestId('queue-item').first();

@@ -12,6 +12,19 @@ export async function shot(page: Page, name: string): Promise<void> {
   await page.screenshot({ path: path.join(SHOTS_DIR, `${name}.png`) });
 }
 
+export interface FixtureFile {
+  stem: string;
+  trigger: string;
+  broken: string | null;
+  preview: string | null;
+  sidecars: string[];
+}
+
+/** What the fixture generator wrote into the library before the server started (see e2e-server.ts). */
+export function fixtureFiles(): FixtureFile[] {
+  return JSON.parse(fs.readFileSync(path.join(process.env.E2E_DIR ?? '', 'fixtures.json'), 'utf8')) as FixtureFile[];
+}
+
 export interface SeedAdapter {
   name: string;
   tags: string[];

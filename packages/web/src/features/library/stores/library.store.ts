@@ -5,6 +5,7 @@ import { errorMessage } from '../../../api/client.ts';
 import { useLiveStore } from '../../../stores/live.store.ts';
 import { useSettingsStore } from '../../../stores/settings.store.ts';
 import { adaptersApi, type TagCount } from '../api/adapters.api.ts';
+import { libraryApi, type AdapterMetadata } from '../api/library.api.ts';
 import { DEFAULT_QUERY, toApiQuery, type LibraryQuery } from '../lib/library-query.ts';
 import { PageCache } from '../lib/page-cache.ts';
 
@@ -14,6 +15,7 @@ export const PAGE_SIZE = 100;
 export const useLibraryStore = defineStore('library', () => {
   const settings = useSettingsStore();
   const api = adaptersApi(settings.api);
+  const library = libraryApi(settings.api);
 
   const query = reactive<LibraryQuery>({ ...DEFAULT_QUERY, tags: [] });
   /** Bumped whenever the cache changes, so views that read through `itemAt` re-render. */
@@ -131,13 +133,21 @@ export const useLibraryStore = defineStore('library', () => {
   // The adapter open in the detail panel.
   const openId = ref<string | null>(null);
   const openAdapter = ref<Adapter | null>(null);
+  /** What the scanner read from the file (training tags with counts, suggested triggers), when the server has it. */
+  const openMetadata = ref<AdapterMetadata | null>(null);
   async function open(id: string | null): Promise<void> {
     openId.value = id;
+    openMetadata.value = null;
     if (!id) {
       openAdapter.value = null;
       return;
     }
     openAdapter.value = findLoaded(id) ?? null;
+    // Older servers and adapters never scanned have no metadata; the panel then reads what the adapter row carries.
+    library
+      .metadata(id)
+      .then((m) => openId.value === id && (openMetadata.value = m))
+      .catch(() => undefined);
     try {
       const fresh = await api.get(id);
       if (openId.value === id) openAdapter.value = fresh;
@@ -216,6 +226,7 @@ export const useLibraryStore = defineStore('library', () => {
     selectAll,
     openId,
     openAdapter,
+    openMetadata,
     open,
     patch,
     setActive,
