@@ -147,15 +147,14 @@ function addFile(root: string, dir: string, name: string, st: fs.Stats, index: D
   seenFiles.add(id);
   const file = path.join(dir, name);
   const { sidecars, preview } = findSidecars(dir, name, index);
+  // Metadata sidecars are stat-ed so an edit made in another tool is seen; a preview only by name (its pixels do not
+  // change the catalogue, and a new preview file changes the listing).
   const parts: string[] = [];
-  for (const s of [...sidecars.map((r) => r.path), ...(preview ? [preview] : [])]) {
-    try {
-      const ss = fs.statSync(s);
-      parts.push(`${path.basename(s)}:${ss.size}:${Math.trunc(ss.mtimeMs)}`);
-    } catch {
-      parts.push(`${path.basename(s)}:?`);
-    }
+  for (const s of sidecars) {
+    const ss = fs.statSync(s.path, { throwIfNoEntry: false });
+    parts.push(ss ? `${path.basename(s.path)}:${ss.size}:${Math.trunc(ss.mtimeMs)}` : `${path.basename(s.path)}:?`);
   }
+  if (preview) parts.push(path.basename(preview));
   result.files.push({
     path: file,
     root,

@@ -23,10 +23,15 @@ export interface LoraAnalysis {
   moduleCount: number;
   /** Identifies the header (metadata + layout) cheaply, for recognising a moved file before it is hashed. */
   fingerprint: string;
-  /** `__metadata__` as stored, less embedded cover images. */
-  metadata: Record<string, string> | null;
+  /** The TrainingInfo without the (large) tag frequency, which is only in `stored`. */
   training: TrainingInfo;
+  /** The sidecar facts without the raw CivitAI record, which is only in `stored`. */
   sidecars: SidecarFacts;
+  /**
+   * What the catalogue stores as JSON text, serialised here (on the reader thread) so that only strings cross to the
+   * main thread: `__metadata__` less embedded images, the training info, the tag frequency, the CivitAI record.
+   */
+  stored: { metadata: string | null; training: string; tagFrequency: string; sidecars: string; civitai: string | null };
   /** A data URL cover image from the header, returned only when asked for (no preview file exists). */
   embeddedThumbnail: { mime: string; data: string } | null;
 }
@@ -65,9 +70,19 @@ export function analyseLoraFile(request: AnalyseRequest): AnalyseResult {
     }
   }
   const alpha = training.alpha ?? (facts.alphaTensor ? readScalar(request.path, header.dataOffset, facts.alphaTensor) : null);
+  const { tagFrequency, ...trainingRest } = training;
+  const sidecars = readSidecars(request.sidecars);
+  const stored = {
+    metadata: metadata ? JSON.stringify(metadata) : null,
+    training: JSON.stringify(trainingRest),
+    tagFrequency: JSON.stringify(tagFrequency),
+    sidecars: JSON.stringify({ errors: sidecars.errors, sources: sidecars.sources }),
+    civitai: sidecars.civitai.version ? JSON.stringify(sidecars.civitai.version) : null,
+  };
+  sidecars.civitai.version = undefined;
   const fingerprint = createHash('sha256')
     .update(`${header.headerLength}|${header.table.count}|${header.fileSize}|`)
-    .update(metadata ? JSON.stringify(metadata) : '')
+    .update(stored.metadata ?? '')
     .update(header.table.count > 0 ? `${header.table.name(0)}|${header.table.name(header.table.count - 1)}` : '')
     .digest('hex')
     .slice(0, 32);
@@ -88,9 +103,9 @@ export function analyseLoraFile(request: AnalyseRequest): AnalyseResult {
       tensorCount: header.table.count,
       moduleCount: facts.moduleCount,
       fingerprint,
-      metadata,
-      training,
-      sidecars: readSidecars(request.sidecars),
+      training: { ...trainingRest, tagFrequency: [] },
+      sidecars,
+      stored,
       embeddedThumbnail,
     },
   };

@@ -201,6 +201,9 @@ export function parseHeaderBytes(header: Uint8Array, fileSize: number, storage: 
 }
 
 const DTYPES = Object.keys(DTYPE_BITS);
+/** Scratch space of the duplicate check, reused from header to header (one parse runs at a time per thread). */
+let slots = new Int32Array(8192);
+let used = new Uint8Array(8192);
 const DTYPE_CODES = new Map(DTYPES.map((d, i) => [d, i]));
 const UNKNOWN_DTYPE = 255;
 const MAX_DIMS_INLINE = 4;
@@ -406,27 +409,39 @@ export class TensorTable {
   checkDuplicates(): void {
     const n = this.count;
     if (n < 2) return;
-    // A native numeric sort of the hashes finds out cheaply whether any two are equal at all.
-    const sortedHashes = this.nameHash.slice(0, n).sort();
-    let collision = false;
-    for (let k = 1; k < n && !collision; k++) collision = sortedHashes[k] === sortedHashes[k - 1];
-    if (!collision) return;
-    const byHash = new Uint32Array(n);
-    for (let i = 0; i < n; i++) byHash[i] = i;
+    // An open-addressing set of the name hashes finds out in one pass whether any two are equal at all; only then
+    // are names compared.
+    const size = 1 << Math.ceil(Math.log2(n * 2));
+    if (slots.length < size) {
+      slots = new Int32Array(size);
+      used = new Uint8Array(size);
+    } else {
+      used.fill(0, 0, size);
+    }
+    const mask = size - 1;
     const hashes = this.nameHash;
-    byHash.sort((a, b) => hashes[a] - hashes[b]);
-    for (let k = 1; k < n; k++) {
-      if (hashes[byHash[k]] !== hashes[byHash[k - 1]]) continue;
-      // Equal hashes: compare every name of the run exactly (rare).
-      const seen = new Set<string>([this.name(byHash[k - 1])]);
-      let j = k;
-      while (j < n && hashes[byHash[j]] === hashes[byHash[k - 1]]) {
-        const name = this.name(byHash[j]);
-        if (seen.has(name)) throw new SafetensorsError('invalid_header_json', `duplicate tensor "${name}"`);
-        seen.add(name);
-        j++;
+    let collision = false;
+    for (let i = 0; i < n && !collision; i++) {
+      const h = hashes[i];
+      let k = (h ^ (h >>> 15)) & mask;
+      while (used[k]) {
+        if (slots[k] === h) {
+          collision = true;
+          break;
+        }
+        k = (k + 1) & mask;
       }
-      k = j;
+      used[k] = 1;
+      slots[k] = h;
+    }
+    if (!collision) return;
+    const seen = new Map<number, string[]>();
+    for (let i = 0; i < n; i++) {
+      const name = this.name(i);
+      const bucket = seen.get(hashes[i]);
+      if (bucket?.includes(name)) throw new SafetensorsError('invalid_header_json', `duplicate tensor "${name}"`);
+      if (bucket) bucket.push(name);
+      else seen.set(hashes[i], [name]);
     }
   }
 
@@ -486,6 +501,9 @@ const OPEN_BRACKET = 0x5b;
 const CLOSE_BRACKET = 0x5d;
 const ascii = (text: string) => Uint8Array.from(text, (c) => c.charCodeAt(0));
 const DTYPE_FIELD = ascii('"dtype":');
+const CODE_F16 = DTYPES.indexOf('F16');
+const CODE_F32 = DTYPES.indexOf('F32');
+const CODE_BF16 = DTYPES.indexOf('BF16');
 const SHAPE_FIELD = ascii(',"shape":');
 const OFFSETS_FIELD = ascii(',"data_offsets":');
 const FNV_OFFSET = 0x811c9dc5 | 0;
@@ -521,16 +539,16 @@ class HeaderParser {
       this.i++;
     } else {
       for (;;) {
-        this.key();
-        this.ws();
-        this.expect(COLON);
-        this.ws();
-        if (this.keyIs('__metadata__')) {
-          if (sawMetadata) this.fail('duplicate key "__metadata__"');
-          sawMetadata = true;
-          metadata = this.metadata();
+        if (this.compactEntry()) {
+          // Taken whole by the fast path; continue with the separator.
         } else {
-          this.tensor();
+          this.entry();
+          if (this.metadataSeen) {
+            if (sawMetadata) this.fail('duplicate key "__metadata__"');
+            sawMetadata = true;
+            metadata = this.metadataValue;
+            this.metadataSeen = false;
+          }
         }
         this.ws();
         const c = this.b[this.i++];
@@ -542,6 +560,146 @@ class HeaderParser {
     this.ws();
     if (this.i !== this.b.length) this.fail('unexpected data after the header object');
     return metadata;
+  }
+
+  private metadataSeen = false;
+  private metadataValue: Record<string, string> | null = null;
+
+  /** One `"key": value` pair of the top-level object, any spelling. */
+  private entry(): void {
+    {
+      {
+        this.key();
+        this.ws();
+        this.expect(COLON);
+        this.ws();
+        if (this.keyIs('__metadata__')) {
+          this.metadataSeen = true;
+          this.metadataValue = this.metadata();
+        } else {
+          this.tensor();
+        }
+      }
+    }
+  }
+
+  /**
+   * The common case in one pass with local variables: `"name":{"dtype":"F16","shape":[a,b],"data_offsets":[x,y]}`
+   * exactly as writers emit it (plain ASCII name; F16, BF16 or F32). Anything else — spaces, escapes, other dtypes,
+   * extra fields, a number that is not a plain integer — returns false without consuming input, and the general
+   * path reads the same bytes (and reports any error).
+   */
+  private compactEntry(): boolean {
+    const b = this.b;
+    let i = this.i;
+    if (b[i] !== QUOTE) return false;
+    const start = ++i;
+    let h = FNV_OFFSET;
+    let c = b[i];
+    while (PLAIN[c] === 1) {
+      h = Math.imul(h ^ c, FNV_PRIME);
+      c = b[++i];
+    }
+    if (c !== QUOTE) return false;
+    const end = i++;
+    // `__metadata__` (12 bytes starting with "__") goes the general way.
+    if (end - start === 12 && b[start] === 0x5f && b[start + 1] === 0x5f) return false;
+    if (b[i] !== COLON || b[i + 1] !== OPEN_BRACE) return false;
+    i += 2;
+    for (let k = 0; k < DTYPE_FIELD.length; k++) if (b[i + k] !== DTYPE_FIELD[k]) return false;
+    i += DTYPE_FIELD.length;
+    // "F16" | "F32" | "BF16"
+    let dtype: number;
+    if (b[i] !== QUOTE) return false;
+    if (b[i + 1] === 0x46 && b[i + 4] === QUOTE && b[i + 2] === 0x31 && b[i + 3] === 0x36) {
+      dtype = CODE_F16;
+      i += 5;
+    } else if (b[i + 1] === 0x46 && b[i + 4] === QUOTE && b[i + 2] === 0x33 && b[i + 3] === 0x32) {
+      dtype = CODE_F32;
+      i += 5;
+    } else if (b[i + 1] === 0x42 && b[i + 2] === 0x46 && b[i + 3] === 0x31 && b[i + 4] === 0x36 && b[i + 5] === QUOTE) {
+      dtype = CODE_BF16;
+      i += 6;
+    } else {
+      return false;
+    }
+    for (let k = 0; k < SHAPE_FIELD.length; k++) if (b[i + k] !== SHAPE_FIELD[k]) return false;
+    i += SHAPE_FIELD.length;
+    if (b[i] !== OPEN_BRACKET) return false;
+    i++;
+    const t = this.table;
+    const row = t.count === t.nameStart.length ? -1 : t.count;
+    if (row < 0) return false; // let the general path grow the table
+    let ndim = 0;
+    let count = 1;
+    if (b[i] === CLOSE_BRACKET) {
+      i++;
+    } else {
+      for (;;) {
+        c = b[i];
+        let n = 0;
+        if (c === 0x30) {
+          i++;
+        } else if (c >= 0x31 && c <= 0x39) {
+          while (c >= 0x30 && c <= 0x39) {
+            n = n * 10 + (c - 0x30);
+            c = b[++i];
+          }
+          if (n > Number.MAX_SAFE_INTEGER) return false;
+        } else {
+          return false;
+        }
+        c = b[i];
+        if (c === 0x2e || c === 0x65 || c === 0x45 || (c >= 0x30 && c <= 0x39)) return false;
+        if (ndim >= MAX_DIMS_INLINE) return false;
+        t.dims[row * MAX_DIMS_INLINE + ndim] = n;
+        ndim++;
+        if (count >= 0) count = count * n >= U64_RANGE ? -1 : count * n;
+        i++;
+        if (c === CLOSE_BRACKET) break;
+        if (c !== COMMA) return false;
+      }
+    }
+    for (let k = 0; k < OFFSETS_FIELD.length; k++) if (b[i + k] !== OFFSETS_FIELD[k]) return false;
+    i += OFFSETS_FIELD.length;
+    if (b[i] !== OPEN_BRACKET) return false;
+    i++;
+    let first = 0;
+    let second = 0;
+    for (let k = 0; k < 2; k++) {
+      c = b[i];
+      let n = 0;
+      if (c === 0x30) {
+        i++;
+      } else if (c >= 0x31 && c <= 0x39) {
+        while (c >= 0x30 && c <= 0x39) {
+          n = n * 10 + (c - 0x30);
+          c = b[++i];
+        }
+        if (n > Number.MAX_SAFE_INTEGER) return false;
+      } else {
+        return false;
+      }
+      c = b[i];
+      if (c !== (k === 0 ? COMMA : CLOSE_BRACKET)) return false;
+      if (k === 0) first = n;
+      else second = n;
+      i++;
+    }
+    if (b[i] !== CLOSE_BRACE) return false;
+    i++;
+    t.count++;
+    t.nameStart[row] = start;
+    t.nameEnd[row] = end;
+    t.nameHash[row] = h;
+    t.nameEscaped[row] = 0;
+    t.dtypeCode[row] = dtype;
+    t.ndim[row] = ndim;
+    t.elements[row] = count > Number.MAX_SAFE_INTEGER ? -1 : count;
+    t.begin[row] = first;
+    t.end[row] = second;
+    this.i = i;
+    return true;
   }
 
   /** Read an object key, recording where it is instead of building a string when it needs no decoding. */

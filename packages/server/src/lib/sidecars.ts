@@ -38,49 +38,80 @@ export function previewCandidates(stem: string): string[] {
   return out;
 }
 
-/** The names in one directory, for case-insensitive lookups without touching the disk again. */
+type EntryKind = SidecarRef['kind'] | 'preview';
+
+/** Sidecar suffixes (lower case) → kind and, among previews, search rank (lower is preferred). */
+const SUFFIXES = new Map<string, { kind: EntryKind; rank: number }>([
+  ['.civitai.info', { kind: 'civitai_info', rank: 0 }],
+  ['.json', { kind: 'json', rank: 0 }],
+  ['.metadata.json', { kind: 'lm_metadata', rank: 0 }],
+  ['.cm-info.json', { kind: 'cm_info', rank: 0 }],
+  ['.safetensors.rgthree-info.json', { kind: 'rgthree_info', rank: 0 }],
+  ['.txt', { kind: 'description_txt', rank: 0 }],
+  ['.description.txt', { kind: 'description_txt', rank: 1 }],
+]);
+previewCandidates('').forEach((name, rank) => SUFFIXES.set(name.toLowerCase(), { kind: 'preview', rank }));
+
+interface Entry {
+  name: string;
+  kind: EntryKind;
+  rank: number;
+  /** The stem as spelled in the file name, to prefer an exact-case match. */
+  stem: string;
+}
+
+/**
+ * The sidecars of one directory, grouped by the model stem they belong to. Built once per folder from its listing
+ * (each name is split on its last one, two and three dots and the tails looked up), so finding a model's sidecars
+ * is one map lookup instead of forty candidate names.
+ */
 export class DirectoryIndex {
-  private readonly exact: Set<string>;
-  private readonly folded = new Map<string, string>();
+  private readonly byStem = new Map<string, Entry[]>();
 
   constructor(names: Iterable<string>) {
-    this.exact = new Set(names);
-    for (const n of this.exact) {
-      const key = n.toLowerCase();
-      if (!this.folded.has(key)) this.folded.set(key, n);
+    for (const name of names) {
+      const lower = name.toLowerCase();
+      let dot = lower.length;
+      for (let segments = 1; segments <= 3; segments++) {
+        dot = lower.lastIndexOf('.', dot - 1);
+        if (dot <= 0) break;
+        const hit = SUFFIXES.get(lower.slice(dot));
+        if (!hit) continue;
+        const stemLower = lower.slice(0, dot);
+        const list = this.byStem.get(stemLower);
+        const entry = { name, kind: hit.kind, rank: hit.rank, stem: name.slice(0, dot) };
+        if (list) list.push(entry);
+        else this.byStem.set(stemLower, [entry]);
+      }
     }
   }
 
-  find(name: string): string | null {
-    if (this.exact.has(name)) return name;
-    return this.folded.get(name.toLowerCase()) ?? null;
+  entries(stem: string): readonly Entry[] {
+    return this.byStem.get(stem.toLowerCase()) ?? [];
   }
 }
 
-/** `stem` is the model's file name without `.safetensors`. */
+/** The sidecars and the preview of `fileName` (a `.safetensors` in `dir`), in the conventions' precedence. */
 export function findSidecars(dir: string, fileName: string, index: DirectoryIndex): SidecarSet {
   const stem = stemOf(fileName);
-  const sidecars: SidecarRef[] = [];
-  const add = (name: string, kind: SidecarRef['kind']) => {
-    const found = index.find(name);
-    if (found) sidecars.push({ kind, path: path.join(dir, found) });
-  };
-  add(`${stem}.civitai.info`, 'civitai_info');
-  add(`${stem}.json`, 'json');
-  add(`${stem}.metadata.json`, 'lm_metadata');
-  add(`${stem}.cm-info.json`, 'cm_info');
-  add(`${fileName}.rgthree-info.json`, 'rgthree_info');
-  add(`${stem}.txt`, 'description_txt');
-  if (!sidecars.some((s) => s.kind === 'description_txt')) add(`${stem}.description.txt`, 'description_txt');
-  let preview: string | null = null;
-  for (const candidate of previewCandidates(stem)) {
-    const found = index.find(candidate);
-    if (found) {
-      preview = path.join(dir, found);
-      break;
-    }
+  const entries = index.entries(stem);
+  if (entries.length === 0) return { sidecars: [], preview: null };
+  // Exact-case spellings first, then by the order each convention is looked for.
+  const best = new Map<string, Entry>();
+  for (const e of entries) {
+    const key = e.kind === 'preview' ? 'preview' : e.kind;
+    const current = best.get(key);
+    const better = !current || (e.stem === stem && current.stem !== stem) || (e.stem === stem) === (current.stem === stem) && e.rank < current.rank;
+    if (better) best.set(key, e);
   }
-  return { sidecars, preview };
+  const order: Array<SidecarRef['kind']> = ['civitai_info', 'json', 'lm_metadata', 'cm_info', 'rgthree_info', 'description_txt'];
+  const sidecars: SidecarRef[] = [];
+  for (const kind of order) {
+    const e = best.get(kind);
+    if (e) sidecars.push({ kind, path: path.join(dir, e.name) });
+  }
+  const preview = best.get('preview');
+  return { sidecars, preview: preview ? path.join(dir, preview.name) : null };
 }
 
 export function stemOf(fileName: string): string {

@@ -47,6 +47,10 @@ export const libraryRoutes: FastifyPluginAsync<LibraryRouteDeps> = async (fastif
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
   const { library, settings, previews, civitai, adapters } = deps;
   await app.register(multipart, { limits: { fileSize: MAX_PREVIEW_UPLOAD, files: 1, fields: 5 } });
+  // These POSTs take an optional body: a bare POST (a "Scan now" button) means "with the defaults".
+  const emptyBodyIsDefaults = async (req: { body: unknown }) => {
+    if (req.body === undefined || req.body === null) req.body = {};
+  };
 
   app.get('/library/roots', { schema: { tags, response: { 200: LibraryRoots } } }, async () => ({ roots: await library.listRoots() }));
   app.post('/library/roots', { schema: { tags, body: LibraryRootAdd, response: { 201: LibraryRoots } } }, async (req, reply) =>
@@ -59,15 +63,15 @@ export const libraryRoutes: FastifyPluginAsync<LibraryRouteDeps> = async (fastif
     roots: await library.removeRoot(req.query.path),
   }));
 
-  app.post('/library/scan', { schema: { tags, body: Type.Optional(ScanRequest), response: { 202: JobEnvelope } } }, async (req, reply) =>
-    reply.code(202).send({ job: await library.startScan({ roots: req.body?.roots, force: req.body?.force }) }),
+  app.post('/library/scan', { preValidation: emptyBodyIsDefaults, schema: { tags, body: ScanRequest, response: { 202: JobEnvelope } } }, async (req, reply) =>
+    reply.code(202).send({ job: await library.startScan({ roots: req.body.roots, force: req.body.force }) }),
   );
   // The original API's importer entry point: a dry run by default, reporting what a scan would change.
   app.post(
     '/import/scan',
-    { schema: { tags, body: Type.Optional(ImportScanRequest), response: { 200: ScanSummary, 202: JobEnvelope } } },
+    { preValidation: emptyBodyIsDefaults, schema: { tags, body: ImportScanRequest, response: { 200: ScanSummary, 202: JobEnvelope } } },
     async (req, reply) => {
-      const body = req.body ?? {};
+      const body = req.body;
       if (body.dry_run === false) return reply.code(202).send({ job: await library.startScan({ roots: body.roots, force: body.force }) });
       return library.dryRun({ roots: body.roots, force: body.force });
     },
@@ -77,11 +81,11 @@ export const libraryRoutes: FastifyPluginAsync<LibraryRouteDeps> = async (fastif
   app.get('/library/issues', { schema: { tags, response: { 200: LibraryIssues } } }, async () => ({ issues: await library.issues() }));
   app.get('/library/settings', { schema: { tags, response: { 200: LibrarySettings } } }, async () => settings.get());
   app.patch('/library/settings', { schema: { tags, body: LibrarySettingsPatch, response: { 200: LibrarySettings } } }, async (req) => settings.update(req.body));
-  app.post('/library/hash', { schema: { tags, body: Type.Optional(HashRequest), response: { 202: JobEnvelope } } }, async (req, reply) =>
-    reply.code(202).send({ job: await library.startHash(req.body ?? {}) }),
+  app.post('/library/hash', { preValidation: emptyBodyIsDefaults, schema: { tags, body: HashRequest, response: { 202: JobEnvelope } } }, async (req, reply) =>
+    reply.code(202).send({ job: await library.startHash(req.body) }),
   );
-  app.post('/library/civitai/refresh', { schema: { tags, body: Type.Optional(CivitaiRefreshRequest), response: { 202: JobEnvelope } } }, async (req, reply) =>
-    reply.code(202).send({ job: await library.startCivitaiRefresh(req.body ?? {}) }),
+  app.post('/library/civitai/refresh', { preValidation: emptyBodyIsDefaults, schema: { tags, body: CivitaiRefreshRequest, response: { 202: JobEnvelope } } }, async (req, reply) =>
+    reply.code(202).send({ job: await library.startCivitaiRefresh(req.body) }),
   );
 
   app.get('/adapters/duplicates', { schema: { tags: ['adapters'], response: { 200: DuplicateGroups } } }, async () => library.duplicates());

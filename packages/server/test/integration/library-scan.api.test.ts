@@ -176,6 +176,10 @@ describe.each(TEST_DIALECTS)('library scan on %s', (dialect) => {
     const summary = await scan(t, { roots: [path.join(t.libraryDir, 'a')] });
     expect(summary.added).toBe(1);
     expect((await adapters(t)).map((a) => a.relative_path)).toEqual(['a/one.safetensors']);
+    // A bare POST (no body) scans with the defaults.
+    expect((await t.app.inject({ method: 'POST', url: '/api/v1/library/scan' })).statusCode).toBe(202);
+    await t.container.queue.drain();
+    expect(await adapters(t)).toHaveLength(2);
     const res = await t.app.inject({ method: 'POST', url: '/api/v1/library/scan', payload: { roots: ['/etc'] } });
     expect(res.statusCode).toBe(400);
     expect(res.json().code).toBe('root_not_configured');

@@ -84,7 +84,6 @@ export function sourceTags(a: LoraAnalysis): string[] {
 }
 
 export function metadataRow(adapterId: string, a: LoraAnalysis, signature: string, now: string): AdapterMetadataRow {
-  const { tagFrequency, ...training } = a.training;
   return {
     adapter_id: adapterId,
     header_length: a.headerLength,
@@ -94,11 +93,11 @@ export function metadataRow(adapterId: string, a: LoraAnalysis, signature: strin
     fingerprint: a.fingerprint,
     base_model_source: a.sidecars.baseModel ? (a.sidecars.sources.baseModel ?? 'sidecar') : (a.baseModel?.source ?? null),
     base_family: a.baseModel?.family ?? null,
-    metadata: a.metadata ? JSON.stringify(a.metadata) : null,
-    training: JSON.stringify(training),
-    tag_frequency: JSON.stringify(tagFrequency),
-    sidecars: JSON.stringify({ errors: a.sidecars.errors, sources: a.sidecars.sources }),
-    civitai: a.sidecars.civitai.version ? JSON.stringify(a.sidecars.civitai.version) : null,
+    metadata: a.stored.metadata,
+    training: a.stored.training,
+    tag_frequency: a.stored.tagFrequency,
+    sidecars: a.stored.sidecars,
+    civitai: a.stored.civitai,
     embedded_data_hash: a.training.embeddedDataHash,
     scan_signature: signature,
     scanned_at: now,

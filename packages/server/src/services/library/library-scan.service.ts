@@ -12,7 +12,7 @@ import type { LibraryIssueTable } from '../../db/tables.ts';
 import type { AdapterRepository, NewAdapter } from '../../repositories/adapter.repository.ts';
 import type { AdapterMetadataRow, LibraryRepository, ScanState } from '../../repositories/library.repository.ts';
 import type { SettingRepository } from '../../repositories/setting.repository.ts';
-import type { Analyser } from '../../workers/analyse-pool.ts';
+import { InlineAnalyser, type Analyser } from '../../workers/analyse-pool.ts';
 import type { LibraryRootsService } from '../library-roots.service.ts';
 import { fileFacts, metadataRow, sourceFields, sourceTags, withoutUserFields, type ScanOwnedFields } from './catalogue-mapping.ts';
 import { LISTED_PATHS, type ScanOptions, type ScanProgress } from './scan-types.ts';
@@ -21,6 +21,8 @@ export const LAST_SCAN_SETTING = 'library.last_scan';
 /** Files sent to a reader thread per message, and results written per transaction. */
 const READ_BATCH = 32;
 const WRITE_BATCH = 500;
+/** Scans with at most this many files to read do it on the main thread. */
+const INLINE_FILES = 2 * READ_BATCH;
 
 export interface LibraryRepos {
   adapters: AdapterRepository;
@@ -42,6 +44,8 @@ interface ScanState2 {
   claimed: Set<string>;
   /** Catalogued adapters whose file became unreadable. */
   broken: Map<string, IndexRow>;
+  /** Paths that had an issue before this scan. */
+  knownIssues: Map<string, LibraryIssueTable>;
   summary: ScanSummary;
   pending: PendingWrites;
   now: string;
@@ -121,7 +125,7 @@ export class LibraryScanService {
     const summary = emptySummary(dryRun, [], started);
     const now = started.toISOString();
     const seen = new Set<string>();
-    const scan: ScanState2 = { states, byFingerprint, seen, claimed: new Set(), broken: new Map(), summary, pending: new PendingWrites(), now };
+    const scan: ScanState2 = { states, byFingerprint, seen, claimed: new Set(), broken: new Map(), knownIssues: issuesByPath, summary, pending: new PendingWrites(), now };
     const flush = async () => {
       if (dryRun || (scan.pending.size === 0 && scan.pending.resolvedIssues.length === 0)) return;
       await this.write(scan.pending, now);
@@ -130,6 +134,7 @@ export class LibraryScanService {
 
     // Files are classified as the walk finds them and changed ones go to the reader threads at once, so walking,
     // reading and writing overlap. A few batches are kept in flight per thread; results are taken in order.
+    const inline = new InlineAnalyser();
     const inFlight: Array<{ items: Array<{ file: FoundFile; prev: IndexRow | undefined }>; results: Promise<AnalyseResult[]> }> = [];
     const ahead = Math.max(2, this.readerThreads * 3);
     let batch: Array<{ file: FoundFile; prev: IndexRow | undefined }> = [];
@@ -139,7 +144,9 @@ export class LibraryScanService {
       if (batch.length === 0) return;
       const items = batch;
       batch = [];
-      inFlight.push({ items, results: analyser.analyse(items.map(({ file }) => ({ path: file.path, sidecars: file.sidecars, wantEmbeddedThumbnail: file.preview === null }))) });
+      // The first files are read right here: a small scan (the watcher's, a few new files) never starts threads.
+      const reader = queued <= INLINE_FILES ? inline : analyser;
+      inFlight.push({ items, results: reader.analyse(items.map(({ file }) => ({ path: file.path, sidecars: file.sidecars, wantEmbeddedThumbnail: file.preview === null }))) });
     };
     const drain = async (keep: number) => {
       while (inFlight.length > keep) {
@@ -156,8 +163,9 @@ export class LibraryScanService {
       for (const file of files) {
         seen.add(file.path);
         const prev = byPath.get(file.path);
-        const mtime = new Date(file.mtimeMs).toISOString();
-        if (!options.force && prev && prev.file_size === file.size && prev.file_mtime === mtime && (states.get(prev.id)?.signature ?? null) === file.signature) {
+        // Stored times are ISO strings with milliseconds: compare whole milliseconds without formatting a date per file.
+        const ms = Math.trunc(file.mtimeMs);
+        if (!options.force && prev && prev.file_size === file.size && mtimeMs(prev) === ms && (states.get(prev.id)?.signature ?? null) === file.signature) {
           if (prev.missing) {
             scan.pending.restored.push(prev.id);
             summary.restored++;
@@ -167,7 +175,7 @@ export class LibraryScanService {
           continue;
         }
         const issue = issuesByPath.get(file.path);
-        if (!options.force && !prev && issue && issue.file_size === file.size && issue.file_mtime === mtime) {
+        if (!options.force && !prev && issue && issue.file_size === file.size && Date.parse(issue.file_mtime) === ms) {
           addError(summary, { path: issue.path, code: issue.code, reason: issue.reason });
           continue;
         }
@@ -252,7 +260,7 @@ export class LibraryScanService {
       return issue('not_a_lora', a.kind === 'unknown' ? 'no LoRA, LyCORIS or other network weights in this file' : `this file is a ${a.kind}, not a LoRA`);
     }
     for (const e of a.sidecars.errors) if (summary.sidecar_errors.length < LISTED_PATHS) summary.sidecar_errors.push(e);
-    pending.resolvedIssues.push(file.path);
+    if (ctx.knownIssues.has(file.path)) pending.resolvedIssues.push(file.path);
 
     let target = prev;
     let relinkedFrom: string | null = null;
@@ -351,6 +359,16 @@ export class LibraryScanService {
       return null;
     }
   }
+}
+
+const parsedMtimes = new WeakMap<object, number>();
+function mtimeMs(row: IndexRow): number {
+  let ms = parsedMtimes.get(row);
+  if (ms === undefined) {
+    ms = row.file_mtime ? Date.parse(row.file_mtime) : NaN;
+    parsedMtimes.set(row, ms);
+  }
+  return ms;
 }
 
 function emptySummary(dryRun: boolean, roots: string[], started: Date): ScanSummary {

@@ -1,6 +1,7 @@
 import type { ImportReport, Job } from '@lora-manager/contract';
 import { createPinia, setActivePinia } from 'pinia';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { useLiveStore } from '../../../stores/live.store.ts';
 import { useArchiveStore } from './archive.store.ts';
 
 function job(status: Job['status'], progress: number, extra: Partial<Job> = {}): Job {
@@ -74,6 +75,23 @@ describe('archive store', () => {
     expect(store.exportError).toBeNull();
     expect(calls[0]).toContain('"lora_files":false');
     expect(store.api.downloadUrl(exported.download_url)).toBe('/api/v1/exports/job-1/download');
+  });
+
+  it('follows a job from the WebSocket events the live store hears', async () => {
+    const calls = serve({ 'POST /api/v1/export/jobs': { job: job('pending', 0) }, 'GET /api/v1/exports': [] });
+    const store = useArchiveStore();
+    const live = useLiveStore();
+    const done = store.startExport();
+    await vi.advanceTimersByTimeAsync(0);
+    live.handle({ type: 'job_progress', timestamp: '', data: { job: job('running', 0.5, { updated_at: '2025-01-01T00:00:01.000Z' }) } });
+    expect(store.exportJob?.progress).toBe(0.5);
+    // An older event arriving late does not move the job back.
+    live.handle({ type: 'job_progress', timestamp: '', data: { job: job('running', 0.2) } });
+    expect(store.exportJob?.progress).toBe(0.5);
+    live.handle({ type: 'job_succeeded', timestamp: '', data: { job: job('succeeded', 1, { updated_at: '2025-01-01T00:00:02.000Z' }) } });
+    await done;
+    expect(store.exportJob?.status).toBe('succeeded');
+    expect(calls.filter((c) => c.startsWith('GET /api/v1/jobs/'))).toEqual([]);
   });
 
   it('shows why a job failed', async () => {

@@ -13,11 +13,14 @@ import type {
 import { defineStore } from 'pinia';
 import { computed, reactive, ref } from 'vue';
 import { ApiError } from '../../../api/client.ts';
+import { jobFromEvent, useLiveStore } from '../../../stores/live.store.ts';
 import { useSettingsStore } from '../../../stores/settings.store.ts';
 import { archiveApi } from '../api/archive.api.ts';
 
 const TERMINAL = new Set(['succeeded', 'failed', 'cancelled']);
+/** How often a followed job is read without the WebSocket, and with it (a safety net for missed events). */
 const POLL_MS = 500;
+const SOCKET_POLL_MS = 3000;
 
 export type ImportMode = 'merge' | 'replace';
 export type Resolution = 'ask' | 'skip' | 'overwrite' | 'rename';
@@ -34,22 +37,46 @@ function message(error: unknown): string {
  */
 export const useArchiveStore = defineStore('archive', () => {
   const settings = useSettingsStore();
+  const live = useLiveStore();
   const api = archiveApi({
     request: (method, path, options) => settings.api.request(method, path, options),
     target: () => ({ baseUrl: settings.baseUrl, apiKey: settings.apiKey || null }),
   });
-  const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-  /** Follow a job until it is finished, calling `onUpdate` with each new state. */
-  async function follow(job: Job, onUpdate: (job: Job) => void): Promise<Job> {
+  /**
+   * Follow a job until it is finished, calling `onUpdate` with each newer state. Progress comes from the app's one
+   * WebSocket (the live store); the job is also read now and then, often while the socket is not open, so a
+   * reconnect that missed events cannot leave the page waiting.
+   */
+  function follow(job: Job, onUpdate: (job: Job) => void): Promise<Job> {
     let current = job;
     onUpdate(current);
-    while (!TERMINAL.has(current.status)) {
-      await sleep(POLL_MS);
-      current = (await api.job(current.id)).job;
-      onUpdate(current);
-    }
-    return current;
+    if (TERMINAL.has(current.status)) return Promise.resolve(current);
+    return new Promise<Job>((resolve) => {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const apply = (next: Job) => {
+        if (next.id !== job.id || next.updated_at < current.updated_at || TERMINAL.has(current.status)) return;
+        current = next;
+        onUpdate(next);
+        if (!TERMINAL.has(next.status)) return;
+        off();
+        clearTimeout(timer);
+        resolve(next);
+      };
+      const off = live.onEvent((event) => {
+        const next = jobFromEvent(event);
+        if (next) apply(next);
+      });
+      const poll = async () => {
+        try {
+          apply((await api.job(job.id)).job);
+        } catch {
+          /* the next poll or event will tell */
+        }
+        if (!TERMINAL.has(current.status)) timer = setTimeout(() => void poll(), live.state === 'open' ? SOCKET_POLL_MS : POLL_MS);
+      };
+      timer = setTimeout(() => void poll(), live.state === 'open' ? SOCKET_POLL_MS : POLL_MS);
+    });
   }
 
   // Export.
@@ -160,6 +187,8 @@ export const useArchiveStore = defineStore('archive', () => {
       const { job } = await api.startImport(importFiles.value, importConfig.value, (f) => (uploadProgress.value = f));
       const done = await follow(job, (j) => (importJob.value = j));
       importReport.value = (done.result as ImportReport | null) ?? null;
+      // The check's findings describe the state before this import; the report replaces them.
+      if (done.status === 'succeeded') analysis.value = null;
       if (done.status !== 'succeeded' && !importReport.value) importError.value = done.error ?? `The import ${done.status}`;
       if (importReport.value?.results.some((r) => r.backup_id)) await loadBackups();
     } catch (error) {
