@@ -11,9 +11,10 @@ import { startA1111TestServer } from '../../../server/test/support/a1111-test-se
 
 const root = path.resolve(import.meta.dirname, '../../../..');
 // A generated library for the scan: real safetensors layouts, kohya metadata, sidecars, previews and a few broken
-// files. Its manifest tells the tests what the scan should find.
+// files, outside LORA_PATHS: the flow test adds it as a folder from the settings page, then scans it. Its manifest
+// tells the tests what the scan should find.
 const dir = process.env.E2E_DIR as string;
-const { files } = await generateLibrary({ out: path.join(dir, 'library', 'scanned'), count: 24, seed: 7, brokenShare: 0.1, maxRank: 2 });
+const { files } = await generateLibrary({ out: path.join(dir, 'generated-library'), count: 24, seed: 7, brokenShare: 0.1, maxRank: 2 });
 fs.writeFileSync(path.join(dir, 'fixtures.json'), JSON.stringify(files));
 // Slow enough that the queue panel shows steps and previews, fast enough for a short test.
 const a1111 = await startA1111TestServer({ stepDelayMs: 120, livePreview: true });

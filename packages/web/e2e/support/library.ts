@@ -4,6 +4,8 @@ import path from 'node:path';
 import type { APIRequestContext, Page } from '@playwright/test';
 
 export const LIBRARY_DIR = path.join(process.env.E2E_DIR ?? '', 'library');
+/** The generated fixture library (not a root until a test adds it). */
+export const GENERATED_LIBRARY_DIR = path.join(process.env.E2E_DIR ?? '', 'generated-library');
 export const SHOTS_DIR = path.resolve(import.meta.dirname, '../../test-results/screenshots');
 
 /** Keep a screenshot of the page under test-results/screenshots/ (looked at by people, not compared). */
@@ -39,6 +41,9 @@ export interface SeedAdapter {
  * Returns the created adapters' ids by name. Idempotent across reruns against the same server.
  */
 export async function seedLibrary(request: APIRequestContext, adapters: SeedAdapter[]): Promise<Record<string, string>> {
+  // These files are registered through the API; the folder watcher would rescan them a moment later and change the
+  // rows under the test (an export taken in between then "conflicts"). The tests that scan do it explicitly.
+  await request.patch('/api/v1/library/settings', { data: { watch: false } });
   fs.mkdirSync(LIBRARY_DIR, { recursive: true });
   const ids: Record<string, string> = {};
   for (const a of adapters) {
