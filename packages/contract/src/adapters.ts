@@ -200,6 +200,16 @@ export type AdapterPage = { items: Adapter[]; total: number; filtered: number; p
 export const TagList = Type.Object({ tags: StrList });
 export type TagList = Static<typeof TagList>;
 
+const FacetValues = Type.Array(Type.Object({ value: Type.String(), count: Type.Integer({ minimum: 1 }) }));
+/** The values the catalogue holds for the library's filters, most common first, with how many adapters have each. */
+export const AdapterFacets = Type.Object({
+  base_models: FacetValues,
+  network_types: FacetValues,
+  /** Adapters whose file is gone (marked missing by a scan). */
+  missing: Type.Integer({ minimum: 0 }),
+});
+export type AdapterFacets = Static<typeof AdapterFacets>;
+
 export const BULK_ACTIONS = [
   'activate',
   'deactivate',

@@ -151,7 +151,7 @@ async function main() {
   const { first, rescan, count } = await scans(dir);
   process.stdout.write(
     `\n${table(
-      ['run', 'wall s', 'main-thread CPU s', 'load avg', 'added', 'unchanged', 'not catalogued', 'budget'],
+      ['run', 'wall s', 'CPU s (all threads)', 'load avg', 'added', 'unchanged', 'not catalogued', 'budget'],
       [first, rescan].map((r, i) => [
         r.label,
         (r.ms / 1000).toFixed(2),

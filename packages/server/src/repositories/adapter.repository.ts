@@ -12,6 +12,12 @@ export type NewAdapter = Partial<AdapterFields> & Pick<Adapter, 'name' | 'file_p
   updated_at: string;
 };
 
+/** One value of a filterable column and how many adapters have it. */
+export interface FacetCount {
+  value: string;
+  count: number;
+}
+
 export interface AdapterFilter {
   search?: string;
   activeOnly?: boolean;
@@ -393,6 +399,27 @@ export class AdapterRepository {
       .groupBy('tag')
       .execute();
     return rows.map((r) => ({ tag: r.tag, count: Number(r.n) }));
+  }
+
+  /** Distinct base models and network types with how many adapters have each, and how many files are missing. */
+  async facets(): Promise<{ base_models: FacetCount[]; network_types: FacetCount[]; missing: number }> {
+    const countBy = async (column: 'base_model' | 'network_type') => {
+      const rows = await this.db
+        .selectFrom('adapter')
+        .select([column, (eb) => eb.fn.countAll<number>().as('n')])
+        .where(column, 'is not', null)
+        .groupBy(column)
+        .execute();
+      return rows
+        .map((r) => ({ value: r[column] as string, count: Number(r.n) }))
+        .sort((a, b) => b.count - a.count || a.value.localeCompare(b.value));
+    };
+    const [base_models, network_types, missing] = await Promise.all([
+      countBy('base_model'),
+      countBy('network_type'),
+      this.db.selectFrom('adapter').select((eb) => eb.fn.countAll<number>().as('n')).where('missing', '=', 1).executeTakeFirstOrThrow(),
+    ]);
+    return { base_models, network_types, missing: Number(missing.n) };
   }
 
   /** Count matches, from the narrow search and tag tables alone when no adapter column is filtered. */

@@ -2,6 +2,7 @@ import {
   ActivateQuery,
   AdapterCreate,
   AdapterEnvelope,
+  AdapterFacets,
   AdapterListQuery,
   AdapterPage,
   AdapterPatch,
@@ -33,6 +34,7 @@ export const adapterRoutes: FastifyPluginAsync<{ adapters: AdapterService }> = a
   );
 
   app.get('/adapters/tags', { schema: { tags, response: { 200: TagListWithCounts } } }, async () => adapters.tags());
+  app.get('/adapters/facets', { schema: { tags, response: { 200: AdapterFacets } } }, async () => adapters.facets());
 
   app.post('/adapters/bulk', { schema: { tags, body: BulkRequest, response: { 200: BulkResult } } }, async (req) =>
     adapters.bulk(req.body),

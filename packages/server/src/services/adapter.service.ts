@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import {
   ADAPTER_SORT_KEYS,
   type Adapter,
+  type AdapterFacets,
   type AdapterCreate,
   type AdapterListQuery,
   type AdapterPage,
@@ -114,6 +115,11 @@ export class AdapterService {
     const counts = await this.adapters.tagCounts();
     counts.sort((a, b) => a.tag.toLowerCase().localeCompare(b.tag.toLowerCase()) || a.tag.localeCompare(b.tag));
     return { tags: counts.map((c) => c.tag), tag_counts: counts };
+  }
+
+  /** What the library's filters can offer: the base models and network types in the catalogue, with counts. */
+  async facets(): Promise<AdapterFacets> {
+    return this.adapters.facets();
   }
 
   async patch(id: string, patch: AdapterPatch): Promise<Adapter> {

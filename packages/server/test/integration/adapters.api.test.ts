@@ -175,6 +175,26 @@ describe.each(TEST_DIALECTS)('adapter API on %s', (dialect) => {
     expect(res.json().tag_counts).toContainEqual({ tag: 'fantasy', count: 2 });
   });
 
+  it('offers the base models and network types of the catalogue as filter facets, most common first', async () => {
+    await seed('A', { base_model: 'SDXL 1.0', network_type: 'LoRA' });
+    await seed('B', { base_model: 'SDXL 1.0', network_type: 'LoCon' });
+    await seed('C', { base_model: 'Flux.1 D', network_type: 'LoRA', missing: true });
+    await seed('D');
+    const res = await t.app.inject({ method: 'GET', url: '/api/v1/adapters/facets' });
+    expect(res.statusCode).toBe(200);
+    expect(res.json()).toEqual({
+      base_models: [
+        { value: 'SDXL 1.0', count: 2 },
+        { value: 'Flux.1 D', count: 1 },
+      ],
+      network_types: [
+        { value: 'LoRA', count: 2 },
+        { value: 'LoCon', count: 1 },
+      ],
+      missing: 1,
+    });
+  });
+
   it('runs bulk actions in one go and reports unknown ids (acceptance case 11)', async () => {
     const a = await seed('A');
     const b = await seed('B');
