@@ -1,4 +1,4 @@
-import type { Adapter, AdapterListQuery, AdapterPage, AdapterPatch, BulkAction, BulkResult } from '@lora-manager/contract';
+import type { Adapter, AdapterFacets, AdapterListQuery, AdapterPage, AdapterPatch, BulkAction, BulkResult, CivitaiRefreshResult, Job } from '@lora-manager/contract';
 import type { ApiClient } from '../../../api/client.ts';
 
 export interface TagCount {
@@ -17,6 +17,17 @@ export function adaptersApi(api: ApiClient) {
     activate: async (id: string, ordinal?: number) => (await api.post<{ adapter: Adapter }>(`${one(id)}/activate`, undefined, { ordinal })).adapter,
     deactivate: async (id: string) => (await api.post<{ adapter: Adapter }>(`${one(id)}/deactivate`)).adapter,
     tags: () => api.get<{ tags: string[]; tag_counts: TagCount[] }>('adapters/tags'),
+    facets: () => api.get<AdapterFacets>('adapters/facets'),
+    duplicates: () => api.get<{ groups: Array<{ sha256: string; adapters: Adapter[] }>; total_groups: number }>('adapters/duplicates'),
+    /** Queue hashing of one file (`verify` recomputes a cached hash and checks the header's AutoV3). */
+    hash: async (id: string, verify = false) => (await api.post<{ job: Job }>(`${one(id)}/hash`, undefined, verify ? { verify } : undefined)).job,
+    refreshCivitai: (id: string) => api.post<{ result: CivitaiRefreshResult; adapter: Adapter }>(`${one(id)}/civitai/refresh`),
+    /** Replace the preview with an uploaded image (multipart field "file"). */
+    uploadPreview: async (id: string, image: File) => {
+      const form = new FormData();
+      form.append('file', image, image.name);
+      return (await api.request<{ adapter: Adapter }>('PUT', `${one(id)}/preview`, { body: form })).adapter;
+    },
     bulk: (action: BulkAction, ids: string[], tags?: string[]) => api.post<BulkResult>('adapters/bulk', { action, lora_ids: ids, tags }),
     /**
      * The preview image, or a cached WebP thumbnail `thumbnail` pixels wide for cards. The server answers 404 when

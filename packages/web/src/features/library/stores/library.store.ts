@@ -1,4 +1,4 @@
-import type { Adapter, AdapterPatch, BulkAction } from '@lora-manager/contract';
+import type { Adapter, AdapterPatch, BulkAction, CivitaiRefreshResult } from '@lora-manager/contract';
 import { defineStore } from 'pinia';
 import { computed, reactive, ref, shallowRef, triggerRef } from 'vue';
 import { errorMessage } from '../../../api/client.ts';
@@ -68,14 +68,27 @@ export const useLibraryStore = defineStore('library', () => {
     error.value = null;
     cache.value.refresh();
     void loadTags();
+    void loadFacets();
   }
 
-  // Facets: the base models and network types seen so far, offered as filter choices.
-  const baseModels = ref(new Set<string>());
-  const networkTypes = ref(new Set<string>());
+  // Facets: the base models and network types of the whole catalogue (from the server, with counts), plus any seen
+  // in pages loaded since, offered as filter choices.
+  const baseModels = ref(new Map<string, number | null>());
+  const networkTypes = ref(new Map<string, number | null>());
+  const missingCount = ref(0);
   function noteFacets(a: Adapter): void {
-    if (a.base_model && !baseModels.value.has(a.base_model)) baseModels.value.add(a.base_model);
-    if (a.network_type && !networkTypes.value.has(a.network_type)) networkTypes.value.add(a.network_type);
+    if (a.base_model && !baseModels.value.has(a.base_model)) baseModels.value.set(a.base_model, null);
+    if (a.network_type && !networkTypes.value.has(a.network_type)) networkTypes.value.set(a.network_type, null);
+  }
+  async function loadFacets(): Promise<void> {
+    try {
+      const facets = await api.facets();
+      baseModels.value = new Map(facets.base_models.map((f) => [f.value, f.count]));
+      networkTypes.value = new Map(facets.network_types.map((f) => [f.value, f.count]));
+      missingCount.value = facets.missing;
+    } catch (e) {
+      error.value = errorMessage(e);
+    }
   }
 
   const tagCounts = ref<TagCount[]>([]);
@@ -187,6 +200,19 @@ export const useLibraryStore = defineStore('library', () => {
     reload();
   }
 
+  async function uploadPreview(id: string, image: File): Promise<Adapter> {
+    return replaced(await api.uploadPreview(id, image));
+  }
+  /** Queue hashing of one file; the adapter is refetched when the job's success event arrives. */
+  async function hash(id: string, verify = false): Promise<void> {
+    await api.hash(id, verify);
+  }
+  async function refreshCivitai(id: string): Promise<CivitaiRefreshResult> {
+    const { result, adapter } = await api.refreshCivitai(id);
+    replaced(adapter);
+    return result;
+  }
+
   async function bulk(action: BulkAction, tags?: string[]): Promise<number> {
     const ids = [...selected.value];
     const result = await api.bulk(action, ids, tags);
@@ -199,7 +225,10 @@ export const useLibraryStore = defineStore('library', () => {
   // A finished scan, hash or CivitAI job changes what the library shows: refetch the pages on screen.
   useLiveStore().onEvent((event) => {
     const data = event.data as { job?: { kind?: string }; change?: string } | null;
-    if (event.type === 'job_update' && data?.change === 'succeeded' && data.job?.kind?.startsWith('library')) reload();
+    if (event.type !== 'job_update' || data?.change !== 'succeeded' || !data.job?.kind?.startsWith('library')) return;
+    reload();
+    const id = openId.value;
+    if (id) void api.get(id).then((fresh) => openId.value === id && replaced(fresh), () => undefined);
   });
 
   return {
@@ -215,6 +244,8 @@ export const useLibraryStore = defineStore('library', () => {
     reload,
     baseModels,
     networkTypes,
+    missingCount,
+    loadFacets,
     tagCounts,
     loadTags,
     selected,
@@ -232,6 +263,10 @@ export const useLibraryStore = defineStore('library', () => {
     setActive,
     remove,
     bulk,
+    uploadPreview,
+    hash,
+    refreshCivitai,
+    duplicates: api.duplicates,
     previewUrl: api.previewUrl,
     pageSize: PAGE_SIZE,
   };
