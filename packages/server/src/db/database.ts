@@ -31,9 +31,39 @@ export function openDatabase(url: string): AppDatabase {
   sqlite.pragma('foreign_keys = ON');
   sqlite.pragma('busy_timeout = 5000');
   sqlite.pragma('cache_size = -65536');
-  const database = wrap(new SqliteDialect({ database: sqlite }), 'sqlite');
+  const database = wrap(new SqliteDialect({ database: withStatementCache(sqlite) }), 'sqlite');
   database.dialect.bulk = sqliteBulkWriter(sqlite);
   return database;
+}
+
+const STATEMENT_CACHE = 500;
+
+/**
+ * Kysely prepares every query anew; on SQLite preparing costs about as much as running a small query. Statements
+ * are kept by their SQL text (least recently used dropped first) and reused unless one is still being iterated.
+ */
+function withStatementCache(sqlite: SqliteDatabase.Database) {
+  const cache = new Map<string, SqliteDatabase.Statement>();
+  return {
+    close: () => {
+      cache.clear();
+      sqlite.close();
+    },
+    prepare: (text: string) => {
+      const cached = cache.get(text);
+      if (cached && !cached.busy) {
+        cache.delete(text);
+        cache.set(text, cached);
+        return cached;
+      }
+      const statement = sqlite.prepare(text);
+      if (!cached) {
+        cache.set(text, statement);
+        if (cache.size > STATEMENT_CACHE) cache.delete(cache.keys().next().value!);
+      }
+      return statement;
+    },
+  };
 }
 
 /** Wrap any Kysely dialect (tests pass PGlite here) with our helpers. */

@@ -1,4 +1,5 @@
-import { sql, type ColumnDataType, type RawBuilder } from 'kysely';
+import { sql, type ColumnDataType, type Kysely, type RawBuilder, type Transaction } from 'kysely';
+import type { DB } from './tables.ts';
 import type { BulkWriter } from './bulk-writer.ts';
 
 export type DialectName = 'sqlite' | 'postgres';
@@ -17,6 +18,11 @@ export interface DialectHelpers {
   searchMatches(term: string): RawBuilder<boolean>;
   /** Fast many-row writes on the raw connection (SQLite only; use inside a transaction). */
   bulk?: BulkWriter;
+  /**
+   * A value that changes whenever the database may have (SQLite: this connection's change counter and the file's
+   * data version, which moves when another process commits). Lets counts be reused until then; absent on PostgreSQL.
+   */
+  changeStamp?(db: Kysely<DB> | Transaction<DB>): Promise<string>;
 }
 
 export function dialectHelpers(name: DialectName): DialectHelpers {
@@ -32,6 +38,10 @@ export function dialectHelpers(name: DialectName): DialectHelpers {
     name,
     float: 'real',
     bigint: 'integer',
+    changeStamp: async (db) => {
+      const { rows } = await sql<{ c: number; v: number }>`select total_changes() as c, (select data_version from pragma_data_version) as v`.execute(db);
+      return `${rows[0].c}:${rows[0].v}`;
+    },
     // The trigram index answers a quoted phrase of 3+ characters; shorter terms fall back to a scan of the small table.
     searchMatches: (term) =>
       [...term].length >= 3
