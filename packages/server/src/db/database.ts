@@ -36,11 +36,14 @@ export function openDatabase(url: string): AppDatabase {
   return database;
 }
 
-const STATEMENT_CACHE = 500;
+const STATEMENT_CACHE = 200;
+/** Longer SQL (a multi-row insert of a scan batch) is rarely repeated, and keeping its statement costs memory. */
+const CACHED_SQL_LENGTH = 2000;
 
 /**
  * Kysely prepares every query anew; on SQLite preparing costs about as much as running a small query. Statements
- * are kept by their SQL text (least recently used dropped first) and reused unless one is still being iterated.
+ * of short queries are kept by their SQL text (least recently used dropped first) and reused unless one is still
+ * being iterated. Caching every statement made a first scan of 10,000 files 2.5 times slower.
  */
 function withStatementCache(sqlite: SqliteDatabase.Database) {
   const cache = new Map<string, SqliteDatabase.Statement>();
@@ -50,6 +53,7 @@ function withStatementCache(sqlite: SqliteDatabase.Database) {
       sqlite.close();
     },
     prepare: (text: string) => {
+      if (text.length > CACHED_SQL_LENGTH) return sqlite.prepare(text);
       const cached = cache.get(text);
       if (cached && !cached.busy) {
         cache.delete(text);
