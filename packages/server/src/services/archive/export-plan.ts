@@ -79,7 +79,7 @@ const UNSUPPORTED: Array<[keyof ExportConfig, string]> = [
   ['encrypt', 'encrypted archives'],
   ['split_archives', 'split archives'],
   ['lora_embeddings', 'embeddings (they are recomputed from the adapters after an import)'],
-  ['analytics', 'analytics (export them from the analytics page)'],
+  ['analytics', 'analytics (not recorded by this server yet)'],
   ['user_data', 'recipes (not stored by this server yet)'],
 ];
 
