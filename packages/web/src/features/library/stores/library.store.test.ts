@@ -23,6 +23,9 @@ function server(total: number) {
     }
     const patch = /^\/api\/v1\/adapters\/(id-\d+)$/.exec(u.pathname);
     if (patch && init?.method === 'PATCH') return Response.json({ adapter: adapter(Number(patch[1].slice(3)), JSON.parse(String(init.body))) });
+    if (u.pathname === '/api/v1/adapters/facets') {
+      return Response.json({ base_models: [{ value: 'SDXL 1.0', count: 7 }, { value: 'Flux.1 D', count: 2 }], network_types: [{ value: 'LoRA', count: 9 }], missing: 3 });
+    }
     if (u.pathname === '/api/v1/adapters/bulk') return Response.json({ success: true, action: 'x', processed: JSON.parse(String(init?.body)).lora_ids.length, ids: [], not_found: [] });
     return new Response('{}', { status: 404 });
   });
@@ -109,5 +112,17 @@ describe('library store and live events', () => {
     await settle();
     await settle();
     expect(urls.filter((u) => u.includes('/adapters?')).length).toBeGreaterThan(before);
+  });
+
+  it('offers the whole catalogue\'s base models and network types with counts, and the missing-file count', async () => {
+    server(0);
+    const store = useLibraryStore();
+    await store.loadFacets();
+    expect([...store.baseModels]).toEqual([
+      ['SDXL 1.0', 7],
+      ['Flux.1 D', 2],
+    ]);
+    expect([...store.networkTypes]).toEqual([['LoRA', 9]]);
+    expect(store.missingCount).toBe(3);
   });
 });
