@@ -1,8 +1,8 @@
 import type { RouteRecordRaw } from 'vue-router';
 
 /**
- * The pages in the navigation. A page is listed only when its backend exists on this server, so there are no
- * "coming soon" entries: each feature adds its line here when its API lands.
+ * The pages in the navigation. A page is listed only when its backend exists on this server: each feature adds its
+ * line here when its API lands, never before.
  */
 export interface NavPage {
   path: string;
