@@ -402,10 +402,11 @@ export class AdapterRepository {
     // A tag filter that cannot match many adapters: the page and the count in one query (a window count over the
     // few matches) instead of evaluating the filter twice.
     // In "all" mode the matches are usually far fewer than the smallest tag has, so a looser bound still pays.
-    const bound = this.searchIds(options) ? null : await this.tagMatchBound(options);
+    const bound = options.search?.trim() ? null : await this.tagMatchBound(options);
     if (bound !== null && bound <= (options.tagMode === 'all' ? 5 * BROAD_MATCH : BROAD_MATCH)) {
       const rows = await ordered(this.filtered(options, false).select(['id', sql<number>`count(*) over ()`.as('total')])).execute();
       if (rows.length > 0) return { items: await this.findByIds(rows.map((r) => r.id)), filtered: Number(rows[0].total) };
+      // An empty page says nothing about the count (no matches, or a page past the end): counted below.
     }
 
     const filtered = await this.countFiltered(options);
@@ -471,10 +472,10 @@ export class AdapterRepository {
         .select([column, (eb) => eb.fn.countAll<number>().as('n')])
         .where(column, 'is not', null)
         .groupBy(column)
+        .orderBy('n', 'desc')
+        .orderBy(column)
         .execute();
-      return rows
-        .map((r) => ({ value: r[column] as string, count: Number(r.n) }))
-        .sort((a, b) => b.count - a.count || a.value.localeCompare(b.value));
+      return rows.map((r) => ({ value: r[column] as string, count: Number(r.n) }));
     };
     const [base_models, network_types, missing] = await Promise.all([
       countBy('base_model'),
@@ -486,11 +487,11 @@ export class AdapterRepository {
 
   /** Count matches, from the narrow search and tag tables alone when no adapter column is filtered. */
   private async countFiltered(f: AdapterFilter): Promise<number> {
-    if (!hasColumnFilters(f) && !f.search?.trim() && (f.tagKeys ?? []).length === 0) return this.count();
-    let q;
     const search = this.searchIds(f);
     const tags = this.tagIds(f);
-    if (hasColumnFilters(f) || (!search && !tags)) {
+    if (!hasColumnFilters(f) && !search && !tags) return this.count();
+    let q;
+    if (hasColumnFilters(f)) {
       q = this.filtered(f, false).select((eb) => eb.fn.countAll<number>().as('n'));
     } else if (search) {
       // The search's matches, each probed for its tags.
