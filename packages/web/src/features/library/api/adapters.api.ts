@@ -6,6 +6,12 @@ export interface TagCount {
   count: number;
 }
 
+/** Adapters whose files have the same SHA-256 (the contract's schema refers to Adapter by reference). */
+export interface DuplicateGroup {
+  sha256: string;
+  adapters: Adapter[];
+}
+
 /** The adapter catalogue endpoints. Paths are relative to the API base the client resolves. */
 export function adaptersApi(api: ApiClient) {
   const one = (id: string) => `adapters/${encodeURIComponent(id)}`;
@@ -18,7 +24,7 @@ export function adaptersApi(api: ApiClient) {
     deactivate: async (id: string) => (await api.post<{ adapter: Adapter }>(`${one(id)}/deactivate`)).adapter,
     tags: () => api.get<{ tags: string[]; tag_counts: TagCount[] }>('adapters/tags'),
     facets: () => api.get<AdapterFacets>('adapters/facets'),
-    duplicates: () => api.get<{ groups: Array<{ sha256: string; adapters: Adapter[] }>; total_groups: number }>('adapters/duplicates'),
+    duplicates: () => api.get<{ groups: DuplicateGroup[]; total_groups: number }>('adapters/duplicates'),
     /** Queue hashing of one file (`verify` recomputes a cached hash and checks the header's AutoV3). */
     hash: async (id: string, verify = false) => (await api.post<{ job: Job }>(`${one(id)}/hash`, undefined, verify ? { verify } : undefined)).job,
     refreshCivitai: (id: string) => api.post<{ result: CivitaiRefreshResult; adapter: Adapter }>(`${one(id)}/civitai/refresh`),
