@@ -122,7 +122,8 @@ export async function createContainer(config: Config, overrides: ContainerOverri
   const logger = overrides.logger ?? pino({ level: config.logLevel, base: { service: 'lora-manager' } });
   const clock = overrides.clock ?? systemClock;
   fs.mkdirSync(config.dataDir, { recursive: true });
-  const database = overrides.database ?? openDatabase(config.databaseUrl);
+  const database =
+    overrides.database ?? openDatabase(config.databaseUrl, (err) => logger.warn({ err }, 'lost an idle database connection; the next query opens a new one'));
   const applied = await migrateToLatest(database);
   if (applied.length > 0) logger.info({ migrations: applied }, 'database migrated');
 

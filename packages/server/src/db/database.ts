@@ -17,10 +17,15 @@ export interface AppDatabase {
 // int8 (counts, sizes) as numbers: every value we store is far below 2^53.
 pg.types.setTypeParser(20, (v) => Number(v));
 
-/** Open the database a URL names: `sqlite:PATH`, `sqlite::memory:` or `postgres://…`. */
-export function openDatabase(url: string): AppDatabase {
+/**
+ * Open the database a URL names: `sqlite:PATH`, `sqlite::memory:` or `postgres://…`. `onIdleError` hears about a
+ * PostgreSQL connection lost while idle in the pool (a server restart, an administrator's command): pg drops it
+ * and the next query opens a new one, but without a listener the pool's error event would end the process.
+ */
+export function openDatabase(url: string, onIdleError: (error: Error) => void = () => undefined): AppDatabase {
   if (url.startsWith('postgres://') || url.startsWith('postgresql://')) {
     const pool = new pg.Pool({ connectionString: url, max: 10 });
+    pool.on('error', onIdleError);
     return wrap(new PostgresDialect({ pool }), 'postgres');
   }
   const file = url.replace(/^sqlite:/, '');
