@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import { nativeHeaderAddon, NativeStatus, type NativeHeaderAddon } from './native-header-reader.ts';
 
 /**
  * A reader for the safetensors header that never touches tensor data. It applies the reference implementation's
@@ -99,13 +100,29 @@ export function readSafetensorsHeader(path: string, options: ReadOptions = {}): 
 /**
  * Reads header after header into the same buffers, for a scan that reads thousands in a row: each result is valid
  * only until the next `read` (its table and raw bytes are overwritten), which saves the allocations and the garbage
- * collection that would otherwise cost as much as the parsing.
+ * collection that would otherwise cost as much as the parsing. Where the native reader is built it reads the header
+ * and fills the table; anything it does not take whole is read again here by the JavaScript reader, which decides.
  */
 export class HeaderReader {
   private raw = Buffer.allocUnsafe(1 << 20);
   private storage: ArrayBuffer | null = null;
+  private order = new Uint32Array(0);
+  private readonly out = new Float64Array(5);
+  private readonly native = configuredNativeAddon();
+  /** Headers taken whole by the native reader, and those the JavaScript reader read (errors included). */
+  readonly counts = { native: 0, javascript: 0 };
 
   read(path: string, options: ReadOptions = {}): SafetensorsHeader & { raw: Buffer } {
+    const header = this.native && this.readNative(this.native, path, options);
+    if (header) {
+      this.counts.native++;
+      return header;
+    }
+    this.counts.javascript++;
+    return this.readJs(path, options);
+  }
+
+  private readJs(path: string, options: ReadOptions): SafetensorsHeader & { raw: Buffer } {
     const header = readHeader(
       path,
       options,
@@ -118,6 +135,71 @@ export class HeaderReader {
     this.storage = header.table.storage;
     return header;
   }
+
+  /** The native fast path, or null when the JavaScript reader must decide. */
+  private readNative(native: NativeHeaderAddon, path: string, options: ReadOptions): (SafetensorsHeader & { raw: Buffer }) | null {
+    const out = this.out;
+    for (let attempt = 0; attempt < 2; attempt++) {
+      const table = new TensorTable(this.raw, 16, this.storage);
+      this.storage = table.storage;
+      const rows = table.nameStart.length;
+      if (this.order.length < rows) this.order = new Uint32Array(rows);
+      const status = native.read(
+        path,
+        this.raw,
+        headerLimit(options),
+        out,
+        table.begin,
+        table.end,
+        table.elements,
+        table.dims,
+        table.nameStart,
+        table.nameEnd,
+        table.nameHash,
+        table.nameEscaped,
+        table.dtypeCode,
+        table.ndim,
+        this.order,
+      );
+      if (status === NativeStatus.grow) {
+        // Beyond anything a LoRA or checkpoint needs: not worth keeping buffers that size around for the scan.
+        if (out[0] > NATIVE_MAX_HEADER) return null;
+        this.makeRoom(out[0]);
+        continue;
+      }
+      if (status !== NativeStatus.ok) return null;
+      const headerLength = out[0];
+      table.count = out[2];
+      table.order = this.order.subarray(0, table.count);
+      const raw = this.raw.subarray(0, headerLength);
+      let metadata: Record<string, string> | null = null;
+      if (out[3] >= 0) {
+        try {
+          metadata = new HeaderParser(raw, table).metadataAt(out[3], out[4]);
+        } catch {
+          return null; // the JavaScript reader reports it, with the same message as always
+        }
+      }
+      return Object.assign(headerResult(table, headerLength, out[1], metadata), { raw });
+    }
+    return null;
+  }
+
+  /** Buffers for a header of `headerLength` bytes: every tensor entry takes at least 48 of them. */
+  private makeRoom(headerLength: number): void {
+    if (this.raw.length < headerLength) this.raw = Buffer.allocUnsafe(Math.max(headerLength, this.raw.length * 2));
+    const rows = Math.floor(headerLength / 48) + 2;
+    if (!this.storage || this.storage.byteLength < rows * ROW_BYTES) this.storage = new ArrayBuffer(Math.max(rows, 1024) * ROW_BYTES);
+  }
+}
+
+const NATIVE_MAX_HEADER = 16 * 2 ** 20;
+
+/** The native addon with this file's dtype table, or null. */
+function configuredNativeAddon(): NativeHeaderAddon | null {
+  const addon = nativeHeaderAddon();
+  addon?.configure(DTYPES, DTYPES.map((d) => DTYPE_BITS[d]));
+  return addon;
 }
 
 function readHeader(
@@ -170,7 +252,7 @@ function readFully(fd: number, buffer: Buffer, position: number): number {
 function checkPrefix(prefix: Uint8Array, fileSize: number, options: ReadOptions): number {
   if (prefix.length < 8) throw new SafetensorsError('header_too_small', `file is ${fileSize} bytes, shorter than the 8-byte header length`);
   const n = new DataView(prefix.buffer, prefix.byteOffset, 8).getBigUint64(0, true);
-  const limit = Math.min(options.maxHeaderSize ?? MAX_HEADER_SIZE, MAX_HEADER_SIZE);
+  const limit = headerLimit(options);
   if (n > BigInt(limit)) throw new SafetensorsError('header_too_large', `header length ${n} exceeds the limit of ${limit} bytes`);
   const headerLength = Number(n);
   if (8 + headerLength > fileSize) {
@@ -179,17 +261,25 @@ function checkPrefix(prefix: Uint8Array, fileSize: number, options: ReadOptions)
   return headerLength;
 }
 
+function headerLimit(options: ReadOptions): number {
+  return Math.min(options.maxHeaderSize ?? MAX_HEADER_SIZE, MAX_HEADER_SIZE);
+}
+
 /** Steps 4–6: parse the JSON header, then validate offsets against the shapes and the file length. */
 export function parseHeaderBytes(header: Uint8Array, fileSize: number, storage: ArrayBuffer | null = null): SafetensorsHeader {
-  const parser = new HeaderParser(header, storage);
-  const metadata = parser.parse();
-  const table = parser.table;
+  const bytes = Buffer.from(header.buffer, header.byteOffset, header.length);
+  const table = new TensorTable(bytes, Math.max(16, Math.ceil(header.length / 110)), storage);
+  const metadata = new HeaderParser(bytes, table).parse();
   table.checkDuplicates();
   table.validate(header.length, fileSize);
+  return headerResult(table, header.length, fileSize, metadata);
+}
+
+function headerResult(table: TensorTable, headerLength: number, fileSize: number, metadata: Record<string, string> | null): SafetensorsHeader {
   let tensors: TensorInfo[] | undefined;
   return {
-    headerLength: header.length,
-    dataOffset: 8 + header.length,
+    headerLength,
+    dataOffset: 8 + headerLength,
     fileSize,
     metadata,
     table,
@@ -516,16 +606,18 @@ type LatinSliceable = Uint8Array & { latin1Slice(start: number, end: number): st
 class HeaderParser {
   private i = 0;
   private readonly b: Uint8Array;
-  readonly table: TensorTable;
   /** Set by `key()`: where the last plain key was, its hash, or its decoded text. */
   private keyStart = 0;
   private keyEnd = 0;
   private keyHash = 0;
   private keyDecoded: string | null = null;
 
-  constructor(header: Uint8Array, storage: ArrayBuffer | null) {
-    this.b = Buffer.from(header.buffer, header.byteOffset, header.length);
-    this.table = new TensorTable(this.b, Math.max(16, Math.ceil(header.length / 110)), storage);
+  /** `header` is the table's header: names are byte ranges of it. */
+  constructor(
+    header: Buffer,
+    readonly table: TensorTable,
+  ) {
+    this.b = header;
   }
 
   parse(): Record<string, string> | null {
@@ -559,6 +651,14 @@ class HeaderParser {
     }
     this.ws();
     if (this.i !== this.b.length) this.fail('unexpected data after the header object');
+    return metadata;
+  }
+
+  /** `__metadata__`'s value alone, found between `start` and `end` by the native reader. */
+  metadataAt(start: number, end: number): Record<string, string> | null {
+    this.i = start;
+    const metadata = this.metadata();
+    if (this.i !== end) this.fail('unexpected data after __metadata__');
     return metadata;
   }
 

@@ -1,0 +1,10 @@
+{
+  "targets": [
+    {
+      "target_name": "safetensors_header",
+      "sources": ["header_reader.c"],
+      "cflags": ["-O2", "-std=c11", "-Wall", "-Wextra"],
+      "xcode_settings": { "OTHER_CFLAGS": ["-O2", "-std=c11"] }
+    }
+  ]
+}

@@ -1,0 +1,509 @@
+/*
+ * The fast path of the safetensors header reader (src/lib/safetensors.ts), in C for the library scan: a first scan
+ * reads and validates about 2 GB of header JSON for 10,000 LoRA files, which JavaScript cannot touch byte by byte
+ * inside the scan budget.
+ *
+ * It only ever says "valid, and here is the table" or "not sure": any input it does not take whole (an error, an
+ * escape or a non-ASCII byte in a tensor name, spaces inside an entry, a field order other than the writers',
+ * more than four dimensions, an integer beyond 2^53, ...) returns STATUS_FALLBACK and the JavaScript reader reads
+ * the file again and decides, with its typed errors. So this file never produces an error message of its own, and a
+ * differential fuzz test checks that every header it accepts is one the JavaScript reader accepts with the same
+ * table.
+ *
+ * The table is written into columns owned by JavaScript (the TensorTable typed arrays), so nothing is allocated
+ * per tensor on either side. `__metadata__` is located, not decoded: JavaScript parses that span.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include <errno.h>
+#include <fcntl.h>
+#include <node_api.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+enum { STATUS_OK = 0, STATUS_GROW = 1, STATUS_FALLBACK = 2 };
+
+#define MAX_DIMS_INLINE 4
+#define MAX_SAFE_INTEGER 9007199254740991ULL
+#define MAX_DTYPES 64
+#define MAX_PATH_BYTES 4096
+
+/*
+ * Dtype names and bits per element, in the order of DTYPE_BITS in safetensors.ts (codes are indices), set by
+ * configure(). One per JavaScript environment (each reader thread has its own), kept as the addon's instance data.
+ */
+typedef struct {
+  char names[MAX_DTYPES][16];
+  uint8_t lengths[MAX_DTYPES];
+  uint16_t bits[MAX_DTYPES];
+  int count;
+} Dtypes;
+
+/* The JavaScript TensorTable columns of one read. */
+typedef struct {
+  double *begin, *end, *elements, *dims;
+  int32_t *name_start, *name_end, *name_hash;
+  uint8_t *name_escaped, *dtype_code, *ndim;
+  uint32_t *order;
+  size_t capacity;
+} Columns;
+
+typedef struct {
+  const uint8_t *b;
+  size_t i, n;
+  const Dtypes *dtypes;
+} Cursor;
+
+static inline int peek(const Cursor *c) { return c->i < c->n ? c->b[c->i] : -1; }
+
+static inline void skip_ws(Cursor *c) {
+  while (c->i < c->n) {
+    uint8_t ch = c->b[c->i];
+    if (ch != 0x20 && ch != 0x0a && ch != 0x0d && ch != 0x09) break;
+    c->i++;
+  }
+}
+
+static inline int match(Cursor *c, const char *text, size_t len) {
+  if (c->n - c->i < len || memcmp(c->b + c->i, text, len) != 0) return 0;
+  c->i += len;
+  return 1;
+}
+
+/* A non-negative integer as the JavaScript compact path reads it: digits only, no leading zero, at most 2^53 - 1. */
+static int read_uint(Cursor *c, uint64_t *out) {
+  int ch = peek(c);
+  uint64_t n = 0;
+  if (ch == '0') {
+    c->i++;
+  } else if (ch >= '1' && ch <= '9') {
+    while ((ch = peek(c)) >= '0' && ch <= '9') {
+      n = n * 10 + (uint64_t)(ch - '0');
+      if (n > MAX_SAFE_INTEGER) return 0;
+      c->i++;
+    }
+  } else {
+    return 0;
+  }
+  ch = peek(c);
+  if (ch == '.' || ch == 'e' || ch == 'E' || (ch >= '0' && ch <= '9')) return 0;
+  *out = n;
+  return 1;
+}
+
+/* Skip a JSON string whose opening quote is at the cursor. Control characters are left to JavaScript. */
+static int skip_string(Cursor *c) {
+  if (peek(c) != '"') return 0;
+  c->i++;
+  while (c->i < c->n) {
+    uint8_t ch = c->b[c->i];
+    if (ch == '"') {
+      c->i++;
+      return 1;
+    }
+    if (ch < 0x20) return 0;
+    c->i += ch == '\\' ? 2 : 1;
+  }
+  return 0;
+}
+
+/* Does the word hold a byte that ends a plain name: a control character, `"`, `\\` or a non-ASCII byte? */
+static inline uint64_t ends_plain_run(uint64_t w) {
+  const uint64_t ones = 0x0101010101010101ULL, highs = 0x8080808080808080ULL;
+  uint64_t quote = w ^ (ones * '"'), backslash = w ^ (ones * '\\');
+  return (((w - ones * 0x20) & ~w) | ((quote - ones) & ~quote) | ((backslash - ones) & ~backslash) | w) & highs;
+}
+
+/*
+ * Advance over the plain ASCII bytes of a name (up to its closing quote, an escape or a non-ASCII byte) and return
+ * a hash of them for the duplicate check. Names are long (`lora_unet_..._to_out_0.lora_down.weight`): they are taken
+ * eight bytes at a time.
+ */
+static inline uint32_t plain_name(Cursor *c) {
+  const uint64_t k = 0x9e3779b97f4a7c15ULL;
+  uint64_t h = 0;
+  size_t i = c->i;
+  while (i + 8 <= c->n) {
+    uint64_t w;
+    memcpy(&w, c->b + i, 8);
+    if (ends_plain_run(w)) break;
+    h = (h ^ w) * k;
+    i += 8;
+  }
+  while (i < c->n) {
+    uint8_t ch = c->b[i];
+    if (ch < 0x20 || ch >= 0x80 || ch == '"' || ch == '\\') break;
+    h = (h ^ ch) * k;
+    i++;
+  }
+  c->i = i;
+  return (uint32_t)(h ^ (h >> 32));
+}
+
+/* `null` or an object of string values; only its extent is found here. */
+static int skip_metadata(Cursor *c) {
+  if (match(c, "null", 4)) return 1;
+  if (peek(c) != '{') return 0;
+  c->i++;
+  skip_ws(c);
+  if (peek(c) == '}') {
+    c->i++;
+    return 1;
+  }
+  for (;;) {
+    if (!skip_string(c)) return 0;
+    skip_ws(c);
+    if (peek(c) != ':') return 0;
+    c->i++;
+    skip_ws(c);
+    if (!skip_string(c)) return 0;
+    skip_ws(c);
+    int ch = peek(c);
+    c->i++;
+    if (ch == '}') return 1;
+    if (ch != ',') return 0;
+    skip_ws(c);
+  }
+}
+
+/* The dtype string at the cursor as its code, or -1. F16, BF16 and F32 (nearly every LoRA) are tried first. */
+static int dtype_at(Cursor *c) {
+  if (peek(c) != '"') return -1;
+  const uint8_t *start = c->b + c->i + 1;
+  size_t room = c->n - c->i - 1, len = 0;
+  const Dtypes *dtypes = c->dtypes;
+  while (len < room && len < sizeof dtypes->names[0] && start[len] != '"') len++;
+  if (len == room || len == sizeof dtypes->names[0]) return -1;
+  for (int d = 0; d < dtypes->count; d++) {
+    if (dtypes->lengths[d] == len && memcmp(start, dtypes->names[d], len) == 0) {
+      c->i += len + 2;
+      return d;
+    }
+  }
+  return -1;
+}
+
+/* `"name":{"dtype":"F16","shape":[a,b],"data_offsets":[x,y]}` exactly as writers emit it, into row `row`. */
+static int tensor_entry(Cursor *c, const Columns *t, size_t row, size_t name_start, size_t name_end, uint32_t hash) {
+  if (!match(c, "{\"dtype\":", 9)) return 0;
+  int dtype = dtype_at(c);
+  if (dtype < 0) return 0;
+  if (!match(c, ",\"shape\":[", 10)) return 0;
+  int ndim = 0;
+  uint64_t count = 1;
+  double *dims = t->dims + row * MAX_DIMS_INLINE;
+  if (peek(c) == ']') {
+    c->i++;
+  } else {
+    for (;;) {
+      uint64_t d;
+      if (ndim == MAX_DIMS_INLINE || !read_uint(c, &d)) return 0;
+      dims[ndim++] = (double)d;
+      if (d != 0 && count > MAX_SAFE_INTEGER / d) return 0; /* JavaScript decides about huge shapes */
+      count *= d;
+      int ch = peek(c);
+      c->i++;
+      if (ch == ']') break;
+      if (ch != ',') return 0;
+    }
+  }
+  uint64_t begin, end;
+  if (!match(c, ",\"data_offsets\":[", 17) || !read_uint(c, &begin) || !match(c, ",", 1) || !read_uint(c, &end) ||
+      !match(c, "]}", 2)) {
+    return 0;
+  }
+  t->name_start[row] = (int32_t)name_start;
+  t->name_end[row] = (int32_t)name_end;
+  t->name_hash[row] = (int32_t)hash;
+  t->name_escaped[row] = 0;
+  t->dtype_code[row] = (uint8_t)dtype;
+  t->ndim[row] = (uint8_t)ndim;
+  t->elements[row] = (double)count;
+  t->begin[row] = (double)begin;
+  t->end[row] = (double)end;
+  return 1;
+}
+
+/* Any two tensors with the same name? (JavaScript refuses the file; here it is only a reason to fall back.) */
+static int has_duplicates(const uint8_t *b, const Columns *t, size_t count) {
+  if (count < 2) return 0;
+  size_t size = 16;
+  while (size < count * 2) size <<= 1;
+  uint32_t *slots = malloc(size * sizeof(uint32_t)); /* row + 1; 0 is empty */
+  if (!slots) return 1;
+  memset(slots, 0, size * sizeof(uint32_t));
+  size_t mask = size - 1;
+  int duplicate = 0;
+  for (size_t r = 0; r < count && !duplicate; r++) {
+    uint32_t h = (uint32_t)t->name_hash[r];
+    size_t k = (h ^ (h >> 15)) & mask;
+    while (slots[k]) {
+      size_t o = slots[k] - 1;
+      size_t len = (size_t)(t->name_end[r] - t->name_start[r]);
+      if ((uint32_t)t->name_hash[o] == h && (size_t)(t->name_end[o] - t->name_start[o]) == len &&
+          memcmp(b + t->name_start[o], b + t->name_start[r], len) == 0) {
+        duplicate = 1;
+        break;
+      }
+      k = (k + 1) & mask;
+    }
+    slots[k] = (uint32_t)r + 1;
+  }
+  free(slots);
+  return duplicate;
+}
+
+typedef struct {
+  double begin, end;
+  uint32_t row;
+} Span;
+
+static int compare_spans(const void *a, const void *b) {
+  const Span *x = a, *y = b;
+  if (x->begin != y->begin) return x->begin < y->begin ? -1 : 1;
+  if (x->end != y->end) return x->end < y->end ? -1 : 1;
+  return x->row < y->row ? -1 : x->row > y->row;
+}
+
+/* The reference's Metadata::validate: contiguous offsets from 0, sizes that match shapes, the exact file length. */
+static int validate(const Columns *t, const Dtypes *dtypes, size_t count, uint64_t header_length, uint64_t file_size) {
+  int sorted = 1;
+  for (size_t r = 0; r < count; r++) {
+    t->order[r] = (uint32_t)r;
+    if (r > 0 && (t->begin[r] < t->begin[r - 1] || (t->begin[r] == t->begin[r - 1] && t->end[r] < t->end[r - 1]))) {
+      sorted = 0;
+    }
+  }
+  if (!sorted) {
+    Span *spans = malloc(count * sizeof(Span));
+    if (!spans) return 0;
+    for (size_t r = 0; r < count; r++) spans[r] = (Span){t->begin[r], t->end[r], (uint32_t)r};
+    qsort(spans, count, sizeof(Span), compare_spans);
+    for (size_t r = 0; r < count; r++) t->order[r] = spans[r].row;
+    free(spans);
+  }
+  uint64_t start = 0;
+  for (size_t k = 0; k < count; k++) {
+    uint32_t r = t->order[k];
+    uint64_t begin = (uint64_t)t->begin[r], end = (uint64_t)t->end[r];
+    if (begin != start || end < begin) return 0;
+    uint64_t elements = (uint64_t)t->elements[r];
+    uint64_t bits = dtypes->bits[t->dtype_code[r]];
+    if (bits && elements > MAX_SAFE_INTEGER / bits) return 0;
+    uint64_t total = elements * bits;
+    if (total > MAX_SAFE_INTEGER || total % 8 != 0 || end - begin != total / 8) return 0;
+    start = end;
+  }
+  return 8 + header_length + start == file_size;
+}
+
+/* The whole header: `{` entries `}` then the writers' space padding. */
+static int parse_header(const uint8_t *b, size_t n, const Dtypes *dtypes, const Columns *t, size_t *count_out,
+                        int64_t *meta_start, int64_t *meta_end) {
+  Cursor c = {b, 0, n, dtypes};
+  size_t count = 0;
+  int saw_metadata = 0;
+  *meta_start = *meta_end = -1;
+  skip_ws(&c);
+  if (peek(&c) != '{') return 0;
+  c.i++;
+  skip_ws(&c);
+  if (peek(&c) == '}') {
+    c.i++;
+  } else {
+    for (;;) {
+      if (peek(&c) != '"') return 0;
+      size_t name_start = ++c.i;
+      uint32_t hash = plain_name(&c);
+      if (peek(&c) != '"') return 0;
+      size_t name_end = c.i++;
+      if (peek(&c) != ':') return 0;
+      c.i++;
+      if (name_end - name_start == 12 && memcmp(b + name_start, "__metadata__", 12) == 0) {
+        if (saw_metadata) return 0;
+        saw_metadata = 1;
+        skip_ws(&c);
+        *meta_start = (int64_t)c.i;
+        if (!skip_metadata(&c)) return 0;
+        *meta_end = (int64_t)c.i;
+      } else {
+        if (count == t->capacity) return 0;
+        if (!tensor_entry(&c, t, count, name_start, name_end, hash)) return 0;
+        count++;
+      }
+      skip_ws(&c);
+      int ch = peek(&c);
+      c.i++;
+      if (ch == '}') break;
+      if (ch != ',') return 0;
+      skip_ws(&c);
+    }
+  }
+  skip_ws(&c);
+  if (c.i != n) return 0;
+  *count_out = count;
+  return 1;
+}
+
+static int read_fully(int fd, uint8_t *into, size_t length, off_t position) {
+  size_t done = 0;
+  while (done < length) {
+    ssize_t got = pread(fd, into + done, length - done, position + (off_t)done);
+    if (got < 0 && errno == EINTR) continue;
+    if (got <= 0) return 0;
+    done += (size_t)got;
+  }
+  return 1;
+}
+
+/* ---- N-API glue ---- */
+
+#define CHECK(call)                                                                                                   \
+  do {                                                                                                                \
+    if ((call) != napi_ok) return NULL;                                                                               \
+  } while (0)
+
+static void *typed_data(napi_env env, napi_value value, size_t *length) {
+  napi_typedarray_type type;
+  size_t count;
+  void *data = NULL;
+  if (napi_get_typedarray_info(env, value, &type, &count, &data, NULL, NULL) != napi_ok) return NULL;
+  if (length) *length = count;
+  return data;
+}
+
+static napi_value status_value(napi_env env, int status) {
+  napi_value out;
+  napi_create_int32(env, status, &out);
+  return out;
+}
+
+/*
+ * read(path, raw, maxHeaderSize, out, begin, end, elements, dims, nameStart, nameEnd, nameHash, nameEscaped,
+ *      dtypeCode, ndim, order) → status
+ * out (Float64Array): [headerLength, fileSize, tensorCount, metadataStart, metadataEnd]. STATUS_GROW: `raw` or the
+ * columns are too small for a header of out[0] bytes; enlarge them and call again.
+ */
+static napi_value read_header(napi_env env, napi_callback_info info) {
+  size_t argc = 15;
+  napi_value argv[15];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  Dtypes *dtypes = NULL;
+  if (argc < 15 || napi_get_instance_data(env, (void **)&dtypes) != napi_ok || !dtypes || dtypes->count == 0) {
+    return status_value(env, STATUS_FALLBACK);
+  }
+
+  char path[MAX_PATH_BYTES];
+  size_t path_length;
+  if (napi_get_value_string_utf8(env, argv[0], path, sizeof path, &path_length) != napi_ok ||
+      path_length >= sizeof path - 1) {
+    return status_value(env, STATUS_FALLBACK);
+  }
+  size_t raw_length = 0, out_length = 0, capacity = 0;
+  uint8_t *raw = typed_data(env, argv[1], &raw_length);
+  double max_header_size;
+  CHECK(napi_get_value_double(env, argv[2], &max_header_size));
+  double *out = typed_data(env, argv[3], &out_length);
+  Columns t = {
+      .begin = typed_data(env, argv[4], NULL),
+      .end = typed_data(env, argv[5], NULL),
+      .elements = typed_data(env, argv[6], NULL),
+      .dims = typed_data(env, argv[7], NULL),
+      .name_start = typed_data(env, argv[8], &capacity),
+      .name_end = typed_data(env, argv[9], NULL),
+      .name_hash = typed_data(env, argv[10], NULL),
+      .name_escaped = typed_data(env, argv[11], NULL),
+      .dtype_code = typed_data(env, argv[12], NULL),
+      .ndim = typed_data(env, argv[13], NULL),
+      .order = typed_data(env, argv[14], NULL),
+  };
+  t.capacity = capacity;
+  if (!raw || !out || out_length < 5 || !t.begin || !t.end || !t.elements || !t.dims || !t.name_start ||
+      !t.name_end || !t.name_hash || !t.name_escaped || !t.dtype_code || !t.ndim || !t.order) {
+    return status_value(env, STATUS_FALLBACK);
+  }
+
+  int status = STATUS_FALLBACK;
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return status_value(env, STATUS_FALLBACK);
+  struct stat st;
+  uint8_t prefix[8];
+  if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size >= 8 && read_fully(fd, prefix, 8, 0)) {
+    uint64_t header_length = 0;
+    for (int k = 7; k >= 0; k--) header_length = (header_length << 8) | prefix[k];
+    uint64_t file_size = (uint64_t)st.st_size;
+    if ((double)header_length <= max_header_size && header_length <= file_size - 8) {
+      out[0] = (double)header_length;
+      out[1] = (double)file_size;
+      /* Every entry takes at least 48 bytes, so this many rows always suffice. */
+      size_t rows_needed = (size_t)(header_length / 48) + 2;
+      if (header_length > raw_length || rows_needed > t.capacity) {
+        status = STATUS_GROW;
+      } else if (read_fully(fd, raw, (size_t)header_length, 8)) {
+        size_t count;
+        int64_t meta_start, meta_end;
+        if (parse_header(raw, (size_t)header_length, dtypes, &t, &count, &meta_start, &meta_end) &&
+            !has_duplicates(raw, &t, count) && validate(&t, dtypes, count, header_length, file_size)) {
+          out[2] = (double)count;
+          out[3] = (double)meta_start;
+          out[4] = (double)meta_end;
+          status = STATUS_OK;
+        }
+      }
+    }
+  }
+  close(fd);
+  return status_value(env, status);
+}
+
+static void free_dtypes(napi_env env, void *data, void *hint) {
+  (void)env;
+  (void)hint;
+  free(data);
+}
+
+/* configure(names: string[], bits: number[]): the dtype table, in DTYPE_BITS order (codes are its indices). */
+static napi_value configure(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  /* One table per environment, allocated on first use (a replaced table's finalizer would not run). */
+  Dtypes *dtypes = NULL;
+  CHECK(napi_get_instance_data(env, (void **)&dtypes));
+  if (!dtypes) {
+    dtypes = calloc(1, sizeof(Dtypes));
+    if (!dtypes) return NULL;
+    if (napi_set_instance_data(env, dtypes, free_dtypes, NULL) != napi_ok) {
+      free(dtypes);
+      return NULL;
+    }
+  }
+  uint32_t count = 0;
+  int ok = napi_get_array_length(env, argv[0], &count) == napi_ok;
+  if (count > MAX_DTYPES) count = MAX_DTYPES;
+  for (uint32_t d = 0; ok && d < count; d++) {
+    napi_value name, bits;
+    size_t length = 0;
+    int32_t value = 0;
+    ok = napi_get_element(env, argv[0], d, &name) == napi_ok &&
+         napi_get_value_string_utf8(env, name, dtypes->names[d], sizeof dtypes->names[d], &length) == napi_ok &&
+         napi_get_element(env, argv[1], d, &bits) == napi_ok && napi_get_value_int32(env, bits, &value) == napi_ok;
+    dtypes->lengths[d] = (uint8_t)length;
+    dtypes->bits[d] = (uint16_t)value;
+  }
+  dtypes->count = ok ? (int)count : 0;
+  return NULL;
+}
+
+static napi_value init(napi_env env, napi_value exports) {
+  napi_property_descriptor properties[] = {
+      {"read", NULL, read_header, NULL, NULL, NULL, napi_default, NULL},
+      {"configure", NULL, configure, NULL, NULL, NULL, napi_default, NULL},
+  };
+  napi_define_properties(env, exports, sizeof properties / sizeof properties[0], properties);
+  return exports;
+}
+
+NAPI_MODULE(NODE_GYP_MODULE_NAME, init)

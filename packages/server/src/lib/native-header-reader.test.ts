@@ -1,0 +1,70 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { generateLibrary } from '../../scripts/fixtures/library-generator.ts';
+import { fuzzBases, mutate, rng } from '../../test/support/safetensors-fuzz.ts';
+import { nativeHeaderReaderStatus } from './native-header-reader.ts';
+import { HeaderReader, readSafetensorsHeader, SafetensorsError, type SafetensorsHeader } from './safetensors.ts';
+
+// The addon is built by `npm install`; where it is turned off on purpose there is nothing to compare.
+const turnedOff = /^(off|0|false)$/i.test(process.env.LORA_MANAGER_NATIVE_READER ?? '');
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'native-header-'));
+afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+type Outcome = { ok: true; header: SafetensorsHeader } | { ok: false; code: string; message: string };
+
+function outcome(read: () => SafetensorsHeader): Outcome {
+  try {
+    return { ok: true, header: read() };
+  } catch (error) {
+    if (!(error instanceof SafetensorsError)) throw error;
+    return { ok: false, code: error.code, message: error.message };
+  }
+}
+
+/** What a user of the header sees: every field, every tensor in data order, the metadata. */
+function visible(o: Outcome) {
+  if (!o.ok) return o;
+  const { headerLength, dataOffset, fileSize, metadata, tensors } = o.header;
+  return { headerLength, dataOffset, fileSize, metadata: metadata && { ...metadata }, tensors };
+}
+
+describe.skipIf(turnedOff)('native safetensors header reader', () => {
+  it('is built and loaded', () => {
+    expect(nativeHeaderReaderStatus()).toMatchObject({ active: true });
+  });
+
+  it('agrees with the JavaScript reader on 12,000 mutated and truncated files, reusing its buffers throughout', () => {
+    const random = rng(20261201);
+    const bases = fuzzBases();
+    const reader = new HeaderReader();
+    const file = path.join(dir, 'fuzz.safetensors');
+    let accepted = 0;
+    for (let i = 0; i < 12_000; i++) {
+      fs.writeFileSync(file, mutate(bases[i % bases.length], random));
+      const native = reader.counts.native;
+      const ours = outcome(() => reader.read(file));
+      const javascript = outcome(() => readSafetensorsHeader(file));
+      expect(visible(ours), `case ${i}`).toEqual(visible(javascript));
+      if (reader.counts.native > native) {
+        accepted++;
+        expect(javascript.ok, `case ${i}: the native reader accepted what the JavaScript reader refuses`).toBe(true);
+      }
+    }
+    // The mix must exercise the native path itself, not only the fall-backs.
+    expect(accepted).toBeGreaterThan(500);
+    expect(reader.counts.javascript).toBeGreaterThan(5000);
+  });
+
+  it('reads every generated LoRA layout exactly as the JavaScript reader does', async () => {
+    const library = path.join(dir, 'library');
+    const { files } = await generateLibrary({ out: library, count: 60, seed: 7 });
+    const reader = new HeaderReader();
+    for (const f of files) {
+      expect(visible(outcome(() => reader.read(f.path))), f.path).toEqual(visible(outcome(() => readSafetensorsHeader(f.path))));
+    }
+    // Every intact file stays on the native path (checkpoints and embeddings are valid safetensors too).
+    expect(reader.counts.native).toBeGreaterThanOrEqual(files.filter((f) => !f.broken).length);
+  });
+});

@@ -1,0 +1,57 @@
+import { createRequire } from 'node:module';
+
+/**
+ * The compiled fast path of the safetensors header reader (packages/server/native/safetensors-header), built by
+ * `npm install` when a C compiler is there. Without it every header is read by the JavaScript reader, which accepts
+ * and refuses exactly the same files, only slower; LORA_MANAGER_NATIVE_READER=off turns it off.
+ */
+export interface NativeHeaderAddon {
+  configure(dtypes: string[], bits: number[]): void;
+  read(
+    path: string,
+    raw: Uint8Array,
+    maxHeaderSize: number,
+    out: Float64Array,
+    begin: Float64Array,
+    end: Float64Array,
+    elements: Float64Array,
+    dims: Float64Array,
+    nameStart: Int32Array,
+    nameEnd: Int32Array,
+    nameHash: Int32Array,
+    nameEscaped: Uint8Array,
+    dtypeCode: Uint8Array,
+    ndim: Uint8Array,
+    order: Uint32Array,
+  ): number;
+}
+
+/** What `read` answers. */
+export const NativeStatus = { ok: 0, grow: 1, fallback: 2 } as const;
+
+const ADDON_PATH = '../../native/safetensors-header/build/Release/safetensors_header.node';
+
+let loaded: { addon: NativeHeaderAddon | null; reason: string } | undefined;
+
+/** The addon, or null with the reason (not built, turned off). Loaded once per thread. */
+export function nativeHeaderAddon(): NativeHeaderAddon | null {
+  loaded ??= load();
+  return loaded.addon;
+}
+
+export function nativeHeaderReaderStatus(): { active: boolean; reason: string } {
+  loaded ??= load();
+  return { active: loaded.addon !== null, reason: loaded.reason };
+}
+
+function load(): { addon: NativeHeaderAddon | null; reason: string } {
+  if (['off', '0', 'false'].includes((process.env.LORA_MANAGER_NATIVE_READER ?? '').toLowerCase())) {
+    return { addon: null, reason: 'turned off by LORA_MANAGER_NATIVE_READER' };
+  }
+  try {
+    const addon = createRequire(import.meta.url)(ADDON_PATH) as NativeHeaderAddon;
+    return { addon, reason: 'native header reader loaded' };
+  } catch (error) {
+    return { addon: null, reason: `native header reader not built (${(error as Error).message.split('\n')[0]}); using the JavaScript reader` };
+  }
+}
