@@ -358,6 +358,138 @@ static int read_fully(int fd, uint8_t *into, size_t length, off_t position) {
   return 1;
 }
 
+/* ---- kohya module names → network and base-model evidence (network-inference.ts, the kohya case) ---- */
+
+/*
+ * Files written by kohya sd-scripts name every tensor `lora_unet_<block>….lora_down.weight`, `….lora_up.weight` or
+ * `….alpha` (and `lora_te…` for the text encoders). For those this walk gathers what inferFromTensors' walk gathers,
+ * in the same order, and answers with the same counters; any other name (LyCORIS, diffusers, PEFT, checkpoints) and
+ * the JavaScript walk runs instead. A differential test compares both on every generated layout.
+ */
+enum {
+  EV_LORA, EV_CONV, EV_RANK, EV_ALPHA_ROW, EV_FLUX, EV_MAX_DOUBLE, EV_MAX_SINGLE, EV_SD3, EV_SD3_WIDTH, EV_SGM,
+  EV_TE2, EV_DIFFUSERS_UNET, EV_TE1_ONLY, EV_WAN, EV_CROSS_WIDTH, EV_TE_WIDTH, EV_FIELDS
+};
+
+#define MAX_DISTINCT 64
+
+/* A tally of positive values; `mode` answers as network-inference.ts's mode(): most frequent, ties to the larger. */
+typedef struct {
+  double value[MAX_DISTINCT];
+  uint32_t count[MAX_DISTINCT];
+  int size, overflow;
+} Histogram;
+
+static void tally(Histogram *h, double value) {
+  if (!(value > 0)) return;
+  for (int k = 0; k < h->size; k++) {
+    if (h->value[k] == value) {
+      h->count[k]++;
+      return;
+    }
+  }
+  if (h->size == MAX_DISTINCT) {
+    h->overflow = 1;
+    return;
+  }
+  h->value[h->size] = value;
+  h->count[h->size++] = 1;
+}
+
+static double mode(const Histogram *h) {
+  double best = -1;
+  uint32_t best_count = 0;
+  for (int k = 0; k < h->size; k++) {
+    if (h->count[k] > best_count || (h->count[k] == best_count && h->value[k] > best)) {
+      best = h->value[k];
+      best_count = h->count[k];
+    }
+  }
+  return best;
+}
+
+static inline int ends_with(const uint8_t *b, size_t start, size_t end, const char *suffix, size_t len) {
+  return end - start >= len && memcmp(b + end - len, suffix, len) == 0;
+}
+
+static inline int has_at(const uint8_t *b, size_t start, size_t end, size_t at, const char *text, size_t len) {
+  return end - start >= at + len && memcmp(b + start + at, text, len) == 0;
+}
+
+/* The decimal number at `at`, or -1 (nameNumberAt). */
+static double number_at(const uint8_t *b, size_t start, size_t end, size_t at) {
+  double n = -1;
+  for (size_t k = start + at; k < end && b[k] >= '0' && b[k] <= '9'; k++) n = (n < 0 ? 0 : n * 10) + (b[k] - '0');
+  return n;
+}
+
+#define LIT(text) text, sizeof text - 1
+
+static int kohya_evidence(const uint8_t *b, size_t count, const Columns *t, double *ev) {
+  Histogram ranks = {0}, cross = {0}, te_widths = {0};
+  int cross_samples = 0;
+  for (int k = 0; k < EV_FIELDS; k++) ev[k] = 0;
+  ev[EV_ALPHA_ROW] = ev[EV_MAX_DOUBLE] = ev[EV_MAX_SINGLE] = -1;
+  for (size_t r = 0; r < count; r++) {
+    if (t->name_escaped[r]) return 0;
+    size_t start = (size_t)t->name_start[r], end = (size_t)t->name_end[r];
+    int ndim = t->ndim[r];
+    const double *dims = t->dims + r * MAX_DIMS_INLINE;
+    if (ends_with(b, start, end, LIT(".lora_up.weight"))) continue;
+    if (ends_with(b, start, end, LIT(".alpha"))) {
+      if (ev[EV_ALPHA_ROW] < 0 && ndim == 0) ev[EV_ALPHA_ROW] = (double)r;
+      continue;
+    }
+    if (!ends_with(b, start, end, LIT(".lora_down.weight"))) return 0;
+    size_t stem_end = end - (sizeof ".lora_down.weight" - 1);
+    ev[EV_LORA]++;
+    if (ndim >= 1) tally(&ranks, dims[0]);
+    if (ndim == 4 && (dims[2] > 1 || dims[3] > 1)) ev[EV_CONV]++;
+    double in_width = ndim >= 2 ? dims[1] : 0;
+    if (has_at(b, start, end, 0, LIT("lora_unet_"))) {
+      const size_t at = sizeof "lora_unet_" - 1;
+      if (has_at(b, start, end, at, LIT("double_blocks_"))) {
+        ev[EV_FLUX]++;
+        double n = number_at(b, start, end, at + sizeof "double_blocks_" - 1);
+        if (n > ev[EV_MAX_DOUBLE]) ev[EV_MAX_DOUBLE] = n;
+      } else if (has_at(b, start, end, at, LIT("single_blocks_"))) {
+        ev[EV_FLUX]++;
+        double n = number_at(b, start, end, at + sizeof "single_blocks_" - 1);
+        if (n > ev[EV_MAX_SINGLE]) ev[EV_MAX_SINGLE] = n;
+      } else if (has_at(b, start, end, at, LIT("joint_blocks_"))) {
+        ev[EV_SD3]++;
+        if (in_width > 0 && ev[EV_SD3_WIDTH] == 0 && ends_with(b, start, stem_end, LIT("x_block_attn_qkv"))) {
+          ev[EV_SD3_WIDTH] = in_width;
+        }
+      } else if (has_at(b, start, end, at, LIT("input_blocks_")) || has_at(b, start, end, at, LIT("output_blocks_")) ||
+                 has_at(b, start, end, at, LIT("middle_block_"))) {
+        ev[EV_SGM]++;
+      } else if (has_at(b, start, end, at, LIT("down_blocks_")) || has_at(b, start, end, at, LIT("up_blocks_")) ||
+                 has_at(b, start, end, at, LIT("mid_block_"))) {
+        ev[EV_DIFFUSERS_UNET]++;
+        if (in_width > 0 && cross_samples < 8 &&
+            (ends_with(b, start, stem_end, LIT("attn2_to_k")) || ends_with(b, start, stem_end, LIT("attn2_to_v")))) {
+          cross_samples++;
+          tally(&cross, in_width);
+        }
+      } else if (has_at(b, start, end, at, LIT("blocks_"))) {
+        ev[EV_WAN]++;
+      }
+    } else if (has_at(b, start, end, 0, LIT("lora_te"))) {
+      if (has_at(b, start, end, 7, LIT("2_"))) ev[EV_TE2]++;
+      else if (has_at(b, start, end, 7, LIT("1_"))) ev[EV_TE1_ONLY]++;
+      else if (in_width > 0 && te_widths.size < 4 && ends_with(b, start, stem_end, LIT("mlp_fc1"))) tally(&te_widths, in_width);
+    } else {
+      return 0; /* a name kohya does not write: the JavaScript walk knows the other conventions */
+    }
+  }
+  if (ranks.overflow || cross.overflow || te_widths.overflow) return 0;
+  ev[EV_RANK] = mode(&ranks);
+  ev[EV_CROSS_WIDTH] = mode(&cross);
+  ev[EV_TE_WIDTH] = mode(&te_widths);
+  return 1;
+}
+
 /* ---- N-API glue ---- */
 
 #define CHECK(call)                                                                                                   \
@@ -458,6 +590,36 @@ static napi_value read_header(napi_env env, napi_callback_info info) {
   return status_value(env, status);
 }
 
+/*
+ * kohyaEvidence(raw, count, nameStart, nameEnd, nameEscaped, ndim, dims, out) → 1 when every tensor has a kohya
+ * name and `out` (Float64Array of EV_FIELDS) holds the counters, else 0.
+ */
+static napi_value kohya_evidence_js(napi_env env, napi_callback_info info) {
+  size_t argc = 8;
+  napi_value argv[8];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 8) return status_value(env, 0);
+  size_t raw_length = 0, rows = 0, out_length = 0;
+  double count;
+  CHECK(napi_get_value_double(env, argv[1], &count));
+  Columns t = {0};
+  const uint8_t *raw = typed_data(env, argv[0], &raw_length);
+  t.name_start = typed_data(env, argv[2], &rows);
+  t.name_end = typed_data(env, argv[3], NULL);
+  t.name_escaped = typed_data(env, argv[4], NULL);
+  t.ndim = typed_data(env, argv[5], NULL);
+  t.dims = typed_data(env, argv[6], NULL);
+  double *out = typed_data(env, argv[7], &out_length);
+  if (!raw || !t.name_start || !t.name_end || !t.name_escaped || !t.ndim || !t.dims || !out || out_length < EV_FIELDS ||
+      !(count >= 0) || (size_t)count > rows) {
+    return status_value(env, 0);
+  }
+  for (size_t r = 0; r < (size_t)count; r++) {
+    if (t.name_start[r] < 0 || t.name_end[r] < t.name_start[r] || (size_t)t.name_end[r] > raw_length) return status_value(env, 0);
+  }
+  return status_value(env, kohya_evidence(raw, (size_t)count, &t, out));
+}
+
 static void free_dtypes(napi_env env, void *data, void *hint) {
   (void)env;
   (void)hint;
@@ -501,6 +663,7 @@ static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor properties[] = {
       {"read", NULL, read_header, NULL, NULL, NULL, napi_default, NULL},
       {"configure", NULL, configure, NULL, NULL, NULL, napi_default, NULL},
+      {"kohyaEvidence", NULL, kohya_evidence_js, NULL, NULL, NULL, napi_default, NULL},
   };
   napi_define_properties(env, exports, sizeof properties / sizeof properties[0], properties);
   return exports;

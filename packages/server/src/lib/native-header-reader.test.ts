@@ -4,7 +4,8 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { generateLibrary } from '../../scripts/fixtures/library-generator.ts';
 import { fuzzBases, mutate, rng } from '../../test/support/safetensors-fuzz.ts';
-import { nativeHeaderReaderStatus } from './native-header-reader.ts';
+import { nativeHeaderAddon, nativeHeaderReaderStatus } from './native-header-reader.ts';
+import { inferFromTensors } from './network-inference.ts';
 import { HeaderReader, readSafetensorsHeader, SafetensorsError, type SafetensorsHeader } from './safetensors.ts';
 
 // The addon is built by `npm install`; where it is turned off on purpose there is nothing to compare.
@@ -47,6 +48,7 @@ describe.skipIf(turnedOff)('native safetensors header reader', () => {
       const ours = outcome(() => reader.read(file));
       const javascript = outcome(() => readSafetensorsHeader(file));
       expect(visible(ours), `case ${i}`).toEqual(visible(javascript));
+      if (ours.ok) expect(inferFromTensors(ours.header.table), `case ${i}`).toEqual(inferFromTensors(ours.header.table, { native: false }));
       if (reader.counts.native > native) {
         accepted++;
         expect(javascript.ok, `case ${i}: the native reader accepted what the JavaScript reader refuses`).toBe(true);
@@ -57,13 +59,22 @@ describe.skipIf(turnedOff)('native safetensors header reader', () => {
     expect(reader.counts.javascript).toBeGreaterThan(5000);
   });
 
-  it('reads every generated LoRA layout exactly as the JavaScript reader does', async () => {
+  it('reads every generated LoRA layout exactly as the JavaScript reader does, and infers the same facts', async () => {
     const library = path.join(dir, 'library');
-    const { files } = await generateLibrary({ out: library, count: 60, seed: 7 });
+    const { files } = await generateLibrary({ out: library, count: 150, seed: 7, maxRank: 2 });
     const reader = new HeaderReader();
+    let kohya = 0;
     for (const f of files) {
-      expect(visible(outcome(() => reader.read(f.path))), f.path).toEqual(visible(outcome(() => readSafetensorsHeader(f.path))));
+      const ours = outcome(() => reader.read(f.path));
+      expect(visible(ours), f.path).toEqual(visible(outcome(() => readSafetensorsHeader(f.path))));
+      if (!ours.ok) continue;
+      const facts = inferFromTensors(ours.header.table);
+      expect(facts, f.path).toEqual(inferFromTensors(ours.header.table, { native: false }));
+      if (nativeHeaderAddon()!.kohyaEvidence(ours.header.table.header, ours.header.table.count, ours.header.table.nameStart, ours.header.table.nameEnd, ours.header.table.nameEscaped, ours.header.table.ndim, ours.header.table.dims, new Float64Array(16))) kohya++;
     }
+    // Most generated files are named the kohya way and take the native walk; the rest exercise the fall-back.
+    expect(kohya).toBeGreaterThan(files.length / 2);
+    expect(kohya).toBeLessThan(files.length);
     // Every intact file stays on the native path (checkpoints and embeddings are valid safetensors too).
     expect(reader.counts.native).toBeGreaterThanOrEqual(files.filter((f) => !f.broken).length);
   });

@@ -24,6 +24,17 @@ export interface NativeHeaderAddon {
     ndim: Uint8Array,
     order: Uint32Array,
   ): number;
+  /** Network and base-model counters of a table whose names are all kohya's (see network-inference.ts). */
+  kohyaEvidence(
+    raw: Uint8Array,
+    count: number,
+    nameStart: Int32Array,
+    nameEnd: Int32Array,
+    nameEscaped: Uint8Array,
+    ndim: Uint8Array,
+    dims: Float64Array,
+    out: Float64Array,
+  ): number;
 }
 
 /** What `read` answers. */

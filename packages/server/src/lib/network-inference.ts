@@ -1,5 +1,6 @@
 import type { TensorInfo, TensorTable } from './safetensors.ts';
 import { guessFor, type BaseModelGuess } from './base-models.ts';
+import { nativeHeaderAddon } from './native-header-reader.ts';
 
 /**
  * What the tensor names and shapes of a safetensors file say about it: is it a LoRA-family network at all, which
@@ -84,7 +85,41 @@ const TAILS = new Map<string, SuffixKind>([
   ['b_norm', 'norm'],
 ]);
 
-export function inferFromTensors(table: TensorTable): TensorFacts {
+/**
+ * What one walk over the tensors gathers; the facts follow from it alone. Files named the kohya way are walked by
+ * the native reader when it is built (the same counters, several times faster); everything else by `walkTensors`.
+ */
+interface Evidence {
+  tally: Tally;
+  rank: number | null;
+  /** The row of the first scalar `.alpha`, or -1. */
+  alphaIndex: number;
+  checkpointKeys: number;
+  embeddingKeys: number;
+  family: FamilyCounts;
+}
+
+/** `native: false` walks in JavaScript even where the native walk could (the differential test compares both). */
+export function inferFromTensors(table: TensorTable, options: { native?: boolean } = {}): TensorFacts {
+  const evidence = (options.native !== false && nativeKohyaEvidence(table)) || walkTensors(table);
+  const { tally, rank, alphaIndex, checkpointKeys, embeddingKeys, family } = evidence;
+  const networkType = pickType(tally);
+  const moduleCount = tally.lora + tally.loha / 4 + tally.lokr / 2 + tally.glora / 4 + tally.oft + tally.boft + tally.ia3 + tally.full;
+  let kind: FileKind = 'unknown';
+  if (networkType !== null) kind = 'lora';
+  else if (checkpointKeys > 0) kind = 'checkpoint';
+  else if (embeddingKeys > 0 && table.count <= 8) kind = 'embedding';
+  return {
+    kind,
+    networkType,
+    rank,
+    baseModel: kind === 'lora' ? concludeFamily(family) : null,
+    alphaTensor: alphaIndex >= 0 ? table.info(alphaIndex) : null,
+    moduleCount: Math.round(moduleCount),
+  };
+}
+
+function walkTensors(table: TensorTable): Evidence {
   const tally: Tally = { lora: 0, conv: 0, mid: 0, loha: 0, lokr: 0, glora: 0, oft: 0, boft: 0, ia3: 0, full: 0, norm: 0, dora: 0 };
   const ranks = new Map<number, number>();
   const family = new FamilyEvidence();
@@ -160,19 +195,39 @@ export function inferFromTensors(table: TensorTable): TensorFacts {
     }
   }
 
-  const networkType = pickType(tally);
-  const moduleCount = tally.lora + tally.loha / 4 + tally.lokr / 2 + tally.glora / 4 + tally.oft + tally.boft + tally.ia3 + tally.full;
-  let kind: FileKind = 'unknown';
-  if (networkType !== null) kind = 'lora';
-  else if (checkpointKeys > 0) kind = 'checkpoint';
-  else if (embeddingKeys > 0 && table.count <= 8) kind = 'embedding';
+  return { tally, rank: mode(ranks), alphaIndex, checkpointKeys, embeddingKeys, family: family.counts() };
+}
+
+const EVIDENCE = new Float64Array(16);
+
+/** The kohya walk in C (native/safetensors-header), or null when the addon is absent or a name is not kohya's. */
+function nativeKohyaEvidence(table: TensorTable): Evidence | null {
+  const addon = nativeHeaderAddon();
+  const e = EVIDENCE;
+  if (!addon?.kohyaEvidence(table.header, table.count, table.nameStart, table.nameEnd, table.nameEscaped, table.ndim, table.dims, e)) return null;
+  const tally: Tally = { lora: e[0], conv: e[1], mid: 0, loha: 0, lokr: 0, glora: 0, oft: 0, boft: 0, ia3: 0, full: 0, norm: 0, dora: 0 };
+  const orNull = (value: number) => (value > 0 ? value : null);
   return {
-    kind,
-    networkType,
-    rank: mode(ranks),
-    baseModel: kind === 'lora' ? family.conclude() : null,
-    alphaTensor: alphaIndex >= 0 ? table.info(alphaIndex) : null,
-    moduleCount: Math.round(moduleCount),
+    tally,
+    rank: orNull(e[2]),
+    alphaIndex: e[3],
+    checkpointKeys: 0,
+    embeddingKeys: 0,
+    family: {
+      flux: e[4],
+      maxDouble: e[5],
+      maxSingle: e[6],
+      sd3: e[7],
+      sd3Width: e[8],
+      sgm: e[9],
+      te2: e[10],
+      diffusersUnet: e[11],
+      te1Only: e[12],
+      wan: e[13],
+      diffusersTransformer: 0,
+      crossAttnWidth: orNull(e[14]),
+      teWidth: orNull(e[15]),
+    },
   };
 }
 
@@ -356,25 +411,49 @@ class FamilyEvidence {
     if (inWidth && name.startsWith('text_encoder.') && name.includes('mlp.fc1')) count(this.teWidths, inWidth);
   }
 
-  conclude(): BaseModelGuess | null {
-    if (this.flux > 0) {
-      // HunyuanVideo uses Flux's block names with 20 double and 40 single blocks; Flux has 19 and 38.
-      if (this.maxDouble >= 19 || this.maxSingle >= 38) return guessFor('hunyuan-video', 'tensors');
-      return guessFor('flux', 'tensors');
-    }
-    if (this.sd3 > 0 || this.diffusersTransformer > 0) {
-      if (this.sd3Width === 2432) return guessFor('sd3', 'tensors', 'SD 3.5 Large');
-      if (this.sd3 > 0 || this.sd3Width === 1536) return guessFor('sd3', 'tensors');
-      return guessFor('other', 'tensors');
-    }
-    if (this.wan > 0) return guessFor('wan', 'tensors');
-    const cross = mode(this.crossAttnWidths);
-    if (this.sgm > 0 || this.te2 > 0 || cross === 2048) return guessFor('sdxl', 'tensors');
-    if (cross === 1024) return guessFor('sd2', 'tensors');
-    if (cross === 768) return guessFor('sd1', 'tensors');
-    const te = mode(this.teWidths);
-    if (te === 1024) return guessFor('sd2', 'tensors');
-    if (te === 768 || this.diffusersUnet > 0) return guessFor('sd1', 'tensors');
-    return null;
+  counts(): FamilyCounts {
+    const { flux, maxDouble, maxSingle, sd3, sd3Width, sgm, te2, diffusersUnet, te1Only, wan, diffusersTransformer } = this;
+    return { flux, maxDouble, maxSingle, sd3, sd3Width, sgm, te2, diffusersUnet, te1Only, wan, diffusersTransformer, crossAttnWidth: mode(this.crossAttnWidths), teWidth: mode(this.teWidths) };
   }
+}
+
+/** What the module names say about the base model, counted by FamilyEvidence (or the native kohya walk). */
+interface FamilyCounts {
+  flux: number;
+  maxDouble: number;
+  maxSingle: number;
+  sd3: number;
+  sd3Width: number;
+  sgm: number;
+  te2: number;
+  diffusersUnet: number;
+  te1Only: number;
+  wan: number;
+  diffusersTransformer: number;
+  /** The most common input width of cross-attention key/value projections. */
+  crossAttnWidth: number | null;
+  /** The most common input width of the text encoder's first MLP layer. */
+  teWidth: number | null;
+}
+
+function concludeFamily(c: FamilyCounts): BaseModelGuess | null {
+  if (c.flux > 0) {
+    // HunyuanVideo uses Flux's block names with 20 double and 40 single blocks; Flux has 19 and 38.
+    if (c.maxDouble >= 19 || c.maxSingle >= 38) return guessFor('hunyuan-video', 'tensors');
+    return guessFor('flux', 'tensors');
+  }
+  if (c.sd3 > 0 || c.diffusersTransformer > 0) {
+    if (c.sd3Width === 2432) return guessFor('sd3', 'tensors', 'SD 3.5 Large');
+    if (c.sd3 > 0 || c.sd3Width === 1536) return guessFor('sd3', 'tensors');
+    return guessFor('other', 'tensors');
+  }
+  if (c.wan > 0) return guessFor('wan', 'tensors');
+  const cross = c.crossAttnWidth;
+  if (c.sgm > 0 || c.te2 > 0 || cross === 2048) return guessFor('sdxl', 'tensors');
+  if (cross === 1024) return guessFor('sd2', 'tensors');
+  if (cross === 768) return guessFor('sd1', 'tensors');
+  const te = c.teWidth;
+  if (te === 1024) return guessFor('sd2', 'tensors');
+  if (te === 768 || c.diffusersUnet > 0) return guessFor('sd1', 'tensors');
+  return null;
 }

@@ -329,7 +329,8 @@ export class TensorTable {
   storage: ArrayBuffer;
 
   constructor(
-    private readonly header: Uint8Array,
+    /** The header bytes the names are ranges of. */
+    readonly header: Uint8Array,
     capacity: number,
     storage: ArrayBuffer | null = null,
   ) {
