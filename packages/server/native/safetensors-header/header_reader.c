@@ -361,14 +361,16 @@ static int read_fully(int fd, uint8_t *into, size_t length, off_t position) {
 /* ---- kohya module names → network and base-model evidence (network-inference.ts, the kohya case) ---- */
 
 /*
- * Files written by kohya sd-scripts name every tensor `lora_unet_<block>….lora_down.weight`, `….lora_up.weight` or
- * `….alpha` (and `lora_te…` for the text encoders). For those this walk gathers what inferFromTensors' walk gathers,
- * in the same order, and answers with the same counters; any other name (LyCORIS, diffusers, PEFT, checkpoints) and
- * the JavaScript walk runs instead. A differential test compares both on every generated layout.
+ * kohya sd-scripts and LyCORIS name every tensor `lora_unet_<block>…` or `lora_te…` followed by `.lora_down.weight`,
+ * `.lora_up.weight`, `.alpha`, or a LyCORIS suffix (`.hada_w1_a`, `.lokr_w1`, `.dora_scale`, `.lora_mid.weight`…).
+ * For those this walk gathers what inferFromTensors' JavaScript walk gathers, in the same order, and answers with
+ * the same counters; at the first name it does not know (diffusers, PEFT, GLoRA/OFT/IA3, checkpoints) it gives up
+ * and the JavaScript walk runs instead. A differential test compares both on every generated layout.
  */
 enum {
-  EV_LORA, EV_CONV, EV_RANK, EV_ALPHA_ROW, EV_FLUX, EV_MAX_DOUBLE, EV_MAX_SINGLE, EV_SD3, EV_SD3_WIDTH, EV_SGM,
-  EV_TE2, EV_DIFFUSERS_UNET, EV_TE1_ONLY, EV_WAN, EV_CROSS_WIDTH, EV_TE_WIDTH, EV_FIELDS
+  EV_LORA, EV_CONV, EV_MID, EV_LOHA, EV_LOKR, EV_DORA, EV_NORM, EV_RANK, EV_ALPHA_ROW, EV_FLUX, EV_MAX_DOUBLE,
+  EV_MAX_SINGLE, EV_SD3, EV_SD3_WIDTH, EV_SGM, EV_TE2, EV_DIFFUSERS_UNET, EV_TE1_ONLY, EV_WAN, EV_CROSS_WIDTH,
+  EV_TE_WIDTH, EV_FIELDS
 };
 
 #define MAX_DISTINCT 64
@@ -425,9 +427,77 @@ static double number_at(const uint8_t *b, size_t start, size_t end, size_t at) {
 
 #define LIT(text) text, sizeof text - 1
 
+typedef struct {
+  double *ev;
+  Histogram ranks, cross, te_widths;
+  int cross_samples;
+} Walk;
+
+/*
+ * FamilyEvidence.observe for a kohya name: `stem_end` is where the name ends without its suffix, `in_width` the
+ * module's input width (0 when unknown). Returns 0 for a name without a kohya prefix.
+ */
+static int observe(Walk *w, const uint8_t *b, size_t start, size_t end, size_t stem_end, double in_width) {
+  double *ev = w->ev;
+  if (has_at(b, start, end, 0, LIT("lora_unet_"))) {
+    const size_t at = sizeof "lora_unet_" - 1;
+    if (has_at(b, start, end, at, LIT("double_blocks_"))) {
+      ev[EV_FLUX]++;
+      double n = number_at(b, start, end, at + sizeof "double_blocks_" - 1);
+      if (n > ev[EV_MAX_DOUBLE]) ev[EV_MAX_DOUBLE] = n;
+    } else if (has_at(b, start, end, at, LIT("single_blocks_"))) {
+      ev[EV_FLUX]++;
+      double n = number_at(b, start, end, at + sizeof "single_blocks_" - 1);
+      if (n > ev[EV_MAX_SINGLE]) ev[EV_MAX_SINGLE] = n;
+    } else if (has_at(b, start, end, at, LIT("joint_blocks_"))) {
+      ev[EV_SD3]++;
+      if (in_width > 0 && ev[EV_SD3_WIDTH] == 0 && ends_with(b, start, stem_end, LIT("x_block_attn_qkv"))) {
+        ev[EV_SD3_WIDTH] = in_width;
+      }
+    } else if (has_at(b, start, end, at, LIT("input_blocks_")) || has_at(b, start, end, at, LIT("output_blocks_")) ||
+               has_at(b, start, end, at, LIT("middle_block_"))) {
+      ev[EV_SGM]++;
+    } else if (has_at(b, start, end, at, LIT("down_blocks_")) || has_at(b, start, end, at, LIT("up_blocks_")) ||
+               has_at(b, start, end, at, LIT("mid_block_"))) {
+      ev[EV_DIFFUSERS_UNET]++;
+      if (in_width > 0 && w->cross_samples < 8 &&
+          (ends_with(b, start, stem_end, LIT("attn2_to_k")) || ends_with(b, start, stem_end, LIT("attn2_to_v")))) {
+        w->cross_samples++;
+        tally(&w->cross, in_width);
+      }
+    } else if (has_at(b, start, end, at, LIT("blocks_"))) {
+      ev[EV_WAN]++;
+    }
+    return 1;
+  }
+  if (has_at(b, start, end, 0, LIT("lora_te"))) {
+    if (has_at(b, start, end, 7, LIT("2_"))) ev[EV_TE2]++;
+    else if (has_at(b, start, end, 7, LIT("1_"))) ev[EV_TE1_ONLY]++;
+    else if (in_width > 0 && w->te_widths.size < 4 && ends_with(b, start, stem_end, LIT("mlp_fc1"))) tally(&w->te_widths, in_width);
+    return 1;
+  }
+  return 0;
+}
+
+/* TensorTable.nameTail: the last dot-separated part, or the last two when the last looks like `weight` or `bias`. */
+static size_t tail_start(const uint8_t *b, size_t start, size_t end) {
+  size_t k = end;
+  while (k > start && b[k - 1] != '.') k--;
+  size_t last = k, len = end - last;
+  /* JavaScript's k is this k - 1; "k > start" there is "k > start + 1" here. */
+  if (k > start + 1 && ((len == 6 && b[last] == 'w' && b[last + 5] == 't') || (len == 4 && b[last] == 'b' && b[last + 3] == 's'))) {
+    k--;
+    while (k > start && b[k - 1] != '.') k--;
+  }
+  return k;
+}
+
+static inline int tail_is(const uint8_t *b, size_t tail, size_t end, const char *text, size_t len) {
+  return end - tail == len && memcmp(b + tail, text, len) == 0;
+}
+
 static int kohya_evidence(const uint8_t *b, size_t count, const Columns *t, double *ev) {
-  Histogram ranks = {0}, cross = {0}, te_widths = {0};
-  int cross_samples = 0;
+  Walk w = {.ev = ev};
   for (int k = 0; k < EV_FIELDS; k++) ev[k] = 0;
   ev[EV_ALPHA_ROW] = ev[EV_MAX_DOUBLE] = ev[EV_MAX_SINGLE] = -1;
   for (size_t r = 0; r < count; r++) {
@@ -440,53 +510,47 @@ static int kohya_evidence(const uint8_t *b, size_t count, const Columns *t, doub
       if (ev[EV_ALPHA_ROW] < 0 && ndim == 0) ev[EV_ALPHA_ROW] = (double)r;
       continue;
     }
-    if (!ends_with(b, start, end, LIT(".lora_down.weight"))) return 0;
-    size_t stem_end = end - (sizeof ".lora_down.weight" - 1);
-    ev[EV_LORA]++;
-    if (ndim >= 1) tally(&ranks, dims[0]);
-    if (ndim == 4 && (dims[2] > 1 || dims[3] > 1)) ev[EV_CONV]++;
-    double in_width = ndim >= 2 ? dims[1] : 0;
-    if (has_at(b, start, end, 0, LIT("lora_unet_"))) {
-      const size_t at = sizeof "lora_unet_" - 1;
-      if (has_at(b, start, end, at, LIT("double_blocks_"))) {
-        ev[EV_FLUX]++;
-        double n = number_at(b, start, end, at + sizeof "double_blocks_" - 1);
-        if (n > ev[EV_MAX_DOUBLE]) ev[EV_MAX_DOUBLE] = n;
-      } else if (has_at(b, start, end, at, LIT("single_blocks_"))) {
-        ev[EV_FLUX]++;
-        double n = number_at(b, start, end, at + sizeof "single_blocks_" - 1);
-        if (n > ev[EV_MAX_SINGLE]) ev[EV_MAX_SINGLE] = n;
-      } else if (has_at(b, start, end, at, LIT("joint_blocks_"))) {
-        ev[EV_SD3]++;
-        if (in_width > 0 && ev[EV_SD3_WIDTH] == 0 && ends_with(b, start, stem_end, LIT("x_block_attn_qkv"))) {
-          ev[EV_SD3_WIDTH] = in_width;
-        }
-      } else if (has_at(b, start, end, at, LIT("input_blocks_")) || has_at(b, start, end, at, LIT("output_blocks_")) ||
-                 has_at(b, start, end, at, LIT("middle_block_"))) {
-        ev[EV_SGM]++;
-      } else if (has_at(b, start, end, at, LIT("down_blocks_")) || has_at(b, start, end, at, LIT("up_blocks_")) ||
-                 has_at(b, start, end, at, LIT("mid_block_"))) {
-        ev[EV_DIFFUSERS_UNET]++;
-        if (in_width > 0 && cross_samples < 8 &&
-            (ends_with(b, start, stem_end, LIT("attn2_to_k")) || ends_with(b, start, stem_end, LIT("attn2_to_v")))) {
-          cross_samples++;
-          tally(&cross, in_width);
-        }
-      } else if (has_at(b, start, end, at, LIT("blocks_"))) {
-        ev[EV_WAN]++;
+    if (ends_with(b, start, end, LIT(".lora_down.weight"))) {
+      ev[EV_LORA]++;
+      if (ndim >= 1) tally(&w.ranks, dims[0]);
+      if (ndim == 4 && (dims[2] > 1 || dims[3] > 1)) ev[EV_CONV]++;
+      if (!observe(&w, b, start, end, end - (sizeof ".lora_down.weight" - 1), ndim >= 2 ? dims[1] : 0)) return 0;
+      continue;
+    }
+    size_t tail = tail_start(b, start, end);
+    if (tail_is(b, tail, end, LIT("lora_mid.weight"))) {
+      ev[EV_MID]++;
+    } else if (tail_is(b, tail, end, LIT("hada_w1_a")) || tail_is(b, tail, end, LIT("hada_w1_b")) ||
+               tail_is(b, tail, end, LIT("hada_w2_a")) || tail_is(b, tail, end, LIT("hada_w2_b")) ||
+               tail_is(b, tail, end, LIT("hada_t1")) || tail_is(b, tail, end, LIT("hada_t2"))) {
+      ev[EV_LOHA]++;
+      if (ends_with(b, start, end, LIT(".hada_w1_b"))) {
+        if (ndim >= 1) tally(&w.ranks, dims[0]);
+      } else if (ends_with(b, start, end, LIT(".hada_w1_a")) && !observe(&w, b, start, end, end - (sizeof ".hada_w1_a" - 1), 0)) {
+        return 0;
       }
-    } else if (has_at(b, start, end, 0, LIT("lora_te"))) {
-      if (has_at(b, start, end, 7, LIT("2_"))) ev[EV_TE2]++;
-      else if (has_at(b, start, end, 7, LIT("1_"))) ev[EV_TE1_ONLY]++;
-      else if (in_width > 0 && te_widths.size < 4 && ends_with(b, start, stem_end, LIT("mlp_fc1"))) tally(&te_widths, in_width);
+    } else if (tail_is(b, tail, end, LIT("lokr_w1")) || tail_is(b, tail, end, LIT("lokr_w1_a")) ||
+               tail_is(b, tail, end, LIT("lokr_w1_b")) || tail_is(b, tail, end, LIT("lokr_w2")) ||
+               tail_is(b, tail, end, LIT("lokr_w2_a")) || tail_is(b, tail, end, LIT("lokr_w2_b")) ||
+               tail_is(b, tail, end, LIT("lokr_t2"))) {
+      ev[EV_LOKR]++;
+      if (ends_with(b, start, end, LIT(".lokr_w2_a"))) {
+        if (ndim >= 2) tally(&w.ranks, dims[1]);
+      } else if (ends_with(b, start, end, LIT(".lokr_w1")) && !observe(&w, b, start, end, end - (sizeof ".lokr_w1" - 1), 0)) {
+        return 0;
+      }
+    } else if (tail_is(b, tail, end, LIT("dora_scale"))) {
+      ev[EV_DORA]++;
+    } else if (tail_is(b, tail, end, LIT("w_norm")) || tail_is(b, tail, end, LIT("b_norm"))) {
+      ev[EV_NORM]++;
     } else {
-      return 0; /* a name kohya does not write: the JavaScript walk knows the other conventions */
+      return 0; /* a convention the JavaScript walk knows (diffusers, PEFT, other LyCORIS kinds, checkpoints) */
     }
   }
-  if (ranks.overflow || cross.overflow || te_widths.overflow) return 0;
-  ev[EV_RANK] = mode(&ranks);
-  ev[EV_CROSS_WIDTH] = mode(&cross);
-  ev[EV_TE_WIDTH] = mode(&te_widths);
+  if (w.ranks.overflow || w.cross.overflow || w.te_widths.overflow) return 0;
+  ev[EV_RANK] = mode(&w.ranks);
+  ev[EV_CROSS_WIDTH] = mode(&w.cross);
+  ev[EV_TE_WIDTH] = mode(&w.te_widths);
   return 1;
 }
 

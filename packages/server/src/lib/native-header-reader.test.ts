@@ -70,7 +70,7 @@ describe.skipIf(turnedOff)('native safetensors header reader', () => {
       if (!ours.ok) continue;
       const facts = inferFromTensors(ours.header.table);
       expect(facts, f.path).toEqual(inferFromTensors(ours.header.table, { native: false }));
-      if (nativeHeaderAddon()!.kohyaEvidence(ours.header.table.header, ours.header.table.count, ours.header.table.nameStart, ours.header.table.nameEnd, ours.header.table.nameEscaped, ours.header.table.ndim, ours.header.table.dims, new Float64Array(16))) kohya++;
+      if (nativeHeaderAddon()!.kohyaEvidence(ours.header.table.header, ours.header.table.count, ours.header.table.nameStart, ours.header.table.nameEnd, ours.header.table.nameEscaped, ours.header.table.ndim, ours.header.table.dims, new Float64Array(21))) kohya++;
     }
     // Most generated files are named the kohya way and take the native walk; the rest exercise the fall-back.
     expect(kohya).toBeGreaterThan(files.length / 2);

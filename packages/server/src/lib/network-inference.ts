@@ -198,35 +198,35 @@ function walkTensors(table: TensorTable): Evidence {
   return { tally, rank: mode(ranks), alphaIndex, checkpointKeys, embeddingKeys, family: family.counts() };
 }
 
-const EVIDENCE = new Float64Array(16);
+const EVIDENCE = new Float64Array(21);
 
-/** The kohya walk in C (native/safetensors-header), or null when the addon is absent or a name is not kohya's. */
+/** The kohya/LyCORIS walk in C (native/safetensors-header), or null when the addon is absent or a name is another kind. */
 function nativeKohyaEvidence(table: TensorTable): Evidence | null {
   const addon = nativeHeaderAddon();
   const e = EVIDENCE;
   if (!addon?.kohyaEvidence(table.header, table.count, table.nameStart, table.nameEnd, table.nameEscaped, table.ndim, table.dims, e)) return null;
-  const tally: Tally = { lora: e[0], conv: e[1], mid: 0, loha: 0, lokr: 0, glora: 0, oft: 0, boft: 0, ia3: 0, full: 0, norm: 0, dora: 0 };
+  // The order of the C enum EV_*.
   const orNull = (value: number) => (value > 0 ? value : null);
   return {
-    tally,
-    rank: orNull(e[2]),
-    alphaIndex: e[3],
+    tally: { lora: e[0], conv: e[1], mid: e[2], loha: e[3], lokr: e[4], dora: e[5], norm: e[6], glora: 0, oft: 0, boft: 0, ia3: 0, full: 0 },
+    rank: orNull(e[7]),
+    alphaIndex: e[8],
     checkpointKeys: 0,
     embeddingKeys: 0,
     family: {
-      flux: e[4],
-      maxDouble: e[5],
-      maxSingle: e[6],
-      sd3: e[7],
-      sd3Width: e[8],
-      sgm: e[9],
-      te2: e[10],
-      diffusersUnet: e[11],
-      te1Only: e[12],
-      wan: e[13],
+      flux: e[9],
+      maxDouble: e[10],
+      maxSingle: e[11],
+      sd3: e[12],
+      sd3Width: e[13],
+      sgm: e[14],
+      te2: e[15],
+      diffusersUnet: e[16],
+      te1Only: e[17],
+      wan: e[18],
       diffusersTransformer: 0,
-      crossAttnWidth: orNull(e[14]),
-      teWidth: orNull(e[15]),
+      crossAttnWidth: orNull(e[19]),
+      teWidth: orNull(e[20]),
     },
   };
 }
