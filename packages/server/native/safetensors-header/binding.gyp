@@ -3,7 +3,7 @@
     {
       "target_name": "safetensors_header",
       "sources": ["header_reader.c"],
-      "cflags": ["-O2", "-std=c11", "-Wall", "-Wextra"],
+      "cflags": ["-O3", "-std=c11", "-Wall", "-Wextra"],
       "xcode_settings": { "OTHER_CFLAGS": ["-O2", "-std=c11"] }
     }
   ]

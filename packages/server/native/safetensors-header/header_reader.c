@@ -54,6 +54,7 @@ typedef struct {
   const uint8_t *b;
   size_t i, n;
   const Dtypes *dtypes;
+  int last_dtype;
 } Cursor;
 
 static inline int peek(const Cursor *c) { return c->i < c->n ? c->b[c->i] : -1; }
@@ -66,30 +67,49 @@ static inline void skip_ws(Cursor *c) {
   }
 }
 
-static inline int match(Cursor *c, const char *text, size_t len) {
-  if (c->n - c->i < len || memcmp(c->b + c->i, text, len) != 0) return 0;
+static inline uint64_t load64(const void *p) {
+  uint64_t w;
+  memcpy(&w, p, 8);
+  return w;
+}
+
+/* Consume `text` if the bytes at the cursor are exactly it. Inlined with a literal, it becomes a few word compares. */
+static inline __attribute__((always_inline)) int match(Cursor *c, const char *text, size_t len) {
+  if (c->n - c->i < len) return 0;
+  const uint8_t *p = c->b + c->i;
+  size_t k = 0;
+  for (; k + 8 <= len; k += 8) {
+    if (load64(p + k) != load64(text + k)) return 0;
+  }
+  for (; k < len; k++) {
+    if (p[k] != (uint8_t)text[k]) return 0;
+  }
   c->i += len;
   return 1;
 }
 
 /* A non-negative integer as the JavaScript compact path reads it: digits only, no leading zero, at most 2^53 - 1. */
-static int read_uint(Cursor *c, uint64_t *out) {
-  int ch = peek(c);
-  uint64_t n = 0;
-  if (ch == '0') {
-    c->i++;
-  } else if (ch >= '1' && ch <= '9') {
-    while ((ch = peek(c)) >= '0' && ch <= '9') {
-      n = n * 10 + (uint64_t)(ch - '0');
-      if (n > MAX_SAFE_INTEGER) return 0;
-      c->i++;
+static inline int read_uint(Cursor *c, uint64_t *out) {
+  const uint8_t *b = c->b;
+  size_t i = c->i, n = c->n;
+  uint64_t value = 0;
+  if (i < n && b[i] == '0') {
+    i++;
+  } else if (i < n && b[i] >= '1' && b[i] <= '9') {
+    /* 16 digits cannot pass 2^53; the 17th is checked. */
+    size_t first = i;
+    while (i < n && b[i] >= '0' && b[i] <= '9') {
+      value = value * 10 + (uint64_t)(b[i] - '0');
+      if (++i - first >= 16 && value > MAX_SAFE_INTEGER / 10) break;
     }
+    if (value > MAX_SAFE_INTEGER) return 0;
   } else {
     return 0;
   }
-  ch = peek(c);
+  int ch = i < n ? b[i] : -1;
   if (ch == '.' || ch == 'e' || ch == 'E' || (ch >= '0' && ch <= '9')) return 0;
-  *out = n;
+  c->i = i;
+  *out = value;
   return 1;
 }
 
@@ -176,9 +196,16 @@ static int dtype_at(Cursor *c) {
   const Dtypes *dtypes = c->dtypes;
   while (len < room && len < sizeof dtypes->names[0] && start[len] != '"') len++;
   if (len == room || len == sizeof dtypes->names[0]) return -1;
+  /* A file nearly always has one dtype throughout: try the previous entry's first. */
+  int last = c->last_dtype;
+  if (dtypes->lengths[last] == len && memcmp(start, dtypes->names[last], len) == 0) {
+    c->i += len + 2;
+    return last;
+  }
   for (int d = 0; d < dtypes->count; d++) {
     if (dtypes->lengths[d] == len && memcmp(start, dtypes->names[d], len) == 0) {
       c->i += len + 2;
+      c->last_dtype = d;
       return d;
     }
   }
@@ -201,8 +228,8 @@ static int tensor_entry(Cursor *c, const Columns *t, size_t row, size_t name_sta
       uint64_t d;
       if (ndim == MAX_DIMS_INLINE || !read_uint(c, &d)) return 0;
       dims[ndim++] = (double)d;
-      if (d != 0 && count > MAX_SAFE_INTEGER / d) return 0; /* JavaScript decides about huge shapes */
-      count *= d;
+      /* Both factors are below 2^53; JavaScript decides about products beyond it. */
+      if (__builtin_mul_overflow(count, d, &count) || count > MAX_SAFE_INTEGER) return 0;
       int ch = peek(c);
       c->i++;
       if (ch == ']') break;
@@ -290,10 +317,11 @@ static int validate(const Columns *t, const Dtypes *dtypes, size_t count, uint64
     uint64_t begin = (uint64_t)t->begin[r], end = (uint64_t)t->end[r];
     if (begin != start || end < begin) return 0;
     uint64_t elements = (uint64_t)t->elements[r];
-    uint64_t bits = dtypes->bits[t->dtype_code[r]];
-    if (bits && elements > MAX_SAFE_INTEGER / bits) return 0;
-    uint64_t total = elements * bits;
-    if (total > MAX_SAFE_INTEGER || total % 8 != 0 || end - begin != total / 8) return 0;
+    uint64_t bits = dtypes->bits[t->dtype_code[r]], total;
+    if (__builtin_mul_overflow(elements, bits, &total) || total > MAX_SAFE_INTEGER || total % 8 != 0 ||
+        end - begin != total / 8) {
+      return 0;
+    }
     start = end;
   }
   return 8 + header_length + start == file_size;
@@ -302,7 +330,7 @@ static int validate(const Columns *t, const Dtypes *dtypes, size_t count, uint64
 /* The whole header: `{` entries `}` then the writers' space padding. */
 static int parse_header(const uint8_t *b, size_t n, const Dtypes *dtypes, const Columns *t, size_t *count_out,
                         int64_t *meta_start, int64_t *meta_end) {
-  Cursor c = {b, 0, n, dtypes};
+  Cursor c = {b, 0, n, dtypes, 0};
   size_t count = 0;
   int saw_metadata = 0;
   *meta_start = *meta_end = -1;
