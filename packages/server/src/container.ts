@@ -55,6 +55,7 @@ import { LibraryWatcher } from './services/library/library-watcher.ts';
 import { LibraryService } from './services/library/library.service.ts';
 import { PreviewService } from './services/library/preview.service.ts';
 import { createAnalyser } from './workers/analyse-pool.ts';
+import { nativeHeaderReaderStatus } from './lib/native-header-reader.ts';
 import { SystemStatusService, type SystemProbes } from './services/system-status.service.ts';
 
 /** The composition root: the one place that builds repositories, ports and services. */
@@ -205,6 +206,10 @@ export async function createContainer(config: Config, overrides: ContainerOverri
     database.db.transaction().execute((trx) => fn({ adapters: new AdapterRepository(trx, database.dialect), library: new LibraryRepository(trx, database.dialect.bulk) }));
   const librarySettings = new LibrarySettingsService(repositories.settings, clock);
   const libraryLogger = logger.child({ component: 'library' });
+  const headerReader = nativeHeaderReaderStatus();
+  // A missing addon only slows scans down (the JavaScript reader gives the same results), but say so once.
+  if (headerReader.active) libraryLogger.debug(headerReader.reason);
+  else libraryLogger.warn(headerReader.reason);
   const libraryScan = new LibraryScanService(
     libraryRoots,
     repositories.adapters,
