@@ -57,11 +57,13 @@ export function analyseLoraFile(request: AnalyseRequest): AnalyseResult {
   }
   const facts = inferFromTensors(header.table);
   const training = readTrainingMetadata(header.metadata);
-  let metadata: Record<string, string> | null = null;
+  let metadata = header.metadata;
   let embeddedThumbnail: LoraAnalysis['embeddedThumbnail'] = null;
-  if (header.metadata) {
-    metadata = {};
-    for (const [k, v] of Object.entries(header.metadata)) {
+  // Embedded images are kept out of the stored metadata; most files have none, and then nothing is copied.
+  if (metadata && EMBEDDED_IMAGE_KEYS.some((k) => Object.hasOwn(metadata!, k))) {
+    const images = metadata;
+    metadata = Object.create(null) as Record<string, string>;
+    for (const [k, v] of Object.entries(images)) {
       if ((EMBEDDED_IMAGE_KEYS as readonly string[]).includes(k)) {
         if (request.wantEmbeddedThumbnail && !embeddedThumbnail) embeddedThumbnail = parseDataUrl(v);
         continue;
