@@ -20,7 +20,7 @@ import { LISTED_PATHS, type ScanOptions, type ScanProgress } from './scan-types.
 export const LAST_SCAN_SETTING = 'library.last_scan';
 /** Files sent to a reader thread per message, and results written per transaction. */
 const READ_BATCH = 32;
-const WRITE_BATCH = 500;
+const WRITE_BATCH = 1000;
 /** Scans with at most this many files to read do it on the main thread. */
 const INLINE_FILES = 2 * READ_BATCH;
 
