@@ -1,5 +1,6 @@
 import type { Adapter, AdapterSortKey } from '@lora-manager/contract';
 import { sql, type Kysely, type SelectQueryBuilder, type Transaction } from 'kysely';
+import type { BulkWriter } from '../db/bulk-writer.ts';
 import type { DialectHelpers } from '../db/dialect.ts';
 import type { AdapterSearchTable, AdapterTable, AdapterTagTable, DB } from '../db/tables.ts';
 import { normaliseTags, tagKey } from '../lib/tags.ts';
@@ -142,6 +143,8 @@ export class AdapterRepository {
    */
   async insertMany(items: ReadonlyArray<{ adapter: NewAdapter; sourceTags: readonly string[] }>): Promise<void> {
     if (items.length === 0) return;
+    const bulk = this.db.isTransaction ? this.dialect.bulk : undefined;
+    if (bulk) return insertManyBulk(bulk, items);
     const rows = items.map(({ adapter }) => ({ ...defaults(), ...toRow(adapter), id: adapter.id, created_at: adapter.created_at, updated_at: adapter.updated_at }) as AdapterTable);
     const tagRows: AdapterTagTable[] = [];
     const search: AdapterSearchTable[] = [];
@@ -150,13 +153,6 @@ export class AdapterRepository {
       clean.forEach((tag, position) => tagRows.push({ adapter_id: adapter.id, tag, tag_key: tagKey(tag), origin: 'source', position }));
       search.push({ adapter_id: adapter.id, text: searchText(rows[i], clean) });
     });
-    const bulk = this.db.isTransaction ? this.dialect.bulk : undefined;
-    if (bulk) {
-      bulk.insert('adapter', rows);
-      bulk.insert('adapter_tag', tagRows);
-      bulk.insert('adapter_search', search);
-      return;
-    }
     // About 60 columns a row: 200 rows stay well inside SQLite's and PostgreSQL's bound-parameter limits.
     for (const chunk of chunks(rows, 200)) await this.db.insertInto('adapter').values(chunk).execute();
     for (const chunk of chunks(tagRows, 1000)) await this.db.insertInto('adapter_tag').values(chunk).execute();
@@ -632,6 +628,54 @@ export class AdapterRepository {
       .execute();
   }
 }
+
+/**
+ * `insertMany` on SQLite: each row's values are built straight into one array in column order and run through
+ * prepared statements kept for the scan, without the per-row objects (defaults, storage form) the general path
+ * spreads. Stores exactly what that path stores.
+ */
+function insertManyBulk(bulk: BulkWriter, items: ReadonlyArray<{ adapter: NewAdapter; sourceTags: readonly string[] }>): void {
+  const insertAdapter = bulk.inserter('adapter', ADAPTER_COLUMNS);
+  const insertTag = bulk.inserter('adapter_tag', ['adapter_id', 'tag', 'tag_key', 'origin', 'position']);
+  const insertSearch = bulk.inserter('adapter_search', ['adapter_id', 'text']);
+  const values = new Array<unknown>(ADAPTER_COLUMNS.length);
+  const tag: unknown[] = [null, null, null, 'source', 0];
+  const search: unknown[] = [null, null];
+  for (const { adapter, sourceTags } of items) {
+    const fields = adapter as unknown as Record<string, unknown>;
+    for (let i = 0; i < ADAPTER_STORAGE.length; i++) values[i] = ADAPTER_STORAGE[i](fields);
+    insertAdapter(values);
+    const clean = normaliseTags(sourceTags);
+    tag[0] = adapter.id;
+    for (let position = 0; position < clean.length; position++) {
+      tag[1] = clean[position];
+      tag[2] = tagKey(clean[position]);
+      tag[4] = position;
+      insertTag(tag);
+    }
+    search[0] = adapter.id;
+    search[1] = searchText(
+      { name: values[NAME] as string, description: values[DESCRIPTION] as string | null, trained_words: values[TRAINED_WORDS] as string, triggers: values[TRIGGERS] as string },
+      clean,
+    );
+    insertSearch(search);
+  }
+}
+
+/** Every adapter column, and how its stored value comes from a NewAdapter: `toRow` over `defaults()`, column by column. */
+const ADAPTER_COLUMNS: readonly string[] = ['id', 'name', 'name_key', 'file_path', 'created_at', 'updated_at', ...Object.keys(defaults())];
+const ADAPTER_STORAGE: ReadonlyArray<(fields: Record<string, unknown>) => unknown> = ADAPTER_COLUMNS.map((column) => {
+  if (column === 'name_key') return (f) => (typeof f.name === 'string' ? f.name.toLowerCase() : null);
+  const fallback = (defaults() as Record<string, unknown>)[column] ?? null;
+  if ((BOOLEAN_FIELDS as readonly string[]).includes(column)) return (f) => (f[column] === undefined ? fallback : f[column] ? 1 : 0);
+  if ((LIST_FIELDS as readonly string[]).includes(column)) return (f) => (f[column] === undefined ? fallback : JSON.stringify(f[column] ?? []));
+  if ((OBJECT_FIELDS as readonly string[]).includes(column)) return (f) => (f[column] === undefined ? fallback : f[column] === null ? null : JSON.stringify(f[column]));
+  return (f) => (f[column] === undefined ? fallback : f[column]);
+});
+const NAME = ADAPTER_COLUMNS.indexOf('name');
+const DESCRIPTION = ADAPTER_COLUMNS.indexOf('description');
+const TRAINED_WORDS = ADAPTER_COLUMNS.indexOf('trained_words');
+const TRIGGERS = ADAPTER_COLUMNS.indexOf('triggers');
 
 function* chunks<T>(items: readonly T[], size: number): Generator<T[]> {
   for (let i = 0; i < items.length; i += size) yield items.slice(i, i + size);

@@ -32,8 +32,17 @@ export class LibraryRepository {
   async upsertMetadata(rows: readonly AdapterMetadataRow[]): Promise<void> {
     if (rows.length === 0) return;
     if (this.bulk && this.db.isTransaction) {
-      const update = Object.keys(rows[0]).filter((k) => k !== 'adapter_id');
-      this.bulk.insert('adapter_metadata', rows.map((r) => ({ ...r, user_fields: '[]', user_preview: 0 })), { key: 'adapter_id', update });
+      // A new row's user columns start empty; an existing row keeps them (they are not in the update).
+      const columns = Object.keys(rows[0]);
+      const run = this.bulk.inserter('adapter_metadata', [...columns, 'user_fields', 'user_preview'], { key: 'adapter_id', update: columns.filter((k) => k !== 'adapter_id') });
+      const values = new Array<unknown>(columns.length + 2);
+      values[columns.length] = '[]';
+      values[columns.length + 1] = 0;
+      for (const row of rows) {
+        const r = row as unknown as Record<string, unknown>;
+        for (let i = 0; i < columns.length; i++) values[i] = r[columns[i]] ?? null;
+        run(values);
+      }
       return;
     }
     for (const chunk of chunks(rows, 100)) {
@@ -129,6 +138,11 @@ export class LibraryRepository {
   }
 
   async upsertIssues(rows: readonly LibraryIssueTable[]): Promise<void> {
+    if (rows.length === 0) return;
+    if (this.bulk && this.db.isTransaction) {
+      this.bulk.insert('library_issue', rows, { key: 'path', update: ['library_root', 'file_size', 'file_mtime', 'code', 'reason', 'seen_at'] });
+      return;
+    }
     for (const chunk of chunks(rows, 500)) {
       await this.db
         .insertInto('library_issue')

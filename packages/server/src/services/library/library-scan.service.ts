@@ -20,7 +20,7 @@ import { LISTED_PATHS, type ScanOptions, type ScanProgress } from './scan-types.
 export const LAST_SCAN_SETTING = 'library.last_scan';
 /** Files sent to a reader thread per message, and results written per transaction. */
 const READ_BATCH = 32;
-const WRITE_BATCH = 500;
+const WRITE_BATCH = 1000;
 /** Scans with at most this many files to read do it on the main thread. */
 const INLINE_FILES = 2 * READ_BATCH;
 
@@ -140,13 +140,24 @@ export class LibraryScanService {
     let batch: Array<{ file: FoundFile; prev: IndexRow | undefined }> = [];
     let queued = 0;
     let done = 0;
-    const launch = () => {
-      if (batch.length === 0) return;
-      const items = batch;
-      batch = [];
-      // The first files are read right here: a small scan (the watcher's, a few new files) never starts threads.
-      const reader = queued <= INLINE_FILES ? inline : analyser;
+    // A small scan (the watcher's, a few new files) reads its files right here and never starts threads. Until the
+    // walk has found more than INLINE_FILES files to read it is not known which kind this is, so the first batches
+    // wait (the walk finds them in milliseconds); a large scan then sends them to the threads too.
+    let held: Array<Array<{ file: FoundFile; prev: IndexRow | undefined }>> | null = [];
+    const read = (items: Array<{ file: FoundFile; prev: IndexRow | undefined }>, reader: Analyser) => {
       inFlight.push({ items, results: reader.analyse(items.map(({ file }) => ({ path: file.path, sidecars: file.sidecars, wantEmbeddedThumbnail: file.preview === null }))) });
+    };
+    const launch = (walkDone: boolean) => {
+      if (batch.length > 0) {
+        if (held) held.push(batch);
+        else read(batch, analyser);
+        batch = [];
+      }
+      if (held && (walkDone || queued > INLINE_FILES)) {
+        const reader = queued > INLINE_FILES ? analyser : inline;
+        for (const items of held) read(items, reader);
+        held = null;
+      }
     };
     const drain = async (keep: number) => {
       while (inFlight.length > keep) {
@@ -181,7 +192,7 @@ export class LibraryScanService {
         }
         batch.push({ file, prev });
         queued++;
-        if (batch.length >= READ_BATCH) launch();
+        if (batch.length >= READ_BATCH) launch(false);
       }
       await drain(ahead);
     };
@@ -194,7 +205,7 @@ export class LibraryScanService {
         if (queued === 0) report({ phase: 'walking', progress: 0.02, done: files, total: 0, message: `${dirs} folders, ${files} LoRA files` });
       },
     });
-    launch();
+    launch(true);
     await drain(0);
 
     summary.roots = walk.walkedRoots;
