@@ -3,6 +3,9 @@
  *
  *   npm run bench:scan [-- --count 10000 --threads 2 --hash-files 3 --hash-mib 512 --library DIR]
  *
+ * LORA_MANAGER_NATIVE_READER=off measures the JavaScript header reader alone (what a machine without a C compiler
+ * gets); by default the native reader built by `npm install` is used, and the output says which.
+ *
  * 1. Generates (or reuses, in DIR or a cached temp folder) a realistic library: real safetensors headers of six
  *    base-model layouts and five network types with kohya metadata, every sidecar kind, previews, 1 % broken files.
  * 2. First scan into a fresh SQLite database (the default install), then an unchanged rescan, both through
@@ -21,6 +24,7 @@ import { generateLibrary } from '../scripts/fixtures/library-generator.ts';
 import { loadConfig } from '../src/config.ts';
 import { createContainer } from '../src/container.ts';
 import { hashFile } from '../src/lib/hashes.ts';
+import { nativeHeaderReaderStatus } from '../src/lib/native-header-reader.ts';
 import { table } from './support.ts';
 
 const { values } = parseArgs({
@@ -147,7 +151,8 @@ async function main() {
   const dir = await library();
   const { files, bytes } = headerBytes(dir);
   process.stdout.write(`library: ${files.toLocaleString()} .safetensors files, ${(bytes / 2 ** 20).toFixed(0)} MiB of headers (mean ${(bytes / files / 1024).toFixed(0)} KiB)\n`);
-  process.stdout.write(`scanning with SCAN_THREADS=${threads} on ${os.availableParallelism()} CPUs…\n`);
+  const reader = nativeHeaderReaderStatus();
+  process.stdout.write(`scanning with SCAN_THREADS=${threads} on ${os.availableParallelism()} CPUs, ${reader.active ? 'native header reader' : 'JavaScript header reader'} (${reader.reason})…\n`);
   const { first, rescan, count } = await scans(dir);
   process.stdout.write(
     `\n${table(
