@@ -33,10 +33,7 @@ export function sqliteBulkWriter(sqlite: Database): BulkWriter {
       statement = sqlite.prepare(text);
       statements.set(key, statement);
     }
-    const prepared = statement;
-    return (values: readonly unknown[]) => {
-      prepared.run(values);
-    };
+    return statement.run.bind(statement) as (values: readonly unknown[]) => void;
   };
   return {
     inserter,

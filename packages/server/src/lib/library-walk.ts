@@ -72,7 +72,7 @@ export async function walkLibrary(roots: readonly string[], options: WalkOptions
         const dir = path.dirname(start);
         const index = new DirectoryIndex(safeReaddirNames(dir, result));
         const before = result.files.length;
-        addFile(root, dir, path.basename(start), st, index, result, seenFiles);
+        addFile(root, dir, path.basename(start), path.join(dir, path.basename(start)), st, index, result, seenFiles);
         if (options.onFiles && result.files.length > before) await options.onFiles(result.files.slice(before));
       }
     }
@@ -124,14 +124,15 @@ async function walkDirectory(
       if (isDir) {
         if (!name.startsWith('.')) stack.push(path.join(dir, name));
       } else if (isFile && MODEL_EXT.test(name)) {
+        const file = path.join(dir, name);
         let st: fs.Stats;
         try {
-          st = fs.statSync(path.join(dir, name));
+          st = fs.statSync(file);
         } catch (error) {
-          result.errors.push({ path: path.join(dir, name), reason: errorText(error) });
+          result.errors.push({ path: file, reason: errorText(error) });
           continue;
         }
-        addFile(root, dir, name, st, index, result, seenFiles);
+        addFile(root, dir, name, file, st, index, result, seenFiles);
       }
     }
     options.onDirectory?.(result.directories, result.files.length);
@@ -141,11 +142,11 @@ async function walkDirectory(
   }
 }
 
-function addFile(root: string, dir: string, name: string, st: fs.Stats, index: DirectoryIndex, result: WalkResult, seenFiles: Set<string>): void {
+/** `file` is `path.join(dir, name)`. */
+function addFile(root: string, dir: string, name: string, file: string, st: fs.Stats, index: DirectoryIndex, result: WalkResult, seenFiles: Set<string>): void {
   const id = `${st.dev}:${st.ino}`;
   if (seenFiles.has(id)) return;
   seenFiles.add(id);
-  const file = path.join(dir, name);
   const { sidecars, preview } = findSidecars(dir, name, index);
   // Metadata sidecars are stat-ed so an edit made in another tool is seen; a preview only by name (its pixels do not
   // change the catalogue, and a new preview file changes the listing).

@@ -642,8 +642,7 @@ function insertManyBulk(bulk: BulkWriter, items: ReadonlyArray<{ adapter: NewAda
   const tag: unknown[] = [null, null, null, 'source', 0];
   const search: unknown[] = [null, null];
   for (const { adapter, sourceTags } of items) {
-    const fields = adapter as unknown as Record<string, unknown>;
-    for (let i = 0; i < ADAPTER_STORAGE.length; i++) values[i] = ADAPTER_STORAGE[i](fields);
+    storedAdapter(adapter, values);
     insertAdapter(values);
     const clean = normaliseTags(sourceTags);
     tag[0] = adapter.id;
@@ -654,28 +653,42 @@ function insertManyBulk(bulk: BulkWriter, items: ReadonlyArray<{ adapter: NewAda
       insertTag(tag);
     }
     search[0] = adapter.id;
-    search[1] = searchText(
-      { name: values[NAME] as string, description: values[DESCRIPTION] as string | null, trained_words: values[TRAINED_WORDS] as string, triggers: values[TRIGGERS] as string },
-      clean,
-    );
+    search[1] = joinSearchText(values[NAME] as string, values[DESCRIPTION] as string | null, clean, stringsOf(adapter.trained_words), stringsOf(adapter.triggers));
     insertSearch(search);
   }
 }
 
-/** Every adapter column, and how its stored value comes from a NewAdapter: `toRow` over `defaults()`, column by column. */
+/** Every adapter column: the key columns, then those `defaults()` fills. */
 const ADAPTER_COLUMNS: readonly string[] = ['id', 'name', 'name_key', 'file_path', 'created_at', 'updated_at', ...Object.keys(defaults())];
-const ADAPTER_STORAGE: ReadonlyArray<(fields: Record<string, unknown>) => unknown> = ADAPTER_COLUMNS.map((column) => {
-  if (column === 'name_key') return (f) => (typeof f.name === 'string' ? f.name.toLowerCase() : null);
-  const fallback = (defaults() as Record<string, unknown>)[column] ?? null;
-  if ((BOOLEAN_FIELDS as readonly string[]).includes(column)) return (f) => (f[column] === undefined ? fallback : f[column] ? 1 : 0);
-  if ((LIST_FIELDS as readonly string[]).includes(column)) return (f) => (f[column] === undefined ? fallback : JSON.stringify(f[column] ?? []));
-  if ((OBJECT_FIELDS as readonly string[]).includes(column)) return (f) => (f[column] === undefined ? fallback : f[column] === null ? null : JSON.stringify(f[column]));
-  return (f) => (f[column] === undefined ? fallback : f[column]);
-});
+const ADAPTER_DEFAULTS: readonly unknown[] = ADAPTER_COLUMNS.map((c) => (defaults() as Record<string, unknown>)[c] ?? null);
+const COLUMN_INDEX = new Map(ADAPTER_COLUMNS.map((c, i) => [c, i]));
 const NAME = ADAPTER_COLUMNS.indexOf('name');
+const NAME_KEY = ADAPTER_COLUMNS.indexOf('name_key');
 const DESCRIPTION = ADAPTER_COLUMNS.indexOf('description');
-const TRAINED_WORDS = ADAPTER_COLUMNS.indexOf('trained_words');
-const TRIGGERS = ADAPTER_COLUMNS.indexOf('triggers');
+
+/**
+ * A new adapter's stored row into `values`, in ADAPTER_COLUMNS order: what `{ ...defaults(), ...toRow(adapter) }`
+ * holds, without building those objects. Only the keys the adapter has are visited (a scanned file sets about half).
+ */
+function storedAdapter(adapter: NewAdapter, values: unknown[]): void {
+  for (let i = 0; i < ADAPTER_DEFAULTS.length; i++) values[i] = ADAPTER_DEFAULTS[i];
+  const fields = adapter as unknown as Record<string, unknown>;
+  for (const key in fields) {
+    const value = fields[key];
+    if (value === undefined) continue;
+    const i = COLUMN_INDEX.get(key);
+    if (i === undefined) continue;
+    values[i] = STORAGE_FORM.has(key) ? STORAGE_FORM.get(key)!(value) : value;
+  }
+  if (typeof adapter.name === 'string') values[NAME_KEY] = adapter.name.toLowerCase();
+}
+
+/** Columns whose API value is stored in another form (as `toRow` does). */
+const STORAGE_FORM = new Map<string, (value: unknown) => unknown>([
+  ...BOOLEAN_FIELDS.map((k) => [k, (v: unknown) => (v ? 1 : 0)] as const),
+  ...LIST_FIELDS.map((k) => [k, (v: unknown) => JSON.stringify(v ?? [])] as const),
+  ...OBJECT_FIELDS.map((k) => [k, (v: unknown) => (v === null ? null : JSON.stringify(v))] as const),
+]);
 
 function* chunks<T>(items: readonly T[], size: number): Generator<T[]> {
   for (let i = 0; i < items.length; i += size) yield items.slice(i, i + size);
@@ -824,9 +837,16 @@ function numberOrNull(value: number | null): number | null {
 }
 
 function searchText(row: Pick<AdapterTable, 'name' | 'description' | 'trained_words' | 'triggers'>, tags: readonly string[]): string {
-  return [row.name, row.description ?? '', ...tags, ...parseList(row.trained_words), ...parseList(row.triggers)]
-    .join('\n')
-    .toLowerCase();
+  return joinSearchText(row.name, row.description, tags, parseList(row.trained_words), parseList(row.triggers));
+}
+
+function joinSearchText(name: string, description: string | null, tags: readonly string[], trainedWords: readonly string[], triggers: readonly string[]): string {
+  return [name, description ?? '', ...tags, ...trainedWords, ...triggers].join('\n').toLowerCase();
+}
+
+/** The strings of a list field as storing and reading it back yields them (`parseList` of its JSON). */
+function stringsOf(value: unknown): string[] {
+  return Array.isArray(value) ? value.filter((v): v is string => typeof v === 'string') : [];
 }
 
 function parseList(text: string | null): string[] {

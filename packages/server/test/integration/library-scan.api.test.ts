@@ -185,3 +185,29 @@ describe.each(TEST_DIALECTS)('library scan on %s', (dialect) => {
     expect(res.json().code).toBe('root_not_configured');
   });
 });
+
+describe.each(TEST_DIALECTS)('library scan with reader threads on %s', (dialect) => {
+  it('reads a library larger than the inline share on the threads and catalogues it exactly as the main thread does', async () => {
+    // More files than a scan reads on the main thread (64): the reader thread takes them all.
+    const threads = await createTestApp(dialect, { SCAN_THREADS: '1' });
+    const inline = await createTestApp(dialect, { SCAN_THREADS: '0' });
+    try {
+      for (const t of [threads, inline]) {
+        await api(t, 'PATCH', '/library/settings', { auto_hash: false }, 200);
+        await generateLibrary({ out: t.libraryDir, count: 90, seed: 11, brokenShare: 0.05, maxRank: 1 });
+      }
+      const [a, b] = [await scan(threads), await scan(inline)];
+      expect(a.added).toBeGreaterThan(64);
+      expect({ added: a.added, issues: a.issues, seen: a.files_seen }).toEqual({ added: b.added, issues: b.issues, seen: b.files_seen });
+      const catalogue = async (t: TestApp) =>
+        (await adapters(t))
+          .sort((x, y) => x.file_path.localeCompare(y.file_path))
+          .map(({ id: _i, created_at: _c, updated_at: _u, last_ingested_at: _l, file_mtime: _m, ...rest }) => JSON.parse(JSON.stringify(rest).replaceAll(t.libraryDir, 'LIB')));
+      expect(await catalogue(threads)).toEqual(await catalogue(inline));
+      expect((await scan(threads)).unchanged).toBe(a.added);
+    } finally {
+      await threads.close();
+      await inline.close();
+    }
+  });
+});

@@ -317,10 +317,10 @@ export class LibraryScanService {
       }
       return;
     }
-    const fields = { ...fromSources, ...facts };
     pending.inserts.push({
       adapter: {
-        ...fields,
+        ...fromSources,
+        ...facts,
         id,
         name: facts.name!,
         file_path: file.path,
