@@ -589,11 +589,13 @@ static int kohya_evidence(const uint8_t *b, size_t count, const Columns *t, doub
     if ((call) != napi_ok) return NULL;                                                                               \
   } while (0)
 
-static void *typed_data(napi_env env, napi_value value, size_t *length) {
+/* The data of a typed array of this type holding at least `min_length` elements, or NULL. */
+static void *typed_data(napi_env env, napi_value value, napi_typedarray_type expected, size_t min_length, size_t *length) {
   napi_typedarray_type type;
   size_t count;
   void *data = NULL;
   if (napi_get_typedarray_info(env, value, &type, &count, &data, NULL, NULL) != napi_ok) return NULL;
+  if (type != expected || count < min_length) return NULL;
   if (length) *length = count;
   return data;
 }
@@ -625,26 +627,28 @@ static napi_value read_header(napi_env env, napi_callback_info info) {
       path_length >= sizeof path - 1) {
     return status_value(env, STATUS_FALLBACK);
   }
-  size_t raw_length = 0, out_length = 0, capacity = 0;
-  uint8_t *raw = typed_data(env, argv[1], &raw_length);
+  size_t raw_length = 0, capacity = 0;
+  uint8_t *raw = typed_data(env, argv[1], napi_uint8_array, 0, &raw_length);
   double max_header_size;
   CHECK(napi_get_value_double(env, argv[2], &max_header_size));
-  double *out = typed_data(env, argv[3], &out_length);
+  double *out = typed_data(env, argv[3], napi_float64_array, 5, NULL);
+  /* Every column must hold as many rows as nameStart (dims four a row), whatever the caller passed. */
+  typed_data(env, argv[8], napi_int32_array, 0, &capacity);
   Columns t = {
-      .begin = typed_data(env, argv[4], NULL),
-      .end = typed_data(env, argv[5], NULL),
-      .elements = typed_data(env, argv[6], NULL),
-      .dims = typed_data(env, argv[7], NULL),
-      .name_start = typed_data(env, argv[8], &capacity),
-      .name_end = typed_data(env, argv[9], NULL),
-      .name_hash = typed_data(env, argv[10], NULL),
-      .name_escaped = typed_data(env, argv[11], NULL),
-      .dtype_code = typed_data(env, argv[12], NULL),
-      .ndim = typed_data(env, argv[13], NULL),
-      .order = typed_data(env, argv[14], NULL),
+      .begin = typed_data(env, argv[4], napi_float64_array, capacity, NULL),
+      .end = typed_data(env, argv[5], napi_float64_array, capacity, NULL),
+      .elements = typed_data(env, argv[6], napi_float64_array, capacity, NULL),
+      .dims = typed_data(env, argv[7], napi_float64_array, capacity * MAX_DIMS_INLINE, NULL),
+      .name_start = typed_data(env, argv[8], napi_int32_array, capacity, NULL),
+      .name_end = typed_data(env, argv[9], napi_int32_array, capacity, NULL),
+      .name_hash = typed_data(env, argv[10], napi_int32_array, capacity, NULL),
+      .name_escaped = typed_data(env, argv[11], napi_uint8_array, capacity, NULL),
+      .dtype_code = typed_data(env, argv[12], napi_uint8_array, capacity, NULL),
+      .ndim = typed_data(env, argv[13], napi_uint8_array, capacity, NULL),
+      .order = typed_data(env, argv[14], napi_uint32_array, capacity, NULL),
   };
   t.capacity = capacity;
-  if (!raw || !out || out_length < 5 || !t.begin || !t.end || !t.elements || !t.dims || !t.name_start ||
+  if (!raw || !out || !t.begin || !t.end || !t.elements || !t.dims || !t.name_start ||
       !t.name_end || !t.name_hash || !t.name_escaped || !t.dtype_code || !t.ndim || !t.order) {
     return status_value(env, STATUS_FALLBACK);
   }
@@ -691,21 +695,20 @@ static napi_value kohya_evidence_js(napi_env env, napi_callback_info info) {
   napi_value argv[8];
   CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   if (argc < 8) return status_value(env, 0);
-  size_t raw_length = 0, rows = 0, out_length = 0;
+  size_t raw_length = 0;
   double count;
   CHECK(napi_get_value_double(env, argv[1], &count));
+  if (!(count >= 0 && count <= 4294967295.0)) return status_value(env, 0);
+  size_t rows = (size_t)count;
   Columns t = {0};
-  const uint8_t *raw = typed_data(env, argv[0], &raw_length);
-  t.name_start = typed_data(env, argv[2], &rows);
-  t.name_end = typed_data(env, argv[3], NULL);
-  t.name_escaped = typed_data(env, argv[4], NULL);
-  t.ndim = typed_data(env, argv[5], NULL);
-  t.dims = typed_data(env, argv[6], NULL);
-  double *out = typed_data(env, argv[7], &out_length);
-  if (!raw || !t.name_start || !t.name_end || !t.name_escaped || !t.ndim || !t.dims || !out || out_length < EV_FIELDS ||
-      !(count >= 0) || (size_t)count > rows) {
-    return status_value(env, 0);
-  }
+  const uint8_t *raw = typed_data(env, argv[0], napi_uint8_array, 0, &raw_length);
+  t.name_start = typed_data(env, argv[2], napi_int32_array, rows, NULL);
+  t.name_end = typed_data(env, argv[3], napi_int32_array, rows, NULL);
+  t.name_escaped = typed_data(env, argv[4], napi_uint8_array, rows, NULL);
+  t.ndim = typed_data(env, argv[5], napi_uint8_array, rows, NULL);
+  t.dims = typed_data(env, argv[6], napi_float64_array, rows * MAX_DIMS_INLINE, NULL);
+  double *out = typed_data(env, argv[7], napi_float64_array, EV_FIELDS, NULL);
+  if (!raw || !t.name_start || !t.name_end || !t.name_escaped || !t.ndim || !t.dims || !out) return status_value(env, 0);
   for (size_t r = 0; r < (size_t)count; r++) {
     if (t.name_start[r] < 0 || t.name_end[r] < t.name_start[r] || (size_t)t.name_end[r] > raw_length) return status_value(env, 0);
   }

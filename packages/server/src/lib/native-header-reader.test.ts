@@ -4,7 +4,7 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { generateLibrary } from '../../scripts/fixtures/library-generator.ts';
 import { fuzzBases, mutate, rng } from '../../test/support/safetensors-fuzz.ts';
-import { nativeHeaderAddon, nativeHeaderReaderStatus } from './native-header-reader.ts';
+import { nativeHeaderAddon, nativeHeaderReaderStatus, NativeStatus } from './native-header-reader.ts';
 import { inferFromTensors } from './network-inference.ts';
 import { HeaderReader, readSafetensorsHeader, SafetensorsError, type SafetensorsHeader } from './safetensors.ts';
 
@@ -34,6 +34,22 @@ function visible(o: Outcome) {
 describe.skipIf(turnedOff)('native safetensors header reader', () => {
   it('is built and loaded', () => {
     expect(nativeHeaderReaderStatus()).toMatchObject({ active: true });
+  });
+
+  it('falls back instead of writing past columns that are too small or of another type', () => {
+    new HeaderReader(); // gives the addon its dtype table
+    const addon = nativeHeaderAddon()!;
+    const file = path.join(dir, 'small.safetensors');
+    fs.writeFileSync(file, fuzzBases()[0]);
+    const f64 = (n: number) => new Float64Array(n);
+    const i32 = (n: number) => new Int32Array(n);
+    const u8 = (n: number) => new Uint8Array(n);
+    const read = (dims: Float64Array, order: Uint32Array | Int32Array) =>
+      addon.read(file, Buffer.alloc(1 << 16), 1e8, f64(5), f64(64), f64(64), f64(64), dims, i32(64), i32(64), i32(64), u8(64), u8(64), u8(64), order as Uint32Array);
+    expect(read(f64(256), new Uint32Array(64))).toBe(NativeStatus.ok);
+    expect(read(f64(255), new Uint32Array(64))).toBe(NativeStatus.fallback);
+    expect(read(f64(256), new Int32Array(64))).toBe(NativeStatus.fallback);
+    expect(addon.kohyaEvidence(Buffer.alloc(8), 10, i32(4), i32(4), u8(4), u8(4), f64(16), f64(21))).toBe(0);
   });
 
   it('agrees with the JavaScript reader on 12,000 mutated and truncated files, reusing its buffers throughout', () => {
