@@ -2,6 +2,7 @@
  * The safetensors fuzzing kit shared by the JavaScript reader's tests and the native reader's differential test:
  * sample files, a mutator, and the reference rules written the plain way as an oracle.
  */
+import { rng } from '../../scripts/fixtures/library-generator.ts';
 import { encodeHeader, safetensorsBytes, type TensorSpec } from '../../scripts/fixtures/safetensors-writer.ts';
 import { DTYPE_BITS, MAX_HEADER_SIZE, type SafetensorsHeader } from '../../src/lib/safetensors.ts';
 
@@ -115,15 +116,8 @@ export function hasDuplicateKeys(bytes: Uint8Array): boolean {
   return false;
 }
 
-export function rng(seed: number) {
-  let s = seed >>> 0 || 1;
-  return () => {
-    s ^= s << 13;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    return (s >>> 0) / 2 ** 32;
-  };
-}
+
+export { rng };
 
 const SIGNIFICANT = [...'{}[]":,\\0123456789-.eE tfn'].map((c) => c.charCodeAt(0)).concat([0x00, 0x0a, 0x80, 0xc3, 0xff]);
 
