@@ -191,6 +191,11 @@ describe.each(CASES)('job queue recovery after kill -9: $adapter on $db', { time
           (j) => j?.status === 'running' && j.progress_detail?.message === 'attempt 1 in hang mode',
           () => `the child to run ${job.id} (child said: ${childOutput})`,
         );
+        // The child writes the row before it publishes the event: on Redis, wait for the event too, or the kill can
+        // land between the two and the event below is never sent.
+        if (adapter === 'bullmq') {
+          await waitFor(() => events.filter((e) => e.job.id === job.id).map((e) => e.change), (c) => c.includes('progress'), 'the child\'s progress event');
+        }
       }
       child.kill('SIGKILL');
       expect(await exited).toBe('SIGKILL');
