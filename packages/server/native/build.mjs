@@ -11,9 +11,9 @@ const bundled = path.join(path.dirname(process.execPath), '..', 'lib', 'node_mod
 const nodeGyp = [process.env.npm_config_node_gyp, bundled].find((candidate) => candidate && fs.existsSync(candidate));
 
 if (!nodeGyp) {
-  console.warn('native header reader: node-gyp not found; the library scan will use the JavaScript reader');
+  process.stderr.write('native header reader: node-gyp not found; the library scan will use the JavaScript reader\n');
 } else {
   const result = spawnSync(process.execPath, [nodeGyp, 'rebuild', '--loglevel=warn'], { cwd: addon, stdio: ['ignore', 'ignore', 'inherit'] });
-  if (result.status === 0) console.log('native header reader: built');
-  else console.warn('native header reader: build failed (see above); the library scan will use the JavaScript reader');
+  if (result.status === 0) process.stdout.write('native header reader: built\n');
+  else process.stderr.write('native header reader: build failed (see above); the library scan will use the JavaScript reader\n');
 }
