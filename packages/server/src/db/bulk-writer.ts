@@ -7,8 +7,11 @@ import type { Database, Statement } from 'better-sqlite3';
  * SQLite: PostgreSQL takes Kysely's multi-row statements well.
  */
 export interface BulkWriter {
-  /** Insert rows that all have the same keys; with `upsert`, update `update` columns when `key` already exists. */
-  insert<T extends object>(table: string, rows: readonly T[], upsert?: Upsert): void;
+  /**
+   * Insert rows that all have the same keys; with `upsert`, update `update` columns when `key` already exists.
+   * `fixed` columns take the same value in every new row (an upsert leaves them alone unless listed in `update`).
+   */
+  insert<T extends object>(table: string, rows: readonly T[], upsert?: Upsert, fixed?: Readonly<Record<string, unknown>>): void;
   /**
    * One prepared insert of these columns, kept for the connection's life: call it with each row's values in column
    * order (the caller builds them without an object per row).
@@ -37,11 +40,13 @@ export function sqliteBulkWriter(sqlite: Database): BulkWriter {
   };
   return {
     inserter,
-    insert(table, rows, upsert) {
+    insert(table, rows, upsert, fixed = {}) {
       if (rows.length === 0) return;
       const columns = Object.keys(rows[0] as Record<string, unknown>);
-      const run = inserter(table, columns, upsert);
-      const values = new Array<unknown>(columns.length);
+      const extra = Object.keys(fixed);
+      const run = inserter(table, [...columns, ...extra], upsert);
+      const values = new Array<unknown>(columns.length + extra.length);
+      extra.forEach((column, i) => (values[columns.length + i] = fixed[column]));
       for (const row of rows) {
         const r = row as Record<string, unknown>;
         for (let i = 0; i < columns.length; i++) values[i] = r[columns[i]] ?? null;

@@ -33,16 +33,8 @@ export class LibraryRepository {
     if (rows.length === 0) return;
     if (this.bulk && this.db.isTransaction) {
       // A new row's user columns start empty; an existing row keeps them (they are not in the update).
-      const columns = Object.keys(rows[0]);
-      const run = this.bulk.inserter('adapter_metadata', [...columns, 'user_fields', 'user_preview'], { key: 'adapter_id', update: columns.filter((k) => k !== 'adapter_id') });
-      const values = new Array<unknown>(columns.length + 2);
-      values[columns.length] = '[]';
-      values[columns.length + 1] = 0;
-      for (const row of rows) {
-        const r = row as unknown as Record<string, unknown>;
-        for (let i = 0; i < columns.length; i++) values[i] = r[columns[i]] ?? null;
-        run(values);
-      }
+      const update = Object.keys(rows[0]).filter((k) => k !== 'adapter_id');
+      this.bulk.insert('adapter_metadata', rows, { key: 'adapter_id', update }, { user_fields: '[]', user_preview: 0 });
       return;
     }
     for (const chunk of chunks(rows, 100)) {
