@@ -42,7 +42,7 @@ export const NativeStatus = { ok: 0, grow: 1, fallback: 2 } as const;
 
 const ADDON_PATH = '../../native/safetensors-header/build/Release/safetensors_header.node';
 
-let loaded: { addon: NativeHeaderAddon | null; reason: string } | undefined;
+let loaded: ReturnType<typeof load> | undefined;
 
 /** The addon, or null with the reason (not built, turned off). Loaded once per thread. */
 export function nativeHeaderAddon(): NativeHeaderAddon | null {
@@ -50,19 +50,20 @@ export function nativeHeaderAddon(): NativeHeaderAddon | null {
   return loaded.addon;
 }
 
-export function nativeHeaderReaderStatus(): { active: boolean; reason: string } {
+/** Whether the addon is in use; `turnedOff` when LORA_MANAGER_NATIVE_READER says so (not a failed build). */
+export function nativeHeaderReaderStatus(): { active: boolean; turnedOff: boolean; reason: string } {
   loaded ??= load();
-  return { active: loaded.addon !== null, reason: loaded.reason };
+  return { active: loaded.addon !== null, turnedOff: loaded.turnedOff, reason: loaded.reason };
 }
 
-function load(): { addon: NativeHeaderAddon | null; reason: string } {
+function load(): { addon: NativeHeaderAddon | null; turnedOff: boolean; reason: string } {
   if (['off', '0', 'false'].includes((process.env.LORA_MANAGER_NATIVE_READER ?? '').toLowerCase())) {
-    return { addon: null, reason: 'turned off by LORA_MANAGER_NATIVE_READER' };
+    return { addon: null, turnedOff: true, reason: 'turned off by LORA_MANAGER_NATIVE_READER' };
   }
   try {
     const addon = createRequire(import.meta.url)(ADDON_PATH) as NativeHeaderAddon;
-    return { addon, reason: 'native header reader loaded' };
+    return { addon, turnedOff: false, reason: 'native header reader loaded' };
   } catch (error) {
-    return { addon: null, reason: `native header reader not built (${(error as Error).message.split('\n')[0]}); using the JavaScript reader` };
+    return { addon: null, turnedOff: false, reason: `native header reader not built (${(error as Error).message.split('\n')[0]}); using the JavaScript reader` };
   }
 }

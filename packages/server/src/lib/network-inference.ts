@@ -99,6 +99,11 @@ interface Evidence {
   family: FamilyCounts;
 }
 
+/** Can the native walk take this table (addon built, every name kohya's)? For the differential test. */
+export function takesNativeWalk(table: TensorTable): boolean {
+  return nativeKohyaEvidence(table) !== null;
+}
+
 /** `native: false` walks in JavaScript even where the native walk could (the differential test compares both). */
 export function inferFromTensors(table: TensorTable, options: { native?: boolean } = {}): TensorFacts {
   const evidence = (options.native !== false && nativeKohyaEvidence(table)) || walkTensors(table);
