@@ -22,6 +22,9 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 enum { STATUS_OK = 0, STATUS_GROW = 1, STATUS_FALLBACK = 2 };
 
@@ -89,7 +92,7 @@ static inline __attribute__((always_inline)) int match(Cursor *c, const char *te
 }
 
 /* A non-negative integer as the JavaScript compact path reads it: digits only, no leading zero, at most 2^53 - 1. */
-static inline int read_uint(Cursor *c, uint64_t *out) {
+static int read_uint_bytewise(Cursor *c, uint64_t *out) {
   const uint8_t *b = c->b;
   size_t i = c->i, n = c->n;
   uint64_t value = 0;
@@ -111,6 +114,36 @@ static inline int read_uint(Cursor *c, uint64_t *out) {
   c->i = i;
   *out = value;
   return 1;
+}
+
+/*
+ * The same, for the numbers a header is made of (shapes, offsets below 10^8): up to seven digits and the byte after
+ * them are taken as one word, the digits found and converted together (a number of eight or more digits, or one
+ * near the end of the buffer, is read byte by byte).
+ */
+static inline int read_uint(Cursor *c, uint64_t *out) {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+  const uint64_t ones = 0x0101010101010101ULL;
+  if (c->i + 8 <= c->n) {
+    uint64_t w = load64(c->b + c->i);
+    /* A byte below '0' or above '9' sets its high bit here; carries only reach the bytes after it. */
+    uint64_t non_digits = ((w + ones * 0x46) | (w - ones * '0')) & (ones * 0x80);
+    if (non_digits) {
+      unsigned digits = (unsigned)__builtin_ctzll(non_digits) >> 3;
+      int after = c->b[c->i + digits];
+      if (digits == 0 || (digits > 1 && c->b[c->i] == '0') || after == '.' || after == 'e' || after == 'E') return 0;
+      /* Digit values, the first (most significant) moved up so the word holds 8 - digits leading zeros. */
+      uint64_t v = (w - ones * '0') << (8 * (8 - digits));
+      v = (v * 10 + (v >> 8)) & 0x00FF00FF00FF00FFULL;
+      v = (v * 100 + (v >> 16)) & 0x0000FFFF0000FFFFULL;
+      v = (v * 10000 + (v >> 32)) & 0xFFFFFFFFULL;
+      c->i += digits;
+      *out = v;
+      return 1;
+    }
+  }
+#endif
+  return read_uint_bytewise(c, out);
 }
 
 /* Skip a JSON string whose opening quote is at the cursor. Control characters are left to JavaScript. */
@@ -136,30 +169,51 @@ static inline uint64_t ends_plain_run(uint64_t w) {
   return (((w - ones * 0x20) & ~w) | ((quote - ones) & ~quote) | ((backslash - ones) & ~backslash) | w) & highs;
 }
 
+/* The end of the plain ASCII bytes that start at `i`: the first control character, `"`, `\\` or non-ASCII byte. */
+static inline size_t plain_run_end(const uint8_t *b, size_t i, size_t n) {
+#if defined(__SSE2__)
+  const __m128i quote = _mm_set1_epi8('"'), backslash = _mm_set1_epi8('\\'), space = _mm_set1_epi8(0x20);
+  for (; i + 16 <= n; i += 16) {
+    __m128i v = _mm_loadu_si128((const __m128i *)(b + i));
+    /* A signed compare: bytes of 0x80 and above are negative, so "below 0x20" also finds non-ASCII bytes. */
+    __m128i stop = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, backslash)), _mm_cmplt_epi8(v, space));
+    unsigned mask = (unsigned)_mm_movemask_epi8(stop);
+    if (mask) return i + (size_t)__builtin_ctz(mask);
+  }
+#endif
+  for (; i + 8 <= n; i += 8) {
+    uint64_t stop = ends_plain_run(load64(b + i));
+    if (stop) return i + ((size_t)__builtin_ctzll(stop) >> 3);
+  }
+  while (i < n && b[i] >= 0x20 && b[i] < 0x80 && b[i] != '"' && b[i] != '\\') i++;
+  return i;
+}
+
+/*
+ * A hash of name bytes for the duplicate check: a function of the bytes alone (a name hashes the same wherever it
+ * is), taken eight at a time, the last eight overlapping when the length is not a multiple of eight.
+ */
+static inline uint32_t name_hash(const uint8_t *p, size_t len) {
+  const uint64_t k = 0x9e3779b97f4a7c15ULL;
+  uint64_t h = (uint64_t)len * k;
+  if (len >= 8) {
+    size_t i = 0;
+    for (; i + 8 <= len; i += 8) h = (h ^ load64(p + i)) * k;
+    if (i < len) h = (h ^ load64(p + len - 8)) * k;
+  } else {
+    for (size_t i = 0; i < len; i++) h = (h ^ p[i]) * k;
+  }
+  return (uint32_t)(h ^ (h >> 32));
+}
+
 /*
  * Advance over the plain ASCII bytes of a name (up to its closing quote, an escape or a non-ASCII byte) and return
- * a hash of them for the duplicate check. Names are long (`lora_unet_..._to_out_0.lora_down.weight`): they are taken
- * eight bytes at a time.
+ * their hash. Names are long (`lora_unet_..._to_out_0.lora_down.weight`): they are scanned sixteen bytes at a time.
  */
 static inline uint32_t plain_name(Cursor *c) {
-  const uint64_t k = 0x9e3779b97f4a7c15ULL;
-  uint64_t h = 0;
-  size_t i = c->i;
-  while (i + 8 <= c->n) {
-    uint64_t w;
-    memcpy(&w, c->b + i, 8);
-    if (ends_plain_run(w)) break;
-    h = (h ^ w) * k;
-    i += 8;
-  }
-  while (i < c->n) {
-    uint8_t ch = c->b[i];
-    if (ch < 0x20 || ch >= 0x80 || ch == '"' || ch == '\\') break;
-    h = (h ^ ch) * k;
-    i++;
-  }
-  c->i = i;
-  return (uint32_t)(h ^ (h >> 32));
+  size_t start = c->i;
+  c->i = plain_run_end(c->b, start, c->n);
+  return name_hash(c->b + start, c->i - start);
 }
 
 /* `null` or an object of string values; only its extent is found here. */

@@ -75,6 +75,58 @@ describe.skipIf(turnedOff)('native safetensors header reader', () => {
     expect(reader.counts.javascript).toBeGreaterThan(5000);
   });
 
+  it('reads numbers and names at every length and alignment as the JavaScript reader does', () => {
+    // The native reader takes numbers eight bytes at a time and names sixteen at a time: every spelling of a number
+    // (leading zeros, fractions, exponents, eight digits and more) and every name length and alignment must come out
+    // exactly as the JavaScript reader reads it, and a repeated name must never be accepted wherever it lies.
+    const reader = new HeaderReader();
+    const file = path.join(dir, 'edges.safetensors');
+    const write = (entries: Array<[string, string, string]>, pad: string) => {
+      // Each entry: name, shape text, element count as text (for sizes); F16 so a tensor of n elements takes 2n bytes.
+      let offset = 0;
+      const body = entries.map(([name, shape, count]) => {
+        const size = 2 * Number(count);
+        const text = `"${name}":{"dtype":"F16","shape":[${shape}],"data_offsets":[${offset},${offset + size}]}`;
+        offset += Number.isFinite(size) ? size : 0;
+        return text;
+      });
+      const header = Buffer.from(`{${pad}${body.join(',')}}`);
+      const prefix = Buffer.alloc(8);
+      prefix.writeBigUInt64LE(BigInt(header.length));
+      fs.writeFileSync(file, Buffer.concat([prefix, header]));
+      // The tensor data as a sparse file (a shape of 123456789 elements needs 247 MB of it).
+      if (offset < 2 ** 40) fs.truncateSync(file, 8 + header.length + offset);
+    };
+    const shapes = ['0', '1', '7', '10', '1234567', '12345678', '123456789', '01', '00', '1.0', '1e3', '2E1', '-1', '9007199254740993'];
+    let accepted = 0;
+    for (let pad = 0; pad < 16; pad++) {
+      const padding = '"__metadata__":{"k":"' + 'v'.repeat(pad) + '"},';
+      for (const shape of shapes) {
+        write([['a', shape, String(Number(shape))], ['b', '3', '3']], padding);
+        const ours = outcome(() => reader.read(file));
+        expect(visible(ours), `shape ${shape}, pad ${pad}`).toEqual(visible(outcome(() => readSafetensorsHeader(file))));
+        if (ours.ok) accepted++;
+      }
+      for (let length = 0; length <= 40; length++) {
+        const name = 'n'.repeat(length);
+        for (const [label, entries] of [
+          ['plain', [[name, '2', '2'], [`${name}x`, '2', '2']]],
+          ['repeated', [[name, '2', '2'], ['z', '1', '1'], [name, '2', '2']]],
+          ['escaped', [[`${name}\\u0041`, '1', '1']]],
+          ['non-ASCII', [[`${name}é`, '1', '1']]],
+        ] as Array<[string, Array<[string, string, string]>]>) {
+          write(entries, padding);
+          const before = reader.counts.native;
+          const ours = outcome(() => reader.read(file));
+          expect(visible(ours), `${label} name of ${length}, pad ${pad}`).toEqual(visible(outcome(() => readSafetensorsHeader(file))));
+          if (label === 'repeated') expect(ours.ok).toBe(false);
+          if (reader.counts.native > before) accepted++;
+        }
+      }
+    }
+    expect(accepted).toBeGreaterThan(16 * 41);
+  });
+
   it('reads every generated LoRA layout exactly as the JavaScript reader does, and infers the same facts', async () => {
     const library = path.join(dir, 'library');
     const { files } = await generateLibrary({ out: library, count: 150, seed: 7, maxRank: 2 });

@@ -1,5 +1,6 @@
 import { Worker } from 'node:worker_threads';
 import { analyseLoraFile, type AnalyseRequest, type AnalyseResult } from '../lib/lora-file.ts';
+import { readerBundle } from './reader-bundle.ts';
 
 /**
  * Reads headers on worker threads so a first scan uses every core: parsing thousands of 100–700 KB headers is
@@ -31,25 +32,48 @@ interface Task {
   resolve(results: AnalyseResult[]): void;
 }
 
-const WORKER_URL = new URL('./analyse.worker.mjs', import.meta.url);
+/** The reader loaded through tsx: the way in when the bundle is not there. */
+const TSX_WORKER_URL = new URL('./analyse.worker.mjs', import.meta.url);
 
 export class WorkerAnalyser implements Analyser {
   private readonly slots: Slot[] = [];
   private readonly queue: Task[] = [];
   private readonly running = new Map<Worker, Task>();
+  private started: Promise<void> | undefined;
+  private bundle: string | null = null;
   private nextId = 1;
   private closed = false;
 
-  /** Threads start on the first request: a scan that finds nothing to read never starts any. */
-  constructor(private readonly threads: number) {}
+  /**
+   * Threads start on the first request (a scan that finds nothing to read never starts any), from the bundled
+   * reader when `source` gives one, else through tsx.
+   */
+  constructor(
+    private readonly threads: number,
+    private readonly source: () => Promise<string | null> = readerBundle,
+  ) {}
+
+  /** How the threads were started: 'bundle', 'tsx', or null before the first request. */
+  get loadedFrom(): 'bundle' | 'tsx' | null {
+    return this.slots.length === 0 ? null : this.bundle === null ? 'tsx' : 'bundle';
+  }
 
   analyse(requests: readonly AnalyseRequest[]): Promise<AnalyseResult[]> {
     if (requests.length === 0) return Promise.resolve([]);
-    if (this.slots.length === 0 && !this.closed) for (let i = 0; i < this.threads; i++) this.slots.push(this.spawn());
     return new Promise((resolve) => {
       this.queue.push({ id: this.nextId++, requests, resolve });
-      this.pump();
+      void this.start().then(() => this.pump());
     });
+  }
+
+  private start(): Promise<void> {
+    this.started ??= this.source()
+      .catch(() => null)
+      .then((bundle) => {
+        this.bundle = bundle;
+        if (!this.closed) for (let i = 0; i < this.threads; i++) this.slots.push(this.spawn());
+      });
+    return this.started;
   }
 
   async close(): Promise<void> {
@@ -61,7 +85,7 @@ export class WorkerAnalyser implements Analyser {
   }
 
   private spawn(): Slot {
-    const worker = new Worker(WORKER_URL);
+    const worker = this.bundle === null ? new Worker(TSX_WORKER_URL) : new Worker(this.bundle, { eval: true });
     let markReady: () => void = () => undefined;
     const slot: Slot = { worker, busy: false, ready: new Promise<void>((r) => (markReady = r)) };
     worker.on('message', (message: { ready?: boolean; id?: number; results?: AnalyseResult[] }) => {

@@ -1,19 +1,6 @@
-// Worker thread that reads safetensors headers and sidecars for the library scanner. Plain JavaScript so it starts
-// without a loader; it registers tsx itself to load the TypeScript parser (the server runs from source).
-import { parentPort } from 'node:worker_threads';
+// The reader thread loaded through tsx (a plain JavaScript file, so it starts without a loader): used only when the
+// reader could not be bundled (reader-bundle.ts), at the cost of loading the TypeScript sources in every thread.
 import { register } from 'tsx/esm/api';
 
 register();
-const { analyseLoraFile } = await import('../lib/lora-file.ts');
-
-parentPort.on('message', (message) => {
-  const results = message.requests.map((request) => {
-    try {
-      return analyseLoraFile(request);
-    } catch (error) {
-      return { ok: false, code: 'internal_error', reason: String(error?.message ?? error) };
-    }
-  });
-  parentPort.postMessage({ id: message.id, results });
-});
-parentPort.postMessage({ ready: true });
+await import('./analyse.worker.ts');
