@@ -221,6 +221,7 @@ export async function createContainer(config: Config, overrides: ContainerOverri
     libraryLogger,
     config.dataDir,
     config.scanThreads,
+    database.dialect.holdCheckpoints,
   );
   const libraryHash = new LibraryHashService(repositories.adapters, repositories.library, libraryTransaction, clock, libraryLogger);
   const civitai = new CivitaiService(

@@ -38,7 +38,26 @@ export function openDatabase(url: string, onIdleError: (error: Error) => void = 
   sqlite.pragma('cache_size = -65536');
   const database = wrap(new SqliteDialect({ database: withStatementCache(sqlite) }), 'sqlite');
   database.dialect.bulk = sqliteBulkWriter(sqlite);
+  database.dialect.holdCheckpoints = checkpointHolds(sqlite);
   return database;
+}
+
+/** Holds may overlap (two scans); checkpoints resume, after one that catches up, when the last is released. */
+function checkpointHolds(sqlite: SqliteDatabase.Database): () => () => void {
+  const automatic = sqlite.pragma('wal_autocheckpoint', { simple: true }) as number;
+  let holds = 0;
+  return () => {
+    if (holds++ === 0) sqlite.pragma('wal_autocheckpoint = 0');
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      if (--holds > 0) return;
+      sqlite.pragma(`wal_autocheckpoint = ${automatic}`);
+      // TRUNCATE also gives back the disk space the held-up WAL took (tens of MB after a first scan).
+      sqlite.pragma('wal_checkpoint(TRUNCATE)');
+    };
+  };
 }
 
 const STATEMENT_CACHE = 200;

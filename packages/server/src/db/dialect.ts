@@ -19,6 +19,12 @@ export interface DialectHelpers {
   /** Fast many-row writes on the raw connection (SQLite only; use inside a transaction). */
   bulk?: BulkWriter;
   /**
+   * For a long run of write transactions (a first scan): SQLite stops its automatic WAL checkpoints until the returned
+   * function is called, which checkpoints once. Left on, a checkpoint every 4 MB of changes copies the same index pages
+   * into the database file and syncs it again and again. Absent on PostgreSQL.
+   */
+  holdCheckpoints?(): () => void;
+  /**
    * A value that changes whenever the database may have (SQLite: this connection's change counter and the file's
    * data version, which moves when another process commits). Lets counts be reused until then; absent on PostgreSQL.
    */

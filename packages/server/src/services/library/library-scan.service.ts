@@ -86,6 +86,8 @@ export class LibraryScanService {
     private readonly logger: Logger,
     private readonly dataDir: string,
     private readonly readerThreads: number,
+    /** The database's checkpoint hold for large scans (SQLite), or none. */
+    private readonly holdCheckpoints: () => () => void = () => () => undefined,
   ) {}
 
   async lastSummary(): Promise<ScanSummary | null> {
@@ -101,16 +103,19 @@ export class LibraryScanService {
     report({ phase: 'walking', done: 0, total: 0, message: 'looking for LoRA files' });
     // Reader threads start while the folders are walked, so their start-up costs no time.
     const analyser = this.analyser();
+    const writes = { release: () => undefined as void };
     try {
-      return await this.run(options, analyser, { started, dryRun, roots, paths, report });
+      return await this.run(options, analyser, writes, { started, dryRun, roots, paths, report });
     } finally {
       await analyser.close();
+      writes.release();
     }
   }
 
   private async run(
     options: ScanOptions,
     analyser: Analyser,
+    writes: { release: () => void },
     ctx: { started: Date; dryRun: boolean; roots: string[]; paths: string[] | undefined; report: (p: Omit<ScanProgress, 'progress'> & { progress?: number }) => void },
   ): Promise<ScanSummary> {
     const { started, dryRun, roots, paths, report } = ctx;
@@ -154,9 +159,11 @@ export class LibraryScanService {
         batch = [];
       }
       if (held && (walkDone || queued > INLINE_FILES)) {
-        const reader = queued > INLINE_FILES ? analyser : inline;
-        for (const items of held) read(items, reader);
+        const large = queued > INLINE_FILES;
+        for (const items of held) read(items, large ? analyser : inline);
         held = null;
+        // A large scan writes in many transactions: the database checkpoints once, at the end, instead of after each.
+        if (large && !dryRun) writes.release = this.holdCheckpoints();
       }
     };
     const drain = async (keep: number) => {
@@ -206,6 +213,8 @@ export class LibraryScanService {
       },
     });
     launch(true);
+    // What waits to be written goes now, while the threads finish their last batches, so the last write is small.
+    await flush();
     await drain(0);
 
     summary.roots = walk.walkedRoots;
