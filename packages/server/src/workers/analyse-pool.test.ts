@@ -52,4 +52,43 @@ describe('reader threads', () => {
     expect(results).toHaveLength(batch.length);
     expect(results.every((r) => !r.ok && r.reason === 'scanner stopped')).toBe(true);
   });
+
+  // A stand-in reader thread (test double): answers each file with the time it read it, and dies on the file `crash`.
+  const standIn = `
+    const { parentPort } = require('node:worker_threads');
+    parentPort.on('message', ({ id, requests }) => {
+      if (requests.some((r) => r.path === 'crash')) throw new Error('boom');
+      parentPort.postMessage({ id, results: requests.map((r) => ({ ok: false, code: r.path, reason: String(Date.now()) })) });
+    });
+    parentPort.postMessage({ ready: true });
+  `;
+  const files = (...paths: string[]) => paths.map((p) => ({ path: p, sidecars: [] }));
+
+  it('keeps reading while the main thread is busy: each thread has batches queued ahead', async () => {
+    const pool = new WorkerAnalyser(1, async () => standIn);
+    try {
+      await pool.analyse(files('warm-up'));
+      const batches = Array.from({ length: 4 }, (_, i) => pool.analyse(files(`b${i}`)));
+      await new Promise((resolve) => setImmediate(resolve)); // the pool hands the batches out
+      // Then the main thread is busy for half a second (a database write) and takes no answers in that time.
+      const busyUntil = Date.now() + 500;
+      while (Date.now() < busyUntil);
+      const readAt = (await Promise.all(batches)).map(([r]) => Number(!r.ok && r.reason));
+      expect(readAt.every((t) => t < busyUntil)).toBe(true);
+    } finally {
+      await pool.close();
+    }
+  });
+
+  it('fails only the batch in hand when a thread dies; the batches queued behind it are read by its successor', async () => {
+    const pool = new WorkerAnalyser(1, async () => standIn);
+    try {
+      await pool.analyse(files('first'));
+      const [crashed, after, last] = await Promise.all([pool.analyse(files('crash')), pool.analyse(files('second')), pool.analyse(files('third'))]);
+      expect(crashed).toEqual([{ ok: false, code: 'internal_error', reason: 'header reader crashed: boom' }]);
+      expect([after[0], last[0]].map((r) => !r.ok && r.code)).toEqual(['second', 'third']);
+    } finally {
+      await pool.close();
+    }
+  });
 });

@@ -12,7 +12,7 @@ import type { LibraryIssueTable } from '../../db/tables.ts';
 import type { AdapterRepository, NewAdapter } from '../../repositories/adapter.repository.ts';
 import type { AdapterMetadataRow, LibraryRepository, ScanState } from '../../repositories/library.repository.ts';
 import type { SettingRepository } from '../../repositories/setting.repository.ts';
-import { InlineAnalyser, type Analyser } from '../../workers/analyse-pool.ts';
+import { InlineAnalyser, POSTED_PER_THREAD, type Analyser } from '../../workers/analyse-pool.ts';
 import type { LibraryRootsService } from '../library-roots.service.ts';
 import { fileFacts, metadataRow, sourceFields, sourceTags, withoutUserFields, type ScanOwnedFields } from './catalogue-mapping.ts';
 import { LISTED_PATHS, type ScanOptions, type ScanProgress } from './scan-types.ts';
@@ -138,10 +138,10 @@ export class LibraryScanService {
     };
 
     // Files are classified as the walk finds them and changed ones go to the reader threads at once, so walking,
-    // reading and writing overlap. A few batches are kept in flight per thread; results are taken in order.
+    // reading and writing overlap. Each thread has batches queued ahead (POSTED_PER_THREAD); results are taken in order.
     const inline = new InlineAnalyser();
     const inFlight: Array<{ items: Array<{ file: FoundFile; prev: IndexRow | undefined }>; results: Promise<AnalyseResult[]> }> = [];
-    const ahead = Math.max(2, this.readerThreads * 3);
+    const ahead = Math.max(2, this.readerThreads * POSTED_PER_THREAD);
     let batch: Array<{ file: FoundFile; prev: IndexRow | undefined }> = [];
     let queued = 0;
     let done = 0;
