@@ -116,31 +116,53 @@ static int read_uint_bytewise(Cursor *c, uint64_t *out) {
   return 1;
 }
 
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#define WORD_DIGITS 1
+static const uint64_t ONES = 0x0101010101010101ULL;
+
+/* A byte below '0' or above '9' sets its high bit; carries and borrows only reach the bytes after it. */
+static inline uint64_t non_digits(uint64_t w) { return ((w + ONES * 0x46) | (w - ONES * '0')) & (ONES * 0x80); }
+
+/* The number written by the first `digits` (1 to 8) bytes of a word of digit values, the first most significant. */
+static inline uint64_t digits_value(uint64_t values, unsigned digits) {
+  uint64_t v = digits < 8 ? values << (8 * (8 - digits)) : values; /* leading zeros in front */
+  v = (v * 10 + (v >> 8)) & 0x00FF00FF00FF00FFULL;
+  v = (v * 100 + (v >> 16)) & 0x0000FFFF0000FFFFULL;
+  return (v * 10000 + (v >> 32)) & 0xFFFFFFFFULL;
+}
+
+static const uint64_t POW10[8] = {1, 10, 100, 1000, 10000, 100000, 1000000, 10000000};
+#endif
+
 /*
- * The same, for the numbers a header is made of (shapes, offsets below 10^8): up to seven digits and the byte after
- * them are taken as one word, the digits found and converted together (a number of eight or more digits, or one
- * near the end of the buffer, is read byte by byte).
+ * The same, for the numbers a header is made of (shapes, offsets): the digits of up to two words are found and
+ * converted a word at a time, so numbers of up to 15 digits take no loop. Longer ones, and numbers near the end of
+ * the buffer, are read byte by byte.
  */
 static inline int read_uint(Cursor *c, uint64_t *out) {
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-  const uint64_t ones = 0x0101010101010101ULL;
-  if (c->i + 8 <= c->n) {
-    uint64_t w = load64(c->b + c->i);
-    /* A byte below '0' or above '9' sets its high bit here; carries only reach the bytes after it. */
-    uint64_t non_digits = ((w + ones * 0x46) | (w - ones * '0')) & (ones * 0x80);
-    if (non_digits) {
-      unsigned digits = (unsigned)__builtin_ctzll(non_digits) >> 3;
-      int after = c->b[c->i + digits];
-      if (digits == 0 || (digits > 1 && c->b[c->i] == '0') || after == '.' || after == 'e' || after == 'E') return 0;
-      /* Digit values, the first (most significant) moved up so the word holds 8 - digits leading zeros. */
-      uint64_t v = (w - ones * '0') << (8 * (8 - digits));
-      v = (v * 10 + (v >> 8)) & 0x00FF00FF00FF00FFULL;
-      v = (v * 100 + (v >> 16)) & 0x0000FFFF0000FFFFULL;
-      v = (v * 10000 + (v >> 32)) & 0xFFFFFFFFULL;
-      c->i += digits;
-      *out = v;
-      return 1;
+#ifdef WORD_DIGITS
+  const uint8_t *p = c->b + c->i;
+  size_t room = c->n - c->i;
+  if (room >= 8) {
+    uint64_t first = load64(p), ends = non_digits(first), value;
+    unsigned digits;
+    if (ends) {
+      digits = (unsigned)__builtin_ctzll(ends) >> 3;
+      if (digits == 0) return 0;
+      value = digits_value(first - ONES * '0', digits);
+    } else if (room >= 16 && (ends = non_digits(load64(p + 8))) != 0) {
+      unsigned more = (unsigned)__builtin_ctzll(ends) >> 3;
+      digits = 8 + more;
+      value = digits_value(first - ONES * '0', 8);
+      if (more) value = value * POW10[more] + digits_value(load64(p + 8) - ONES * '0', more);
+    } else {
+      return read_uint_bytewise(c, out);
     }
+    int after = p[digits];
+    if ((digits > 1 && p[0] == '0') || after == '.' || after == 'e' || after == 'E') return 0;
+    c->i += digits;
+    *out = value;
+    return 1;
   }
 #endif
   return read_uint_bytewise(c, out);
@@ -207,14 +229,10 @@ static inline uint32_t name_hash(const uint8_t *p, size_t len) {
 }
 
 /*
- * Advance over the plain ASCII bytes of a name (up to its closing quote, an escape or a non-ASCII byte) and return
- * their hash. Names are long (`lora_unet_..._to_out_0.lora_down.weight`): they are scanned sixteen bytes at a time.
+ * Advance over the plain ASCII bytes of a name (up to its closing quote, an escape or a non-ASCII byte). Names are
+ * long (`lora_unet_..._to_out_0.lora_down.weight`): they are scanned sixteen bytes at a time.
  */
-static inline uint32_t plain_name(Cursor *c) {
-  size_t start = c->i;
-  c->i = plain_run_end(c->b, start, c->n);
-  return name_hash(c->b + start, c->i - start);
-}
+static inline void plain_name(Cursor *c) { c->i = plain_run_end(c->b, c->i, c->n); }
 
 /* `null` or an object of string values; only its extent is found here. */
 static int skip_metadata(Cursor *c) {
@@ -267,7 +285,7 @@ static int dtype_at(Cursor *c) {
 }
 
 /* `"name":{"dtype":"F16","shape":[a,b],"data_offsets":[x,y]}` exactly as writers emit it, into row `row`. */
-static int tensor_entry(Cursor *c, const Columns *t, size_t row, size_t name_start, size_t name_end, uint32_t hash) {
+static int tensor_entry(Cursor *c, const Columns *t, size_t row, size_t name_start, size_t name_end) {
   if (!match(c, "{\"dtype\":", 9)) return 0;
   int dtype = dtype_at(c);
   if (dtype < 0) return 0;
@@ -297,7 +315,6 @@ static int tensor_entry(Cursor *c, const Columns *t, size_t row, size_t name_sta
   }
   t->name_start[row] = (int32_t)name_start;
   t->name_end[row] = (int32_t)name_end;
-  t->name_hash[row] = (int32_t)hash;
   t->name_escaped[row] = 0;
   t->dtype_code[row] = (uint8_t)dtype;
   t->ndim[row] = (uint8_t)ndim;
@@ -307,17 +324,32 @@ static int tensor_entry(Cursor *c, const Columns *t, size_t row, size_t name_sta
   return 1;
 }
 
-/* Any two tensors with the same name? (JavaScript refuses the file; here it is only a reason to fall back.) */
+/* Does name `r` sort strictly after name `r - 1` (bytes, then length)? */
+static inline int after_previous(const uint8_t *b, const Columns *t, size_t r) {
+  size_t a = (size_t)t->name_start[r - 1], la = (size_t)(t->name_end[r - 1] - t->name_start[r - 1]);
+  size_t c = (size_t)t->name_start[r], lc = (size_t)(t->name_end[r] - t->name_start[r]);
+  int order = memcmp(b + a, b + c, la < lc ? la : lc);
+  return order < 0 || (order == 0 && la < lc);
+}
+
+/*
+ * Any two tensors with the same name? (JavaScript refuses the file; here it is only a reason to fall back.) Writers
+ * emit names in sorted order, and names in strictly increasing order cannot repeat: that is checked first, pair by
+ * pair. Only a header in another order has its names hashed into a table.
+ */
 static int has_duplicates(const uint8_t *b, const Columns *t, size_t count) {
-  if (count < 2) return 0;
+  size_t r = 1;
+  while (r < count && after_previous(b, t, r)) r++;
+  if (r >= count) return 0;
   size_t size = 16;
   while (size < count * 2) size <<= 1;
   uint32_t *slots = malloc(size * sizeof(uint32_t)); /* row + 1; 0 is empty */
   if (!slots) return 1;
   memset(slots, 0, size * sizeof(uint32_t));
+  for (r = 0; r < count; r++) t->name_hash[r] = (int32_t)name_hash(b + t->name_start[r], (size_t)(t->name_end[r] - t->name_start[r]));
   size_t mask = size - 1;
   int duplicate = 0;
-  for (size_t r = 0; r < count && !duplicate; r++) {
+  for (r = 0; r < count && !duplicate; r++) {
     uint32_t h = (uint32_t)t->name_hash[r];
     size_t k = (h ^ (h >> 15)) & mask;
     while (slots[k]) {
@@ -398,7 +430,7 @@ static int parse_header(const uint8_t *b, size_t n, const Dtypes *dtypes, const 
     for (;;) {
       if (peek(&c) != '"') return 0;
       size_t name_start = ++c.i;
-      uint32_t hash = plain_name(&c);
+      plain_name(&c);
       if (peek(&c) != '"') return 0;
       size_t name_end = c.i++;
       if (peek(&c) != ':') return 0;
@@ -412,7 +444,7 @@ static int parse_header(const uint8_t *b, size_t n, const Dtypes *dtypes, const 
         *meta_end = (int64_t)c.i;
       } else {
         if (count == t->capacity) return 0;
-        if (!tensor_entry(&c, t, count, name_start, name_end, hash)) return 0;
+        if (!tensor_entry(&c, t, count, name_start, name_end)) return 0;
         count++;
       }
       skip_ws(&c);
