@@ -1,5 +1,7 @@
 import fs from 'node:fs';
+import { createRequire } from 'node:module';
 import path from 'node:path';
+import { Worker } from 'node:worker_threads';
 import SqliteDatabase from 'better-sqlite3';
 import { Kysely, Migrator, PostgresDialect, SqliteDialect, type Dialect } from 'kysely';
 import pg from 'pg';
@@ -38,27 +40,53 @@ export function openDatabase(url: string, onIdleError: (error: Error) => void = 
   sqlite.pragma('cache_size = -65536');
   const database = wrap(new SqliteDialect({ database: withStatementCache(sqlite) }), 'sqlite');
   database.dialect.bulk = sqliteBulkWriter(sqlite);
-  database.dialect.holdCheckpoints = checkpointHolds(sqlite);
+  database.dialect.holdCheckpoints = checkpointHolds(sqlite, file);
   return database;
 }
 
-/** Holds may overlap (two scans); checkpoints resume, after one that catches up, when the last is released. */
-function checkpointHolds(sqlite: SqliteDatabase.Database): () => () => void {
+/** What a WAL file that grew during a checkpoint hold is cut back to, the next time it starts over. */
+const WAL_SIZE_LIMIT = 16 * 2 ** 20;
+
+/**
+ * Holds may overlap (two scans). When the last ends, one checkpoint catches up on everything held back — on a
+ * thread of its own, with its own connection: after a first scan that is about 100 MB of WAL to copy into the
+ * database file and sync (0.2 s, mostly waiting for the disk), which would otherwise stall the server at the end of
+ * every large scan. It is PASSIVE, so this connection reads and writes on meanwhile; then automatic checkpoints
+ * resume, and the next write starts the WAL over, cut back to WAL_SIZE_LIMIT. The returned promise settles then.
+ */
+function checkpointHolds(sqlite: SqliteDatabase.Database, file: string): () => () => Promise<void> {
   const automatic = sqlite.pragma('wal_autocheckpoint', { simple: true }) as number;
+  if (file !== ':memory:') sqlite.pragma(`journal_size_limit = ${WAL_SIZE_LIMIT}`);
   let holds = 0;
   return () => {
     if (holds++ === 0) sqlite.pragma('wal_autocheckpoint = 0');
     let released = false;
-    return () => {
+    return async () => {
       if (released) return;
       released = true;
       if (--holds > 0) return;
-      sqlite.pragma(`wal_autocheckpoint = ${automatic}`);
-      // TRUNCATE also gives back the disk space the held-up WAL took (tens of MB after a first scan).
-      sqlite.pragma('wal_checkpoint(TRUNCATE)');
+      if (file !== ':memory:') await checkpointElsewhere(file);
+      // Automatic checkpoints resume only now: a write meanwhile would otherwise start the same work on this thread.
+      if (holds === 0 && sqlite.open) sqlite.pragma(`wal_autocheckpoint = ${automatic}`);
     };
   };
 }
+
+/** A PASSIVE checkpoint of `file` from a worker thread's connection; failures are left to the next automatic one. */
+function checkpointElsewhere(file: string): Promise<void> {
+  const script = `
+    const { workerData } = require('node:worker_threads');
+    const db = new (require(workerData.driver))(workerData.file, { fileMustExist: true });
+    try { db.pragma('wal_checkpoint(PASSIVE)'); } finally { db.close(); }
+  `;
+  return new Promise((resolve) => {
+    const worker = new Worker(script, { eval: true, workerData: { file, driver: requireHere.resolve('better-sqlite3') } });
+    worker.once('error', () => resolve());
+    worker.once('exit', () => resolve());
+  });
+}
+
+const requireHere = createRequire(import.meta.url);
 
 const STATEMENT_CACHE = 200;
 /** Longer SQL (a multi-row insert of a scan batch) is rarely repeated, and keeping its statement costs memory. */

@@ -20,10 +20,11 @@ export interface DialectHelpers {
   bulk?: BulkWriter;
   /**
    * For a long run of write transactions (a first scan): SQLite stops its automatic WAL checkpoints until the returned
-   * function is called, which checkpoints once. Left on, a checkpoint every 4 MB of changes copies the same index pages
-   * into the database file and syncs it again and again. Absent on PostgreSQL.
+   * function is called, which starts one checkpoint in the background (its promise settles when that is done). Left
+   * on, a checkpoint every 4 MB of changes copies the same index pages into the database file and syncs it again and
+   * again. Absent on PostgreSQL.
    */
-  holdCheckpoints?(): () => void;
+  holdCheckpoints?(): () => Promise<void>;
   /**
    * A value that changes whenever the database may have (SQLite: this connection's change counter and the file's
    * data version, which moves when another process commits). Lets counts be reused until then; absent on PostgreSQL.

@@ -87,7 +87,7 @@ export class LibraryScanService {
     private readonly dataDir: string,
     private readonly readerThreads: number,
     /** The database's checkpoint hold for large scans (SQLite), or none. */
-    private readonly holdCheckpoints: () => () => void = () => () => undefined,
+    private readonly holdCheckpoints: () => () => Promise<void> = () => async () => undefined,
   ) {}
 
   async lastSummary(): Promise<ScanSummary | null> {
@@ -103,19 +103,20 @@ export class LibraryScanService {
     report({ phase: 'walking', done: 0, total: 0, message: 'looking for LoRA files' });
     // Reader threads start while the folders are walked, so their start-up costs no time.
     const analyser = this.analyser();
-    const writes = { release: () => undefined as void };
+    const writes = { release: async () => undefined as void };
     try {
       return await this.run(options, analyser, writes, { started, dryRun, roots, paths, report });
     } finally {
       await analyser.close();
-      writes.release();
+      // The checkpoint of what the scan held back runs in the background; the catalogue is already committed.
+      void writes.release();
     }
   }
 
   private async run(
     options: ScanOptions,
     analyser: Analyser,
-    writes: { release: () => void },
+    writes: { release: () => Promise<void> },
     ctx: { started: Date; dryRun: boolean; roots: string[]; paths: string[] | undefined; report: (p: Omit<ScanProgress, 'progress'> & { progress?: number }) => void },
   ): Promise<ScanSummary> {
     const { started, dryRun, roots, paths, report } = ctx;
