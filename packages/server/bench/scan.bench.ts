@@ -9,7 +9,9 @@
  * 1. Generates (or reuses, in DIR or a cached temp folder) a realistic library: real safetensors headers of six
  *    base-model layouts and five network types with kohya metadata, every sidecar kind, previews, 1 % broken files.
  * 2. First scan into a fresh SQLite database (the default install), then an unchanged rescan, both through
- *    LibraryScanService as a scan job runs it. Budgets (DESIGN §10): first scan ≤ 5 s, rescan ≤ 1 s.
+ *    LibraryScanService as a scan job runs it. Budgets (DESIGN §10): first scan ≤ 5 s, rescan ≤ 1 s. The wall time
+ *    ends when the catalogue is committed; "background done" when the WAL checkpoint a large scan leaves running
+ *    on its own thread has finished too (the CPU column includes it).
  * 3. SHA-256 of large files with our streamed hasher and with `openssl dgst -sha256` on the same files, from the
  *    page cache, alternating, best of three each. Budget: ≥ 90 % of OpenSSL's throughput.
  */
@@ -101,8 +103,11 @@ async function scans(dir: string) {
     const started = performance.now();
     const summary = await container.services.libraryScan.scan({});
     const ms = performance.now() - started;
+    // A large scan's WAL checkpoint runs on after it, in the background; measured to its end, not counted in `ms`.
+    await container.services.libraryScan.settled();
+    const settledMs = performance.now() - started;
     const used = process.cpuUsage(cpu);
-    return { label, ms, cpu: (used.user + used.system) / 1000, load, summary };
+    return { label, ms, settledMs, cpu: (used.user + used.system) / 1000, load, summary };
   };
   const first = await measure('first scan');
   const rescan = await measure('unchanged rescan');
@@ -168,10 +173,11 @@ async function main() {
   const { first, rescan, count } = await scans(dir);
   process.stdout.write(
     `\n${table(
-      ['run', 'wall s', 'CPU s (all threads)', 'load avg', 'added', 'unchanged', 'not catalogued', 'budget'],
+      ['run', 'wall s', 'background done s', 'CPU s (all threads)', 'load avg', 'added', 'unchanged', 'not catalogued', 'budget'],
       [first, rescan].map((r, i) => [
         r.label,
         (r.ms / 1000).toFixed(2),
+        (r.settledMs / 1000).toFixed(2),
         (r.cpu / 1000).toFixed(2),
         r.load.toFixed(1),
         String(r.summary.added),

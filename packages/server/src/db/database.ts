@@ -44,19 +44,14 @@ export function openDatabase(url: string, onIdleError: (error: Error) => void = 
   return database;
 }
 
-/** What a WAL file that grew during a checkpoint hold is cut back to, the next time it starts over. */
-const WAL_SIZE_LIMIT = 16 * 2 ** 20;
-
 /**
  * Holds may overlap (two scans). When the last ends, one checkpoint catches up on everything held back — on a
  * thread of its own, with its own connection: after a first scan that is about 100 MB of WAL to copy into the
  * database file and sync (0.2 s, mostly waiting for the disk), which would otherwise stall the server at the end of
- * every large scan. It is PASSIVE, so this connection reads and writes on meanwhile; then automatic checkpoints
- * resume, and the next write starts the WAL over, cut back to WAL_SIZE_LIMIT. The returned promise settles then.
+ * every large scan. Then automatic checkpoints resume; the returned promise settles when all that is done.
  */
 function checkpointHolds(sqlite: SqliteDatabase.Database, file: string): () => () => Promise<void> {
   const automatic = sqlite.pragma('wal_autocheckpoint', { simple: true }) as number;
-  if (file !== ':memory:') sqlite.pragma(`journal_size_limit = ${WAL_SIZE_LIMIT}`);
   let holds = 0;
   return () => {
     if (holds++ === 0) sqlite.pragma('wal_autocheckpoint = 0');
@@ -72,12 +67,21 @@ function checkpointHolds(sqlite: SqliteDatabase.Database, file: string): () => (
   };
 }
 
-/** A PASSIVE checkpoint of `file` from a worker thread's connection; failures are left to the next automatic one. */
+/**
+ * Checkpoint `file` from a worker thread's connection: PASSIVE first, which copies the pages while this process's
+ * connection reads and writes on, then TRUNCATE, which has little left to copy and empties the WAL file (reads
+ * through a WAL of 100 MB cost every later query a lookup). Failures are left to the next automatic checkpoint.
+ */
 function checkpointElsewhere(file: string): Promise<void> {
   const script = `
     const { workerData } = require('node:worker_threads');
     const db = new (require(workerData.driver))(workerData.file, { fileMustExist: true });
-    try { db.pragma('wal_checkpoint(PASSIVE)'); } finally { db.close(); }
+    try {
+      db.pragma('wal_checkpoint(PASSIVE)');
+      db.pragma('wal_checkpoint(TRUNCATE)');
+    } finally {
+      db.close();
+    }
   `;
   return new Promise((resolve) => {
     const worker = new Worker(script, { eval: true, workerData: { file, driver: requireHere.resolve('better-sqlite3') } });

@@ -90,6 +90,14 @@ export class LibraryScanService {
     private readonly holdCheckpoints: () => () => Promise<void> = () => async () => undefined,
   ) {}
 
+  /** Background work the last scan left running (the WAL checkpoint after a large one). */
+  private background: Promise<void> = Promise.resolve();
+
+  /** Settles when the background work of the last scan is done. */
+  settled(): Promise<void> {
+    return this.background;
+  }
+
   async lastSummary(): Promise<ScanSummary | null> {
     return (await this.settings.get<ScanSummary>(LAST_SCAN_SETTING)) ?? null;
   }
@@ -109,7 +117,7 @@ export class LibraryScanService {
     } finally {
       await analyser.close();
       // The checkpoint of what the scan held back runs in the background; the catalogue is already committed.
-      void writes.release();
+      this.background = writes.release();
     }
   }
 
