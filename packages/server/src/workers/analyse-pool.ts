@@ -5,7 +5,8 @@ import { readerBundle } from './reader-bundle.ts';
 /**
  * Reads headers on worker threads so a first scan uses every core: parsing thousands of 100–700 KB headers is
  * CPU work, while the main thread walks folders and writes the database. With `threads: 0` everything runs
- * inline (tests, tiny libraries). A worker that dies fails only the files it held; a new one takes its place.
+ * inline (tests, tiny libraries). A worker that dies fails only the batch in hand; a new one takes its place and
+ * the batches queued behind it.
  */
 export interface Analyser {
   analyse(requests: readonly AnalyseRequest[]): Promise<AnalyseResult[]>;
