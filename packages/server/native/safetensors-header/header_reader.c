@@ -191,7 +191,10 @@ static inline uint64_t ends_plain_run(uint64_t w) {
   return (((w - ones * 0x20) & ~w) | ((quote - ones) & ~quote) | ((backslash - ones) & ~backslash) | w) & highs;
 }
 
-/* The end of the plain ASCII bytes that start at `i`: the first control character, `"`, `\\` or non-ASCII byte. */
+/*
+ * The end of the plain ASCII bytes that start at `i`: the first control character, `"`, `\\` or non-ASCII byte.
+ * Tensor names are long (`lora_unet_..._to_out_0.lora_down.weight`): they are scanned sixteen bytes at a time.
+ */
 static inline size_t plain_run_end(const uint8_t *b, size_t i, size_t n) {
 #if defined(__SSE2__)
   const __m128i quote = _mm_set1_epi8('"'), backslash = _mm_set1_epi8('\\'), space = _mm_set1_epi8(0x20);
@@ -227,12 +230,6 @@ static inline uint32_t name_hash(const uint8_t *p, size_t len) {
   }
   return (uint32_t)(h ^ (h >> 32));
 }
-
-/*
- * Advance over the plain ASCII bytes of a name (up to its closing quote, an escape or a non-ASCII byte). Names are
- * long (`lora_unet_..._to_out_0.lora_down.weight`): they are scanned sixteen bytes at a time.
- */
-static inline void plain_name(Cursor *c) { c->i = plain_run_end(c->b, c->i, c->n); }
 
 /* `null` or an object of string values; only its extent is found here. */
 static int skip_metadata(Cursor *c) {
@@ -430,7 +427,7 @@ static int parse_header(const uint8_t *b, size_t n, const Dtypes *dtypes, const 
     for (;;) {
       if (peek(&c) != '"') return 0;
       size_t name_start = ++c.i;
-      plain_name(&c);
+      c.i = plain_run_end(b, c.i, n);
       if (peek(&c) != '"') return 0;
       size_t name_end = c.i++;
       if (peek(&c) != ':') return 0;

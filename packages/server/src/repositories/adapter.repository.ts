@@ -677,18 +677,23 @@ function storedAdapter(adapter: NewAdapter, values: unknown[]): void {
     const value = fields[key];
     if (value === undefined) continue;
     const i = COLUMN_INDEX.get(key);
-    if (i === undefined) continue;
-    values[i] = STORAGE_FORM.has(key) ? STORAGE_FORM.get(key)!(value) : value;
+    if (i !== undefined) values[i] = storedValue(key, value);
   }
   if (typeof adapter.name === 'string') values[NAME_KEY] = adapter.name.toLowerCase();
 }
 
-/** Columns whose API value is stored in another form (as `toRow` does). */
+/** Columns whose API value is stored in another form: booleans as 0/1, lists and objects as JSON. */
 const STORAGE_FORM = new Map<string, (value: unknown) => unknown>([
   ...BOOLEAN_FIELDS.map((k) => [k, (v: unknown) => (v ? 1 : 0)] as const),
   ...LIST_FIELDS.map((k) => [k, (v: unknown) => JSON.stringify(v ?? [])] as const),
   ...OBJECT_FIELDS.map((k) => [k, (v: unknown) => (v === null ? null : JSON.stringify(v))] as const),
 ]);
+
+/** A field's value as its column stores it (`toRow` and the bulk insert). */
+function storedValue(key: string, value: unknown): unknown {
+  const form = STORAGE_FORM.get(key);
+  return form ? form(value) : value;
+}
 
 function* chunks<T>(items: readonly T[], size: number): Generator<T[]> {
   for (let i = 0; i < items.length; i += size) yield items.slice(i, i + size);
@@ -755,11 +760,7 @@ function defaults(): Omit<AdapterTable, 'id' | 'name' | 'name_key' | 'file_path'
 function toRow(fields: Partial<AdapterFields> & { updated_at?: string; name?: string }): Partial<AdapterTable> {
   const row: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(fields)) {
-    if (value === undefined) continue;
-    if ((BOOLEAN_FIELDS as readonly string[]).includes(key)) row[key] = value ? 1 : 0;
-    else if ((LIST_FIELDS as readonly string[]).includes(key)) row[key] = JSON.stringify(value ?? []);
-    else if ((OBJECT_FIELDS as readonly string[]).includes(key)) row[key] = value === null ? null : JSON.stringify(value);
-    else row[key] = value;
+    if (value !== undefined) row[key] = storedValue(key, value);
   }
   if (typeof fields.name === 'string') row.name_key = fields.name.toLowerCase();
   return row as Partial<AdapterTable>;
