@@ -14,3 +14,13 @@ export const FrontendSettings = Type.Object({
   }),
 });
 export type FrontendSettings = Static<typeof FrontendSettings>;
+
+/**
+ * `POST /auth/session`: the browser trades the API key (X-API-Key header) for an HttpOnly session cookie, so image
+ * and WebSocket URLs carry no key. `expires_at` is null when the server needs no key.
+ */
+export const SessionInfo = Type.Object({
+  api_key_required: Type.Boolean(),
+  expires_at: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
+});
+export type SessionInfo = Static<typeof SessionInfo>;

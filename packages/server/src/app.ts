@@ -1,10 +1,14 @@
 import websocket from '@fastify/websocket';
 import { Adapter, GenerationResultSummary, Job, Problem } from '@lora-manager/contract';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
 import type { Container } from './container.ts';
 import { registerApiKeyAuth } from './http/auth.ts';
+import { registerInputGuard } from './http/input-guard.ts';
 import { registerOpenApi } from './http/openapi.ts';
-import { registerProblemHandlers } from './http/problem.ts';
+import { clientErrorHandler, frameworkErrorHandler, registerProblemHandlers } from './http/problem.ts';
+import { redactUrl } from './lib/redact.ts';
+import { SessionTokens } from './lib/session-token.ts';
+import { authRoutes } from './routes/auth.routes.ts';
 import { validatorCompiler } from './http/validation.ts';
 import { registerWebApp } from './http/web.ts';
 import { adapterRoutes } from './routes/adapters.routes.ts';
@@ -21,14 +25,21 @@ import { systemRoutes } from './routes/system.routes.ts';
 
 export const API_PREFIX = '/api/v1';
 
+/** What a request line looks like in the log: credentials in the query (`?api_key=`) never reach it. */
+function requestForLog(request: FastifyRequest): Record<string, unknown> {
+  return { method: request.method, url: redactUrl(request.url), host: request.host, remoteAddress: request.ip, remotePort: request.socket?.remotePort };
+}
+
 /** The HTTP app over a built container, without listening: main.ts listens, tests use `inject`. */
 export async function buildApp(container: Container): Promise<FastifyInstance> {
   const { config, services } = container;
   const app: FastifyInstance = Fastify({
-    loggerInstance: container.logger as FastifyBaseLogger,
+    loggerInstance: container.logger.child({}, { serializers: { req: requestForLog } }) as FastifyBaseLogger,
     bodyLimit: config.bodyLimit,
     requestIdHeader: 'x-request-id',
     routerOptions: { ignoreTrailingSlash: true },
+    frameworkErrors: frameworkErrorHandler,
+    clientErrorHandler,
   });
   app.setValidatorCompiler(validatorCompiler());
   app.addSchema(Adapter);
@@ -41,12 +52,16 @@ export async function buildApp(container: Container): Promise<FastifyInstance> {
   });
 
   registerProblemHandlers(app);
-  registerApiKeyAuth(app, config.apiKey);
+  const sessions = config.apiKey ? new SessionTokens(config.apiKey) : null;
+  registerApiKeyAuth(app, { apiKey: config.apiKey, sessions, clock: container.clock, trustedOrigins: config.corsOrigins });
+  registerInputGuard(app);
   await registerOpenApi(app);
   await app.register(websocket, { options: { maxPayload: 64 * 1024 } });
 
-  await app.register(systemRoutes, { config });
-  await app.register(systemRoutes, { config, prefix: API_PREFIX });
+  // The bootstrap routes are public at the root only; their /api/v1 twins need the key like the rest of the API.
+  await app.register(systemRoutes, { config, public: true });
+  await app.register(systemRoutes, { config, public: false, prefix: API_PREFIX });
+  await app.register(authRoutes, { sessions, clock: container.clock, prefix: API_PREFIX });
   await app.register(adapterRoutes, { adapters: services.adapters, prefix: API_PREFIX });
   await app.register(archiveRoutes, {
     exporter: services.archiveExport,

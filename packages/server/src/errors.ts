@@ -32,6 +32,13 @@ export class ConflictError extends AppError {
   }
 }
 
+/** A browser page of another origin tried to use the session cookie where CORS does not protect us (the WebSocket). */
+export class ForbiddenOriginError extends AppError {
+  constructor() {
+    super(403, 'origin_not_allowed', 'This origin may not use the session cookie', 'Open the app from the server itself, or list the origin in CORS_ORIGINS.');
+  }
+}
+
 export class UnauthorizedError extends AppError {
   constructor() {
     super(401, 'unauthorized', 'A valid API key is required', 'Send it in the X-API-Key header.');

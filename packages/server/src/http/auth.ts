@@ -1,44 +1,127 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { UnauthorizedError } from '../errors.ts';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { AppError, ForbiddenOriginError, UnauthorizedError } from '../errors.ts';
+import type { Clock } from '../lib/clock.ts';
+import type { SessionTokens } from '../lib/session-token.ts';
 
-/** Root paths the SPA needs before it knows the key. They reveal nothing secret. */
-const PUBLIC_PATHS = new Set(['/health', '/frontend/settings']);
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** Answered without the API key. Only the bootstrap routes and the built web app's files say so. */
+    public?: boolean;
+  }
+  interface FastifyInstance {
+    /** Every route the app registered, with its auth decision: what the auth test walks. */
+    routeTable: readonly RouteEntry[];
+  }
+}
+
+export interface RouteEntry {
+  method: string;
+  url: string;
+  public: boolean;
+  websocket: boolean;
+}
+
+/** The browser session cookie: HttpOnly, so page scripts never see it; it stands in for the key on reads only. */
+export const SESSION_COOKIE = 'lm_session';
+
+export interface AuthOptions {
+  apiKey: string | null;
+  sessions: SessionTokens | null;
+  clock: Clock;
+  /** Origins besides the server's own that may open the WebSocket with the session cookie. */
+  trustedOrigins: readonly string[];
+}
 
 function digest(value: string): Buffer {
   return createHash('sha256').update(value).digest();
 }
 
-/** The key from the X-API-Key header, or from `api_key` in the query for GETs (WebSocket and <img> URLs cannot set headers). */
-function presentedKey(request: FastifyRequest): string | undefined {
-  const header = request.headers['x-api-key'];
-  if (typeof header === 'string' && header) return header;
-  if (request.method === 'GET') {
-    const query = request.query as Record<string, unknown> | undefined;
-    if (typeof query?.api_key === 'string') return query.api_key;
+function readCookie(request: FastifyRequest, name: string): string | undefined {
+  const header = request.headers.cookie;
+  if (!header) return undefined;
+  for (const part of header.split(';')) {
+    const eq = part.indexOf('=');
+    if (eq > 0 && part.slice(0, eq).trim() === name) return part.slice(eq + 1).trim();
   }
   return undefined;
 }
 
-/** With API_KEY set, every /api route (the WebSockets and the docs included) needs it. Compared in constant time. */
-export function registerApiKeyAuth(app: FastifyInstance, apiKey: string | null): void {
+/** The WebSocket is not covered by CORS, so a cookie-authenticated upgrade must come from a page of ours. */
+function originAllowed(request: FastifyRequest, trusted: readonly string[]): boolean {
+  const origin = request.headers.origin;
+  if (!origin) return true; // not a browser: it cannot have been lured into sending our cookie
+  if (trusted.includes(origin)) return true;
+  try {
+    return new URL(origin).host === request.headers.host;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * With API_KEY set, every route needs a credential unless the route that matched says `public`. The decision is
+ * made on the route the router matched, never on the raw URL, so no spelling of a path reaches a handler without
+ * the key. Accepted: the X-API-Key header (any method); on reads only (GET, HEAD, the WebSocket upgrade) also the
+ * `api_key` query parameter the original's clients use, and the session cookie the web app obtains with the key.
+ * Requests that matched no route get the key check too, except plain reads, which the not-found handler answers
+ * with the web app's index page or a 404 that holds nothing.
+ */
+export function registerApiKeyAuth(app: FastifyInstance, options: AuthOptions): void {
+  // Read when asked, not when the route is added: a later onRoute hook (the web app's) may still mark it public.
+  const routes: Array<{ methods: string[]; url: string; config: { public?: boolean } | undefined; websocket: boolean }> = [];
+  app.decorate('routeTable', {
+    getter: () =>
+      routes.flatMap((r) => r.methods.map((method) => ({ method, url: r.url, public: r.config?.public === true, websocket: r.websocket }))),
+  });
+  app.addHook('onRoute', (route) => {
+    route.config ??= {};
+    routes.push({
+      methods: Array.isArray(route.method) ? route.method : [route.method],
+      url: route.url,
+      config: route.config,
+      websocket: (route as { websocket?: boolean }).websocket === true,
+    });
+  });
+  const { apiKey, sessions, clock } = options;
   if (!apiKey) return;
   const expected = digest(apiKey);
+  const keyMatches = (key: string) => timingSafeEqual(digest(key), expected);
+
+  function authenticated(request: FastifyRequest): boolean {
+    const header = request.headers['x-api-key'];
+    if (typeof header === 'string' && header) return keyMatches(header);
+    if (request.method !== 'GET' && request.method !== 'HEAD') return false;
+    const query = request.query as Record<string, unknown> | undefined;
+    if (typeof query?.api_key === 'string') return keyMatches(query.api_key);
+    const cookie = readCookie(request, SESSION_COOKIE);
+    if (cookie === undefined || !sessions?.verify(cookie, clock.now().getTime())) return false;
+    if (request.headers.upgrade && !originAllowed(request, options.trustedOrigins)) throw new ForbiddenOriginError();
+    return true;
+  }
+
   app.addHook('onRequest', async (request, reply) => {
-    const path = request.url.split('?', 1)[0];
-    if (PUBLIC_PATHS.has(path) || !(path.startsWith('/api') || path.startsWith('/v1/'))) return;
-    const key = presentedKey(request);
-    if (key !== undefined && timingSafeEqual(digest(key), expected)) return;
-    if (request.headers.upgrade) {
-      // A refused WebSocket upgrade must also close the socket, or it lingers half-open.
-      reply.hijack();
-      const error = new UnauthorizedError();
-      const body = JSON.stringify({ type: 'about:blank', title: error.message, status: 401, code: error.code, detail: error.detail });
-      request.raw.socket.end(
-        `HTTP/1.1 401 Unauthorized\r\nContent-Type: application/problem+json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
-      );
-      return;
+    if (request.routeOptions.config.public === true) return;
+    const plainRead = (request.method === 'GET' || request.method === 'HEAD') && !request.headers.upgrade;
+    if (request.is404 && plainRead) return;
+    let error: AppError;
+    try {
+      if (authenticated(request)) return;
+      error = new UnauthorizedError();
+    } catch (refused) {
+      error = refused as AppError;
     }
-    throw new UnauthorizedError();
+    if (request.headers.upgrade) return refuseUpgrade(request, reply, error);
+    throw error;
   });
+}
+
+/** A refused WebSocket upgrade must also close the socket, or it lingers half-open. */
+function refuseUpgrade(request: FastifyRequest, reply: FastifyReply, error: AppError): void {
+  reply.hijack();
+  const body = JSON.stringify({ type: 'about:blank', title: error.message, status: error.status, code: error.code, detail: error.detail });
+  const reason = error.status === 403 ? 'Forbidden' : 'Unauthorized';
+  request.raw.socket.end(
+    `HTTP/1.1 ${error.status} ${reason}\r\nContent-Type: application/problem+json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+  );
 }

@@ -1,4 +1,6 @@
-import type { FastifyError, FastifyInstance, FastifyReply } from 'fastify';
+import { STATUS_CODES } from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { AppError } from '../errors.ts';
 
 interface ProblemBody {
@@ -27,6 +29,35 @@ const CLIENT_ERRORS: Record<string, string> = {
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'invalid_content_length',
   FST_ERR_CTP_EMPTY_TYPE: 'unsupported_media_type',
 };
+
+/** Problem documents for what Fastify's router refuses before any route runs (a bad escape, an over-long parameter). */
+export function frameworkErrorHandler(error: FastifyError, _request: FastifyRequest, reply: FastifyReply): FastifyReply {
+  if (error.code === 'FST_ERR_MAX_PARAM_LENGTH') {
+    return sendProblem(reply, { status: 414, code: 'uri_too_long', title: 'A path parameter is too long' });
+  }
+  return sendProblem(reply, { status: 400, code: 'invalid_url', title: 'The URL is not valid', detail: 'It holds an escape sequence that does not decode.' });
+}
+
+const CLIENT_ERROR_ANSWERS: Record<string, { status: number; code: string; title: string }> = {
+  HPE_HEADER_OVERFLOW: { status: 431, code: 'headers_too_large', title: 'The request line or headers are too large' },
+  ERR_HTTP_REQUEST_TIMEOUT: { status: 408, code: 'request_timeout', title: 'The request took too long to arrive' },
+};
+
+/**
+ * Node's HTTP parser refuses some requests before Fastify sees them (headers or URL over the size limit, a broken
+ * request line); they still get a problem document, written straight to the socket.
+ */
+export function clientErrorHandler(error: Error & { code?: string }, socket: Duplex): void {
+  if (error.code === 'ECONNRESET' || socket.destroyed || !socket.writable) {
+    socket.destroy();
+    return;
+  }
+  const answer = CLIENT_ERROR_ANSWERS[error.code ?? ''] ?? { status: 400, code: 'bad_request', title: 'The request could not be parsed' };
+  const body = JSON.stringify({ type: 'about:blank', ...answer });
+  socket.end(
+    `HTTP/1.1 ${answer.status} ${STATUS_CODES[answer.status]}\r\nContent-Type: application/problem+json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+  );
+}
 
 /** One error handler: AppErrors keep their code, validation failures are 422 with paths, nothing else leaks. */
 export function registerProblemHandlers(app: FastifyInstance): void {

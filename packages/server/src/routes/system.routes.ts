@@ -9,10 +9,10 @@ export function publicBackendUrl(configured: string | null): string {
   return `/${configured.replace(/^\/+/, '').replace(/\/+$/, '')}`;
 }
 
-export const systemRoutes: FastifyPluginAsync<{ config: Config }> = async (app, { config }) => {
-  app.get('/health', { schema: { tags: ['system'], response: { 200: Health } } }, async () => ({ status: 'ok', service: 'lora-manager' }));
+export const systemRoutes: FastifyPluginAsync<{ config: Config; public: boolean }> = async (app, { config, public: isPublic }) => {
+  app.get('/health', { config: { public: isPublic }, schema: { tags: ['system'], response: { 200: Health } } }, async () => ({ status: 'ok', service: 'lora-manager' }));
 
-  app.get('/frontend/settings', { schema: { tags: ['system'], response: { 200: FrontendSettings } } }, async () => ({
+  app.get('/frontend/settings', { config: { public: isPublic }, schema: { tags: ['system'], response: { 200: FrontendSettings } } }, async () => ({
     backendUrl: publicBackendUrl(config.backendUrl),
     apiKeyRequired: config.apiKey !== null,
     generationPolling: config.polling,
