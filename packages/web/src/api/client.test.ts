@@ -12,10 +12,17 @@ describe('resolveUrl', () => {
     expect(resolveUrl({ baseUrl: 'http://gpu-box:8000/api/v1', apiKey: 'k' }, 'health')).toBe('http://gpu-box:8000/api/v1/health');
   });
 
-  it('puts the key in the query only for URLs the browser fetches itself', () => {
+  it('puts the key in the query only for URLs the browser fetches itself from another origin', () => {
     const target = { baseUrl: 'http://gpu-box:8000/api/v1', apiKey: 'secret-key' };
-    expect(resolveAssetUrl(target, 'adapters/a/preview', { v: '1' })).toBe('http://gpu-box:8000/api/v1/adapters/a/preview?v=1&api_key=secret-key');
-    expect(resolveAssetUrl({ ...target, apiKey: null }, 'x')).toBe('http://gpu-box:8000/api/v1/x');
+    expect(resolveAssetUrl(target, 'adapters/a/preview', { v: '1' }, 'http://lm.example')).toBe('http://gpu-box:8000/api/v1/adapters/a/preview?v=1&api_key=secret-key');
+    expect(resolveAssetUrl({ ...target, apiKey: null }, 'x', undefined, 'http://lm.example')).toBe('http://gpu-box:8000/api/v1/x');
+  });
+
+  it("keeps the key out of every URL on the page's own origin, where the session cookie authenticates", () => {
+    const relative = { baseUrl: '/api/v1', apiKey: 'secret-key' };
+    expect(resolveAssetUrl(relative, 'adapters/a/preview', { v: '1' }, 'http://lm.example')).toBe('/api/v1/adapters/a/preview?v=1');
+    expect(resolveAssetUrl({ baseUrl: 'http://lm.example/api/v1', apiKey: 'secret-key' }, 'x', undefined, 'http://lm.example')).toBe('http://lm.example/api/v1/x');
+    expect(resolveWsUrl(relative, 'ws/progress', 'https://lm.example')).toBe('wss://lm.example/api/v1/ws/progress');
   });
 
   it('makes WebSocket URLs from relative and absolute bases', () => {
@@ -95,7 +102,8 @@ describe('resolveServerUrl', () => {
   it('keeps same-origin paths, moves them to the API origin when it is elsewhere, and adds the key', async () => {
     const { resolveServerUrl } = await import('./client.ts');
     expect(resolveServerUrl({ baseUrl: '/api/v1', apiKey: null }, '/api/v1/generation/results/r1/images/0')).toBe('/api/v1/generation/results/r1/images/0');
-    expect(resolveServerUrl({ baseUrl: '/api/v1', apiKey: 'k1234567' }, '/x/preview?v=2')).toBe('/x/preview?v=2&api_key=k1234567');
+    expect(resolveServerUrl({ baseUrl: '/api/v1', apiKey: 'k1234567' }, '/x/preview?v=2')).toBe('/x/preview?v=2');
+    expect(resolveServerUrl({ baseUrl: 'http://gpu:8000/api/v1', apiKey: 'k1234567' }, '/x/preview?v=2', 'http://lm.example')).toBe('http://gpu:8000/x/preview?v=2&api_key=k1234567');
     expect(resolveServerUrl({ baseUrl: 'http://gpu:8000/api/v1', apiKey: null }, '/api/v1/a.png')).toBe('http://gpu:8000/api/v1/a.png');
     expect(resolveServerUrl({ baseUrl: '/api/v1', apiKey: 'k' }, 'data:image/png;base64,AAA')).toBe('data:image/png;base64,AAA');
   });

@@ -42,29 +42,39 @@ export function resolveUrl(target: ApiTarget, path: string, query?: Query): stri
 }
 
 /**
- * A URL the browser fetches by itself (an <img> src, a download link, a WebSocket): it cannot send headers, so the
- * key travels as `api_key` in the query, which the server accepts on GETs.
+ * Whether a URL the browser fetches by itself (an <img> src, a download link, the WebSocket) must carry the key in its
+ * query. Not when the API is on the page's own origin: there the browser holds an HttpOnly session cookie (see
+ * `openSession`), so keys stay out of URLs, history and server logs. A server on another origin never receives that
+ * cookie (SameSite=Strict), so there, and only there, the key still travels as `api_key`.
  */
-export function resolveAssetUrl(target: ApiTarget, path: string, query?: Query): string {
-  return resolveUrl(target, path, { ...query, api_key: target.apiKey ?? undefined });
+function keyInUrl(target: ApiTarget, pageOrigin: string): boolean {
+  if (!target.apiKey) return false;
+  if (!/^https?:\/\//i.test(target.baseUrl.trim())) return false;
+  return new URL(target.baseUrl.trim()).origin !== pageOrigin;
+}
+
+const pageOrigin = () => globalThis.location?.origin ?? 'http://localhost';
+
+export function resolveAssetUrl(target: ApiTarget, path: string, query?: Query, origin: string = pageOrigin()): string {
+  return resolveUrl(target, path, { ...query, api_key: keyInUrl(target, origin) ? target.apiKey : undefined });
 }
 
 /** The WebSocket URL for `path` under the API base: a relative base is taken against the page's own origin. */
-export function resolveWsUrl(target: ApiTarget, path: string, origin: string = globalThis.location?.origin ?? 'http://localhost'): string {
-  const absolute = new URL(resolveAssetUrl(target, path), origin);
+export function resolveWsUrl(target: ApiTarget, path: string, origin: string = pageOrigin()): string {
+  const absolute = new URL(resolveAssetUrl(target, path, undefined, origin), origin);
   absolute.protocol = absolute.protocol === 'https:' ? 'wss:' : 'ws:';
   return absolute.toString();
 }
 
 /**
  * A URL the server handed out (an image of a result, a progress preview): server-absolute paths belong to the API's
- * origin, which is not the page's when the backend URL points elsewhere; the key is added for the browser's fetch.
+ * origin, which is not the page's when the backend URL points elsewhere (then the key is added for the browser's fetch).
  */
-export function resolveServerUrl(target: ApiTarget, url: string): string {
+export function resolveServerUrl(target: ApiTarget, url: string, origin: string = pageOrigin()): string {
   if (url.startsWith('data:')) return url;
   const absoluteBase = /^https?:\/\//i.test(target.baseUrl);
   const resolved = absoluteBase ? new URL(url, target.baseUrl) : new URL(url, 'http://same-origin.invalid');
-  if (target.apiKey) resolved.searchParams.set('api_key', target.apiKey);
+  if (keyInUrl(target, origin)) resolved.searchParams.set('api_key', target.apiKey!);
   if (absoluteBase || /^https?:\/\//i.test(url)) return resolved.toString();
   return `${resolved.pathname}${resolved.search}${resolved.hash}`;
 }
@@ -121,6 +131,21 @@ export function createApiClient(target: () => ApiTarget, ready?: () => Promise<u
     assetUrl: (path: string, query?: Query) => resolveAssetUrl(target(), path, query),
     wsUrl: (path: string) => resolveWsUrl(target(), path),
     serverUrl: (url: string) => resolveServerUrl(target(), url),
+    /**
+     * Trade the key for the server's session cookie (HttpOnly, SameSite=Strict), which images and the WebSocket of
+     * this origin then carry instead of the key. Not gated on `ready`: the bootstrap itself calls it. False when the
+     * server refused or could not be reached; the key still works for every request the client sends itself.
+     */
+    async openSession(): Promise<boolean> {
+      const t = target();
+      if (!t.apiKey) return false;
+      try {
+        const response = await fetch(resolveUrl(t, 'auth/session'), { method: 'POST', headers: { 'X-API-Key': t.apiKey, 'Content-Type': 'application/json' }, body: '{}', credentials: 'same-origin' });
+        return response.ok;
+      } catch {
+        return false;
+      }
+    },
     /** Unauthenticated bootstrap from the root of the server that serves the SPA (not under the API base). */
     async frontendSettings(): Promise<FrontendSettings | null> {
       try {

@@ -49,8 +49,9 @@ export const useLiveStore = defineStore('live', () => {
   });
   stream.on(handle);
 
+  /** Starts once the settings are known and the session cookie is set, so the first upgrade already carries it. */
   function connect(): void {
-    stream.start();
+    void settings.bootstrap().then(() => stream.start());
   }
   watch(() => [settings.baseUrl, settings.apiKey], () => stream.state !== 'idle' && stream.restart());
 

@@ -5,6 +5,8 @@ import { createApiClient, DEFAULT_API_BASE } from '../api/client.ts';
 
 const CONNECTION_KEY = 'lora-manager.connection';
 const PREFERENCES_KEY = 'lora-manager.preferences';
+/** Half the server's session lifetime (24 h). */
+const SESSION_RENEW_MS = 12 * 60 * 60 * 1000;
 
 export type ThemeChoice = 'dark' | 'light' | 'system';
 /** CivitAI nsfwLevel bits: 1 PG, 2 PG13, 4 R, 8 X, 16 XXX. Images at or above the threshold are blurred; 0 = never. */
@@ -60,12 +62,20 @@ export const useSettingsStore = defineStore('settings', () => {
 
   /** Ask the serving server where its API is (never the key) unless the user picked a backend. */
   function bootstrap(): Promise<void> {
-    bootstrapped ??= api.frontendSettings().then((answer) => {
-      server.value = answer;
-      if (answer && !baseUrlChosen.value) baseUrl.value = answer.backendUrl;
-    });
+    bootstrapped ??= api
+      .frontendSettings()
+      .then((answer) => {
+        server.value = answer;
+        if (answer && !baseUrlChosen.value) baseUrl.value = answer.backendUrl;
+      })
+      .then(() => api.openSession())
+      .then(() => undefined);
     return bootstrapped;
   }
+
+  // The session cookie lasts a day: renew it while the page stays open, and at once when the key changes.
+  watch(apiKey, () => void api.openSession());
+  globalThis.setInterval?.(() => void api.openSession(), SESSION_RENEW_MS);
 
   function setConnection(url: string, key: string | null): void {
     baseUrl.value = url.trim() || DEFAULT_API_BASE;

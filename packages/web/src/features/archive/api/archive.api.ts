@@ -11,7 +11,7 @@ import type {
   Job,
   Problem,
 } from '@lora-manager/contract';
-import { ApiError, resolveUrl, type ApiTarget } from '../../../api/client.ts';
+import { ApiError, resolveAssetUrl, resolveUrl, type ApiTarget } from '../../../api/client.ts';
 
 /** What the archive API needs from the shared client: its JSON `request` and where the API is. */
 export interface ArchiveApiDeps {
@@ -47,11 +47,8 @@ export function archiveApi({ request, target }: ArchiveApiDeps) {
     schedule: () => request<BackupScheduleState>('GET', 'backups/schedule'),
     saveSchedule: (schedule: BackupSchedule) => request<BackupScheduleState>('PUT', 'backups/schedule', { body: schedule }),
 
-    /** A link the browser downloads by itself (GET with the key in the query, which the server accepts). */
-    downloadUrl: (path: string) => {
-      const t = target();
-      return resolveUrl(t, path.replace(/^\/+/, ''), { api_key: t.apiKey ?? undefined });
-    },
+    /** A link the browser downloads by itself: the session cookie authenticates it (the key only for another origin). */
+    downloadUrl: (path: string) => resolveAssetUrl(target(), path.replace(/^\/+/, '')),
   };
 }
 
