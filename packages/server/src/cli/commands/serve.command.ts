@@ -32,9 +32,16 @@ export function registerServeCommand(program: Command): void {
       process.on('SIGINT', () => void shutdown('SIGINT'));
       process.on('SIGTERM', () => void shutdown('SIGTERM'));
       await app.listen({ host: config.host, port: config.port });
+      if (!config.apiKey && !isLoopback(config.host)) {
+        container.logger.warn({ host: config.host }, 'listening beyond this machine without API_KEY: anyone who can reach it can use and change everything');
+      }
       // With Redis, `lora-manager worker` processes run the jobs unless RUN_WORKERS=true.
       if (config.runWorkers) await container.queue.start();
       await container.libraryWatcher.begin();
       container.services.backupScheduler.start();
     });
+}
+
+function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || host.startsWith('127.');
 }
