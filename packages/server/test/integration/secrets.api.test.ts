@@ -152,11 +152,15 @@ describe.each(TEST_DIALECTS)('secrets stay secret on %s', (dialect) => {
 
     await useServer(t);
     expect(first.requests.find((r) => r.path === '/sdapi/v1/txt2img')?.headers.authorization).toBe(basic('ann', 'first-pw'));
-    writeLora(path.join(t.libraryDir, 'a.safetensors'), { data: 'fill', seed: 7 });
+    writeLora(path.join(t.libraryDir, 'a.safetensors'), { data: 'fill', seed: 7, metadata: null });
     await scan(t);
     const adapter = await adapterAt(t, 'a.safetensors');
+    // CivitAI's answer names the example image; here it is on another host, which must not get the key.
+    civitai.know({ sha256: adapter.sha256!, autov2: adapter.autov2!, autov3: adapter.autov3! }, { imageUrl: `${second.url}/images/example.jpeg` });
     await api(t, 'POST', `/adapters/${adapter.id}/civitai/refresh`, undefined, 200);
-    expect(civitai.requests.at(-1)?.authorization).toBe('Bearer civitai-key-plain');
+    expect(civitai.requests.filter((r) => r.path.startsWith('/api/v1/')).at(-1)?.authorization).toBe('Bearer civitai-key-plain');
+    expect(second.count('/images/example.jpeg')).toBe(1);
+    expect(second.requests.filter((r) => r.headers.authorization !== undefined)).toEqual([]);
   });
 
   it('reads plaintext secrets an older version stored and seals them at the next write', async () => {
