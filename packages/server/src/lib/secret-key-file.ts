@@ -32,6 +32,8 @@ function readKeyFile(file: string): Buffer | null {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
     throw error;
   }
+  // A key file someone copied in with a looser mode is narrowed: it opens every saved secret.
+  if ((fs.statSync(file).mode & 0o077) !== 0) fs.chmodSync(file, 0o600);
   const key = parseSecretKey(text);
   // Making a new key would silently lose every saved secret: a damaged file needs a person.
   if (!key) throw new Error(`${file} does not hold a 32-byte key (base64 or hex); restore it, or delete it and enter the saved passwords and keys again`);
