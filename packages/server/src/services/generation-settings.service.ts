@@ -92,7 +92,7 @@ export class GenerationSettingsService {
     const origin = originOf(baseUrl);
     // Configured credentials are for the configured server only.
     const envApplies = origin !== null && origin === originOf(env.baseUrl);
-    const savedApplies = s.password !== undefined && origin !== null && (s.credentials_origin ?? origin) === origin;
+    const savedApplies = typeof s.password === 'string' && origin !== null && (s.credentials_origin ?? origin) === origin;
     const saved = savedApplies ? this.cipher.open(s.password!, 'sdnext.password') : null;
     const password: { value: string | null; source: Source } =
       saved !== null ? { value: saved, source: 'settings' }
@@ -213,14 +213,14 @@ export class GenerationSettingsService {
   /** Seal a plaintext password an older version saved (at start, so it does not stay in plaintext until the next change). */
   async sealLegacySecrets(): Promise<void> {
     const saved = await this.saved();
-    if (!saved.sdnext?.password || !this.cipher.isLegacy(saved.sdnext.password)) return;
+    if (typeof saved.sdnext?.password !== 'string' || !this.cipher.isLegacy(saved.sdnext.password)) return;
     this.sealLegacyPassword(saved.sdnext, originOf(saved.sdnext.base_url ?? this.config.sdnext.baseUrl));
     await this.settings.set(KEY, saved, toIso(this.clock.now()));
   }
 
   /** An older version's plaintext password: sealed, and bound to the server in force when it was saved. */
   private sealLegacyPassword(s: SavedSdnext, origin: string | null): void {
-    if (s.password === undefined || !this.cipher.isLegacy(s.password)) return;
+    if (typeof s.password !== 'string' || !this.cipher.isLegacy(s.password)) return;
     s.password = this.cipher.seal(s.password);
     s.credentials_origin ??= origin ?? '';
   }

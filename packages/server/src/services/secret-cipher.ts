@@ -6,6 +6,9 @@ import { isSealed, openSecret, sealSecret } from '../lib/secret-box.ts';
  * changed) counts as unset, with a warning: the user enters it again, and the server never fails over it.
  */
 export class SecretCipher {
+  /** Stored values already warned about: settings are read on every request, the log needs to hear it once. */
+  private readonly warned = new Set<string>();
+
   constructor(
     private readonly key: Buffer,
     private readonly logger: Logger,
@@ -20,6 +23,8 @@ export class SecretCipher {
     try {
       return openSecret(this.key, stored);
     } catch (error) {
+      if (this.warned.has(stored)) return null;
+      this.warned.add(stored);
       this.logger.warn({ secret: what, reason: (error as Error).message }, 'a saved secret cannot be decrypted (SECRETS_KEY or DATA_DIR/secret.key changed?); it is treated as unset');
       return null;
     }

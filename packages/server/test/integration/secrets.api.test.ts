@@ -4,7 +4,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { pino } from 'pino';
+import { pino, type Logger } from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../src/app.ts';
 import { loadConfig } from '../../src/config.ts';
@@ -44,8 +44,8 @@ describe.each(TEST_DIALECTS)('secrets stay secret on %s', (dialect) => {
   let second: A1111TestServer;
   let civitai: CivitaiTestServer;
   const apps: TestApp[] = [];
-  const app = async (env: Record<string, string> = {}) => {
-    const t = await createTestApp(dialect, { SDNEXT_POLL_INTERVAL: '0.05', GENERATION_MAX_ATTEMPTS: '1', SCAN_THREADS: '0', ...env });
+  const app = async (env: Record<string, string> = {}, logger?: Logger) => {
+    const t = await createTestApp(dialect, { SDNEXT_POLL_INTERVAL: '0.05', GENERATION_MAX_ATTEMPTS: '1', SCAN_THREADS: '0', ...env }, logger ? { logger } : {});
     apps.push(t);
     return t;
   };
@@ -177,8 +177,10 @@ describe.each(TEST_DIALECTS)('secrets stay secret on %s', (dialect) => {
     expect(first.requests.at(-1)?.headers.authorization).toBe(basic('ann', 'first-pw'));
   });
 
-  it('treats a secret sealed with another key as unset, without failing', async () => {
-    const t = await app({ SECRETS_KEY: randomBytes(32).toString('base64') });
+  it('treats a secret sealed with another key as unset, without failing, and says so once in the log', async () => {
+    const lines: string[] = [];
+    const logger = pino({ level: 'warn' }, { write: (line: string) => void lines.push(line) });
+    const t = await app({ SECRETS_KEY: randomBytes(32).toString('base64') }, logger);
     const otherKey = randomBytes(32);
     const now = new Date().toISOString();
     await t.container.repositories.settings.set('generation.servers', { sdnext: { base_url: first.url, username: 'ann', password: sealSecret(otherKey, 'first-pw'), credentials_origin: new URL(first.url).origin } }, now);
@@ -190,6 +192,14 @@ describe.each(TEST_DIALECTS)('secrets stay secret on %s', (dialect) => {
     expect(library.statusCode).toBe(200);
     expect(library.json().civitai_api_key_set).toBe(false);
     expect((await t.app.inject(`${API}/generation/backends`)).statusCode).toBe(200);
+    await t.app.inject(`${API}/generation/settings`);
+    const warnings = lines.map((l) => JSON.parse(l) as { secret?: string }).filter((l) => l.secret !== undefined);
+    expect(warnings.map((w) => w.secret).sort()).toEqual(['civitai.api_key', 'sdnext.password']);
+    expect(lines.join('')).not.toContain('first-pw');
+
+    // A row that is not even a string (hand-edited, or from an archive) is no key either.
+    await t.container.repositories.settings.set('civitai.api_key', 12345, now);
+    expect((await t.app.inject(`${API}/library/settings`)).json()).toMatchObject({ civitai_api_key_set: false });
   });
 });
 

@@ -49,7 +49,8 @@ export class LibrarySettingsService {
       writeSidecars: writeSidecars ?? false,
       writePreviews: writePreviews ?? false,
       civitaiEnabled: civitaiEnabled ?? false,
-      civitaiApiKey: civitaiApiKey ? this.cipher.open(civitaiApiKey, KEYS.civitaiKey) : null,
+      // Anything but a non-empty string (a hand-edited or imported row) counts as no key.
+      civitaiApiKey: typeof civitaiApiKey === 'string' && civitaiApiKey ? this.cipher.open(civitaiApiKey, KEYS.civitaiKey) : null,
     };
   }
 
@@ -78,7 +79,7 @@ export class LibrarySettingsService {
   /** Seal a CivitAI key an older version stored in plaintext. */
   async sealLegacySecrets(): Promise<void> {
     const stored = await this.settings.get<string | null>(KEYS.civitaiKey);
-    if (stored && this.cipher.isLegacy(stored)) await this.settings.set(KEYS.civitaiKey, this.cipher.seal(stored), this.clock.now().toISOString());
+    if (typeof stored === 'string' && stored && this.cipher.isLegacy(stored)) await this.settings.set(KEYS.civitaiKey, this.cipher.seal(stored), this.clock.now().toISOString());
   }
 
   /** Called after every change (the watcher starts or stops on it). */
