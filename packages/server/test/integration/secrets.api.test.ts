@@ -132,6 +132,14 @@ describe.each(TEST_DIALECTS)('secrets stay secret on %s', (dialect) => {
     expect(other.available).toBe(false);
     expect(other.error).toMatch(/answered, but not as an SDNext\/A1111 server/);
     expect(other.error).not.toMatch(/HTTP|404/);
+
+    // ComfyUI's probe is as coarse.
+    const comfyError = async (base_url: string) => {
+      await t.app.inject({ method: 'PUT', url: `${API}/generation/settings`, payload: { comfyui: { base_url } } });
+      return (await t.app.inject(`${API}/generation/backends`)).json().backends.find((b: { name: string }) => b.name === 'comfyui');
+    };
+    expect(await comfyError(`http://127.0.0.1:${await closedPort()}`)).toMatchObject({ available: false, error: 'ComfyUI is not reachable' });
+    expect(await comfyError(civitai.url)).toMatchObject({ available: false, error: 'the server answered, but not as a ComfyUI server' });
   });
 
   it('stores the SDNext password and the CivitAI key encrypted, and still uses them', async () => {
