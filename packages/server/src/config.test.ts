@@ -17,6 +17,15 @@ describe('loadConfig', () => {
     expect(loadConfig({ LORA_PATHS: '["/x y"]' }, '/').loraPaths).toEqual(['/x y']);
   });
 
+  it('reads SECRETS_KEY as hex or base64, and refuses anything else without echoing it', () => {
+    const key = Buffer.alloc(32, 7);
+    expect(loadConfig({}, '/').secretsKey).toBeNull();
+    expect(loadConfig({ SECRETS_KEY: key.toString('hex') }, '/').secretsKey).toEqual(key);
+    expect(loadConfig({ SECRETS_KEY: key.toString('base64') }, '/').secretsKey).toEqual(key);
+    expect(() => loadConfig({ SECRETS_KEY: 'my-weak-passphrase' }, '/')).toThrow(/SECRETS_KEY must be 32 bytes/);
+    expect(() => loadConfig({ SECRETS_KEY: 'my-weak-passphrase' }, '/')).not.toThrow(/my-weak-passphrase/);
+  });
+
   it('names every bad variable and what it accepts', () => {
     try {
       loadConfig({ PORT: 'abc', LOG_LEVEL: 'loud', REDIS_URL: 'http://x', API_KEY: 'short' }, '/');

@@ -1,5 +1,6 @@
 import os from 'node:os';
 import path from 'node:path';
+import { parseSecretKey } from './lib/secret-box.ts';
 
 /**
  * The only reader of process.env. Every setting is parsed and checked once at start-up; a bad value stops the
@@ -12,6 +13,11 @@ export interface Config {
   databaseUrl: string;
   redisUrl: string | null;
   apiKey: string | null;
+  /**
+   * Key that encrypts secrets stored in the database (SECRETS_KEY, 32 bytes); null: DATA_DIR/secret.key, made on
+   * first start. Processes sharing one database must share it.
+   */
+  secretsKey: Buffer | null;
   loraPaths: string[];
   outputDir: string;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
@@ -250,6 +256,15 @@ function readDeliveryConfig(read: EnvReader): DeliveryConfig {
   };
 }
 
+/** SECRETS_KEY: 32 random bytes as 64 hex digits or base64 (e.g. `openssl rand -base64 32`). */
+function readSecretsKey(read: EnvReader): Buffer | null {
+  const value = read.raw('SECRETS_KEY');
+  if (value === undefined) return null;
+  const key = parseSecretKey(value);
+  if (!key) read.problems.push('SECRETS_KEY must be 32 bytes written as 64 hex digits or base64, e.g. the output of `openssl rand -base64 32`');
+  return key;
+}
+
 /** Parse the environment into a Config, relative paths resolved against `cwd`. Throws ConfigError listing every problem. */
 export function loadConfig(env: Env = process.env, cwd: string = process.cwd()): Config {
   const read = new EnvReader(env);
@@ -270,6 +285,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     databaseUrl,
     redisUrl: read.url('REDIS_URL', ['redis:', 'rediss:']),
     apiKey: read.optional('API_KEY'),
+    secretsKey: readSecretsKey(read),
     loraPaths: read.list('LORA_PATHS').map((p) => path.resolve(cwd, p)),
     outputDir: path.resolve(cwd, read.string('OUTPUT_DIR', path.join(dataDir, 'outputs'))),
     logLevel: read.oneOf('LOG_LEVEL', 'info', LOG_LEVELS),

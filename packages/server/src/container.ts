@@ -18,6 +18,7 @@ import { HttpDeliveryTarget } from './backends/http.delivery.ts';
 import { DELIVERY_JOB, DeliveryJobHandler } from './jobs/delivery.handler.ts';
 import { GENERATION_JOB, GenerationJobHandler } from './jobs/generation.handler.ts';
 import { systemClock, type Clock } from './lib/clock.ts';
+import { loadOrCreateKeyFile } from './lib/secret-key-file.ts';
 import { cachedFor } from './lib/ttl-cache.ts';
 import { probeGpus } from './probes/gpu.probe.ts';
 import { HostProbe, diskUsage, type DiskUsage } from './probes/host.probe.ts';
@@ -42,6 +43,7 @@ import { GenerationSettingsService } from './services/generation-settings.servic
 import { GenerationService } from './services/generation.service.ts';
 import { OutputStore } from './services/output-store.ts';
 import { ResultService } from './services/result.service.ts';
+import { SecretCipher } from './services/secret-cipher.ts';
 import { DashboardService } from './services/dashboard.service.ts';
 import { JobService } from './services/job.service.ts';
 import { LibraryRootsService } from './services/library-roots.service.ts';
@@ -122,7 +124,8 @@ const PROBE_CACHE_MS = 5000;
 export async function createContainer(config: Config, overrides: ContainerOverrides = {}): Promise<Container> {
   const logger = overrides.logger ?? pino({ level: config.logLevel, base: { service: 'lora-manager' } });
   const clock = overrides.clock ?? systemClock;
-  fs.mkdirSync(config.dataDir, { recursive: true });
+  // Private: DATA_DIR holds the database, the secrets key and backups. A folder that already exists keeps its mode.
+  fs.mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
   const database =
     overrides.database ?? openDatabase(config.databaseUrl, (err) => logger.warn({ err }, 'lost an idle database connection; the next query opens a new one'));
   const applied = await migrateToLatest(database);
@@ -166,7 +169,9 @@ export async function createContainer(config: Config, overrides: ContainerOverri
   const staging = new StagingArea(config.dataDir, async () => [...(await roots()), config.outputDir], async (id) => (await repositories.archive.findImport(id)) !== undefined, logger);
   // Generation pipeline: compose → delivery/generation job → backend → images under OUTPUT_DIR.
   const outputs = new OutputStore(config.outputDir, config.generation.thumbnailSize);
-  const generationSettings = new GenerationSettingsService(config.generation, repositories.settings, clock);
+  // Secrets in the database are sealed with a key kept outside it (SECRETS_KEY, else DATA_DIR/secret.key).
+  const secrets = new SecretCipher(config.secretsKey ?? loadOrCreateKeyFile(path.join(config.dataDir, 'secret.key')), logger.child({ component: 'secrets' }));
+  const generationSettings = new GenerationSettingsService(config.generation, repositories.settings, clock, secrets);
   const backends = new BackendRegistry(generationSettings, clock, config.generation.sdnext.pollIntervalMs);
   const compose = new ComposeService(repositories.adapters);
   const generation = new GenerationService(
@@ -204,7 +209,9 @@ export async function createContainer(config: Config, overrides: ContainerOverri
   const systemStatus = new SystemStatusService(repositories.dashboard, probes, () => libraryRoots.list(), config, clock);
   const libraryTransaction: LibraryTransaction = (fn) =>
     database.db.transaction().execute((trx) => fn({ adapters: new AdapterRepository(trx, database.dialect), library: new LibraryRepository(trx, database.dialect.bulk) }));
-  const librarySettings = new LibrarySettingsService(repositories.settings, clock);
+  const librarySettings = new LibrarySettingsService(repositories.settings, clock, secrets);
+  await generationSettings.sealLegacySecrets();
+  await librarySettings.sealLegacySecrets();
   const libraryLogger = logger.child({ component: 'library' });
   const headerReader = nativeHeaderReaderStatus();
   // A missing addon only slows scans down (the JavaScript reader gives the same results), but say so once.

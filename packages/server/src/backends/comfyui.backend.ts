@@ -68,13 +68,17 @@ export class ComfyuiBackend implements GenerationBackend {
     await res.body?.cancel();
   }
 
+  /** Coarse on purpose, like the SDNext probe: the URL setting must not turn this into a port scanner. */
   async probe(signal?: AbortSignal): Promise<BackendHealth> {
+    let stats: unknown;
     try {
-      await this.getJson('/system_stats', signal);
-      return { available: true, error: null };
+      stats = await this.getJson('/system_stats', signal);
     } catch (error) {
-      return { available: false, error: (error as Error).message };
+      const answered = error instanceof BackendError && error.status !== null || error instanceof SyntaxError;
+      return { available: false, error: answered ? 'the server answered, but not as a ComfyUI server' : 'ComfyUI is not reachable' };
     }
+    const looksRight = typeof stats === 'object' && stats !== null && 'system' in stats;
+    return looksRight ? { available: true, error: null } : { available: false, error: 'the server answered, but not as a ComfyUI server' };
   }
 
   private async checkpoint(requested: string | null, signal: AbortSignal): Promise<string> {

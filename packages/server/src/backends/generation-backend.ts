@@ -98,8 +98,9 @@ export async function fetchWithTimeout(
   } catch (error) {
     if (init.signal?.aborted) throw init.signal.reason ?? error;
     if (timeout.aborted) throw new BackendError(`${what} did not answer within ${Math.round(init.timeoutMs / 1000)} s`, true, null, true);
-    const cause = (error as { cause?: { code?: string; message?: string } }).cause;
-    throw new BackendError(`${what} is not reachable at ${new URL(url).origin}: ${cause?.code ?? cause?.message ?? (error as Error).message}`, true);
+    // No errno or resolver text: job errors are shown to API clients, and "refused" vs "no such host" vs "reset"
+    // would map the network behind a server URL that anyone with API access can set.
+    throw new BackendError(`${what} is not reachable at ${new URL(url).origin}`, true);
   }
 }
 

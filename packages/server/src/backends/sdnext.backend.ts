@@ -27,6 +27,8 @@ interface ProgressBody {
 }
 
 const PROBE_TIMEOUT_MS = 5000;
+const NOT_REACHABLE = 'SDNext is not reachable';
+const NOT_A1111 = 'the server answered, but not as an SDNext/A1111 server (is the API enabled, with --api?)';
 /** How long a cancelled txt2img call may take to return after the interrupt before it is abandoned. */
 const INTERRUPT_GRACE_MS = 15_000;
 
@@ -60,19 +62,29 @@ export class SdnextBackend implements GenerationBackend {
     return `${this.options.baseUrl}${route}`;
   }
 
+  /**
+   * Whether an A1111-compatible server answers at the URL. The texts are deliberately coarse - available, not
+   * reachable, or answering but not as A1111 does - so that pointing the URL setting at other hosts and reading this
+   * cannot tell a closed port from a filtered one or name the service behind it.
+   */
   async probe(signal?: AbortSignal): Promise<BackendHealth> {
+    let res: Response;
     try {
-      const res = await fetchWithTimeout('SDNext', this.url('/sdapi/v1/progress?skip_current_image=true'), {
+      res = await fetchWithTimeout('SDNext', this.url('/sdapi/v1/progress?skip_current_image=true'), {
         headers: this.headers(),
         timeoutMs: PROBE_TIMEOUT_MS,
         signal,
       });
-      await res.body?.cancel();
-      if (res.status === 401) return { available: false, error: 'SDNext refused the credentials (HTTP 401)' };
-      return res.ok ? { available: true, error: null } : { available: false, error: `SDNext answered HTTP ${res.status}` };
-    } catch (error) {
-      return { available: false, error: (error as Error).message };
+    } catch {
+      return { available: false, error: NOT_REACHABLE };
     }
+    if (res.status === 401 && this.options.password !== null) {
+      await res.body?.cancel();
+      return { available: false, error: 'SDNext refused the credentials (HTTP 401)' };
+    }
+    const body = res.ok ? await res.json().catch(() => null) : await res.body?.cancel();
+    const looksRight = typeof body === 'object' && body !== null && 'progress' in body;
+    return looksRight ? { available: true, error: null } : { available: false, error: NOT_A1111 };
   }
 
   async generate(request: GenerationRequest, { signal, onProgress }: GenerateOptions): Promise<GenerationOutput> {

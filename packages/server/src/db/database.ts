@@ -31,17 +31,38 @@ export function openDatabase(url: string, onIdleError: (error: Error) => void = 
     return wrap(new PostgresDialect({ pool }), 'postgres');
   }
   const file = url.replace(/^sqlite:/, '');
-  if (file !== ':memory:') fs.mkdirSync(path.dirname(file), { recursive: true });
+  if (file !== ':memory:') makePrivate(file);
   const sqlite = new SqliteDatabase(file);
   sqlite.pragma('journal_mode = WAL');
   sqlite.pragma('synchronous = NORMAL');
   sqlite.pragma('foreign_keys = ON');
   sqlite.pragma('busy_timeout = 5000');
   sqlite.pragma('cache_size = -65536');
+  // A secret replaced in a row (a plaintext one sealed, a password changed) must not linger in the page's free space.
+  // FAST zeroes deleted content only in pages written anyway: no extra I/O.
+  sqlite.pragma('secure_delete = FAST');
   const database = wrap(new SqliteDialect({ database: withStatementCache(sqlite) }), 'sqlite');
   database.dialect.bulk = sqliteBulkWriter(sqlite);
   database.dialect.holdCheckpoints = checkpointHolds(sqlite, file);
   return database;
+}
+
+/**
+ * The database holds saved secrets (sealed) and everything about the library: readable by its owner only. The file
+ * is made (or narrowed to) 0600 before SQLite opens it; SQLite gives the -wal/-shm files it creates later the mode
+ * of the database file, and siblings an older version left behind are narrowed here too. A folder we create is 0700.
+ */
+function makePrivate(file: string): void {
+  fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+  fs.closeSync(fs.openSync(file, 'a', 0o600));
+  for (const f of [file, `${file}-wal`, `${file}-shm`, `${file}-journal`]) {
+    try {
+      fs.chmodSync(f, 0o600);
+    } catch (error) {
+      // Missing, or not ours to change (a file an administrator set up): SQLite opens it as it is.
+      if (!['ENOENT', 'EPERM'].includes((error as NodeJS.ErrnoException).code ?? '')) throw error;
+    }
+  }
 }
 
 /**

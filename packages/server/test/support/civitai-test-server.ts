@@ -12,7 +12,7 @@ import sharp from 'sharp';
 export interface CivitaiTestServer {
   url: string;
   /** Register a LoRA file by its hashes: lookups by any of them answer with the recorded version. */
-  know(hashes: { sha256: string; autov1?: string; autov2?: string; autov3?: string }): void;
+  know(hashes: { sha256: string; autov1?: string; autov2?: string; autov3?: string }, options?: { imageUrl?: string }): void;
   requests: Array<{ method: string; path: string; authorization?: string; body?: unknown }>;
   /** Answer the next `n` API requests with this status (e.g. 503, or 429 with Retry-After 1). */
   failNext(n: number, status: number): void;
@@ -72,13 +72,13 @@ export async function startCivitaiTestServer(): Promise<CivitaiTestServer> {
   return {
     url: `${url}/api/v1`,
     requests,
-    know(h) {
+    know(h, options = {}) {
       const version = versionTemplate
         .replace('__SHA256__', h.sha256.toUpperCase())
         .replace('__AUTOV1__', (h.autov1 ?? h.sha256.slice(0, 8)).toUpperCase())
         .replace('__AUTOV2__', (h.autov2 ?? h.sha256.slice(0, 10)).toUpperCase())
         .replace('__AUTOV3__', (h.autov3 ?? '000000000000').toUpperCase())
-        .replace('__IMAGE_URL__', `${url}/images/example.jpeg`);
+        .replace('__IMAGE_URL__', options.imageUrl ?? `${url}/images/example.jpeg`);
       for (const hash of Object.values(h)) if (hash) known.set(hash.toUpperCase(), version);
     },
     failNext(n, status) {

@@ -114,6 +114,8 @@ export class HttpCivitaiClient implements CivitaiClient {
   /** One request with spacing, 429 handling and retries. 404 is returned to the caller; other 4xx are errors. */
   private async request(method: 'GET' | 'POST', pathOrUrl: string, options: CivitaiCallOptions, body?: unknown): Promise<Response> {
     const url = /^https?:\/\//.test(pathOrUrl) ? pathOrUrl : `${this.options.baseUrl}${pathOrUrl}`;
+    // The key is for the API's origin only: image URLs come from CivitAI's answers and may name any host.
+    const withKey = options.apiKey !== null && options.apiKey !== '' && new URL(url).origin === new URL(this.options.baseUrl).origin;
     let lastError = 'no answer';
     for (let attempt = 1; attempt <= this.attempts; attempt++) {
       options.signal?.throwIfAborted();
@@ -127,7 +129,7 @@ export class HttpCivitaiClient implements CivitaiClient {
           headers: {
             accept: 'application/json',
             ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
-            ...(options.apiKey ? { authorization: `Bearer ${options.apiKey}` } : {}),
+            ...(withKey ? { authorization: `Bearer ${options.apiKey}` } : {}),
           },
           body: body === undefined ? undefined : JSON.stringify(body),
           signal: options.signal ? AbortSignal.any([options.signal, AbortSignal.timeout(this.timeoutMs)]) : AbortSignal.timeout(this.timeoutMs),

@@ -1,6 +1,7 @@
 import type { LibrarySettings, LibrarySettingsPatch } from '@lora-manager/contract';
 import type { Clock } from '../../lib/clock.ts';
 import type { SettingRepository } from '../../repositories/setting.repository.ts';
+import type { SecretCipher } from '../secret-cipher.ts';
 
 const KEYS = {
   watch: 'library.watch',
@@ -23,13 +24,14 @@ export interface LibrarySettingValues {
 
 type Listener = (values: LibrarySettingValues) => void;
 
-/** The server-owned library settings (key/value rows). The CivitAI key is stored but never returned. */
+/** The server-owned library settings (key/value rows). The CivitAI key is stored sealed and never returned. */
 export class LibrarySettingsService {
   private readonly listeners: Listener[] = [];
 
   constructor(
     private readonly settings: SettingRepository,
     private readonly clock: Clock,
+    private readonly cipher: SecretCipher,
   ) {}
 
   async values(): Promise<LibrarySettingValues> {
@@ -47,7 +49,8 @@ export class LibrarySettingsService {
       writeSidecars: writeSidecars ?? false,
       writePreviews: writePreviews ?? false,
       civitaiEnabled: civitaiEnabled ?? false,
-      civitaiApiKey: civitaiApiKey ?? null,
+      // Anything but a non-empty string (a hand-edited or imported row) counts as no key.
+      civitaiApiKey: typeof civitaiApiKey === 'string' && civitaiApiKey ? this.cipher.open(civitaiApiKey, KEYS.civitaiKey) : null,
     };
   }
 
@@ -63,11 +66,20 @@ export class LibrarySettingsService {
     if (patch.write_sidecars !== undefined) writes.push([KEYS.writeSidecars, patch.write_sidecars]);
     if (patch.write_previews !== undefined) writes.push([KEYS.writePreviews, patch.write_previews]);
     if (patch.civitai_enabled !== undefined) writes.push([KEYS.civitaiEnabled, patch.civitai_enabled]);
-    if (patch.civitai_api_key !== undefined) writes.push([KEYS.civitaiKey, patch.civitai_api_key?.trim() || null]);
+    if (patch.civitai_api_key !== undefined) {
+      const key = patch.civitai_api_key?.trim();
+      writes.push([KEYS.civitaiKey, key ? this.cipher.seal(key) : null]);
+    }
     for (const [key, value] of writes) await this.settings.set(key, value, now);
     const values = await this.values();
     for (const listener of this.listeners) listener(values);
     return toApi(values);
+  }
+
+  /** Seal a CivitAI key an older version stored in plaintext. */
+  async sealLegacySecrets(): Promise<void> {
+    const stored = await this.settings.get<string | null>(KEYS.civitaiKey);
+    if (typeof stored === 'string' && stored && this.cipher.isLegacy(stored)) await this.settings.set(KEYS.civitaiKey, this.cipher.seal(stored), this.clock.now().toISOString());
   }
 
   /** Called after every change (the watcher starts or stops on it). */
