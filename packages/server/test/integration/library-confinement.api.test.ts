@@ -3,6 +3,8 @@ import os from 'node:os';
 import path from 'node:path';
 import type { LibraryRoot, ScanSummary } from '@lora-manager/contract';
 import { afterEach, describe, expect, it } from 'vitest';
+import { MANIFEST_NAME } from '../../src/lib/archive-manifest.ts';
+import { ZipReader } from '../../src/lib/zip-reader.ts';
 import { adapters, api, writeLora } from '../support/library.ts';
 import { createTestApp, TEST_DIALECTS, type TestApp } from '../support/test-app.ts';
 
@@ -148,5 +150,30 @@ describe.each(TEST_DIALECTS)('library confinement on %s', (dialect) => {
     expect(passwd.statusCode).toBe(400);
     expect(passwd.statusCode).toBe(nothing.statusCode);
     expect(passwd.json()).toEqual(nothing.json());
+  });
+
+  it('exports no file reached through a link out of the roots (the LoRA and its preview swapped for links after registration)', async () => {
+    const app = await start();
+    const outside = scratch('lm-outside-');
+    fs.writeFileSync(path.join(outside, 'secret.bin'), 'TOPSECRET');
+    const lora = app.libraryFile('alpha.safetensors', Buffer.alloc(4096, 3));
+    expect((await register(app, lora)).statusCode).toBe(201);
+    fs.rmSync(lora);
+    fs.symlinkSync(path.join(outside, 'secret.bin'), lora);
+    fs.symlinkSync(path.join(outside, 'secret.bin'), path.join(app.libraryDir, 'alpha.preview.png'));
+
+    const exported = await app.app.inject({ method: 'POST', url: '/api/v1/export', payload: { loras: true, format: 'zip' } });
+    expect(exported.statusCode).toBe(200);
+    const zip = path.join(outside, 'export.zip');
+    fs.writeFileSync(zip, exported.rawPayload);
+    const reader = await ZipReader.open(zip, { maxEntries: 1000, maxRatio: 1000, maxUncompressedBytes: 1e12 });
+    try {
+      const names = [...reader.entries.keys()];
+      expect(names.filter((n) => n.includes('/files/'))).toEqual([]);
+      const manifest = JSON.parse((await reader.buffer(MANIFEST_NAME, 1e8)).toString());
+      expect(JSON.stringify(manifest)).toContain('outside the library roots');
+    } finally {
+      reader.close();
+    }
   });
 });
