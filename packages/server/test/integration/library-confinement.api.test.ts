@@ -176,4 +176,27 @@ describe.each(TEST_DIALECTS)('library confinement on %s', (dialect) => {
       reader.close();
     }
   });
+
+  it('stops at LIBRARY_MAX_DEPTH and says so', async () => {
+    const app = await start({ LIBRARY_MAX_DEPTH: '2' });
+    writeLora(path.join(app.libraryDir, 'a', 'shallow.safetensors'));
+    writeLora(path.join(app.libraryDir, 'a', 'b', 'c', 'deep.safetensors'));
+    const summary = await dryRun(app);
+    expect(summary.added_paths).toEqual([path.join(app.libraryDir, 'a', 'shallow.safetensors')]);
+    expect(summary.walk_errors).toContainEqual({ path: path.join(app.libraryDir, 'a', 'b', 'c'), reason: expect.stringMatching(/LIBRARY_MAX_DEPTH/) });
+  });
+
+  it('rescans a root too large to watch periodically instead of watching it, and says so in the status', async () => {
+    const app = await start({ LIBRARY_WATCH_MAX_ENTRIES: '5' });
+    for (let i = 0; i < 10; i++) app.libraryFile(`many/${i}.txt`, 'x');
+    await api(app, 'PATCH', '/library/settings', { watch: true }, 200);
+    await app.container.libraryWatcher.begin();
+    try {
+      const { watcher } = await api(app, 'GET', '/library/status', undefined, 200);
+      expect(watcher.rescanned_roots).toEqual([app.libraryDir]);
+      expect(watcher.detail).toMatch(/LIBRARY_WATCH_MAX_ENTRIES/);
+    } finally {
+      await app.container.libraryWatcher.end();
+    }
+  });
 });

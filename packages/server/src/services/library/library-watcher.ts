@@ -45,8 +45,9 @@ export class LibraryWatcher {
     private readonly options: WatcherOptions = {},
   ) {}
 
+  /** Watching, or rescanning periodically the roots too large to watch. */
   get running(): boolean {
-    return this.watcher !== null;
+    return this.watcher !== null || this.rescanTimer !== null;
   }
 
   state(): { enabled: boolean; running: boolean; rescanned_roots?: string[]; detail?: string | null } {
