@@ -230,7 +230,9 @@ export async function createContainer(config: Config, overrides: ContainerOverri
     database.dialect.holdCheckpoints,
     { maxEntries: config.library.maxEntries, maxDepth: config.library.maxDepth },
   );
-  const libraryHash = new LibraryHashService(repositories.adapters, repositories.library, libraryTransaction, clock, libraryLogger);
+  const libraryHash = new LibraryHashService(repositories.adapters, repositories.library, libraryTransaction, clock, libraryLogger, (file) =>
+    libraryRoots.confine(file),
+  );
   const civitai = new CivitaiService(
     new HttpCivitaiClient({ baseUrl: config.civitaiApiUrl, minIntervalMs: config.civitaiMinIntervalMs }),
     repositories.adapters,

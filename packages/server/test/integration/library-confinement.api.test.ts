@@ -199,4 +199,30 @@ describe.each(TEST_DIALECTS)('library confinement on %s', (dialect) => {
       await app.container.libraryWatcher.end();
     }
   });
+
+  it('neither hashes nor writes sidecars through links out of the roots planted after registration', async () => {
+    const app = await start();
+    await api(app, 'PATCH', '/library/settings', { auto_hash: false, write_sidecars: true }, 200);
+    const outside = scratch('lm-outside-');
+    const victim = path.join(outside, 'victim.json');
+    fs.writeFileSync(victim, '{"keep":1}');
+    fs.writeFileSync(path.join(outside, 'secret.bin'), 'TOPSECRET');
+    const lora = writeLora(path.join(app.libraryDir, 'w.safetensors'));
+    const created = await register(app, lora);
+    expect(created.statusCode).toBe(201);
+    const id = created.json().adapter.id as string;
+    fs.symlinkSync(victim, path.join(app.libraryDir, 'w.json'));
+    await api(app, 'PATCH', `/adapters/${id}`, { activation_text: 'planted', notes: 'n' }, 200);
+    expect(fs.readFileSync(victim, 'utf8')).toBe('{"keep":1}');
+    // Not read through and copied into the library either: the planted link is left alone.
+    expect(fs.lstatSync(path.join(app.libraryDir, 'w.json')).isSymbolicLink()).toBe(true);
+
+    fs.rmSync(lora);
+    fs.symlinkSync(path.join(outside, 'secret.bin'), lora);
+    await api(app, 'POST', `/adapters/${id}/hash`, undefined, 202);
+    await app.container.queue.drain();
+    const adapter = (await api(app, 'GET', `/adapters/${id}`, undefined, 200)).adapter;
+    expect(adapter.sha256).toBeNull();
+    expect(adapter.hash_status).toBe('error');
+  });
 });

@@ -213,6 +213,11 @@ export class LibraryService {
       ? adapter.json_file_path
       : adapter.file_path.replace(/\.safetensors$/i, '') + '.json';
     const has = (f: string) => a1111.includes(f as (typeof A1111_FIELDS)[number]);
+    // The sidecar is read and replaced: neither may happen through a link that leads out of the roots.
+    if ((await this.roots.confine(path.dirname(file))) === null || (fs.existsSync(file) && (await this.roots.confine(file)) === null)) {
+      this.logger.warn({ file }, 'not writing the A1111 sidecar: it lies outside the library roots (by real path)');
+      return;
+    }
     try {
       mergeA1111Json(file, {
         activationText: has('activation_text') ? adapter.activation_text : undefined,

@@ -125,6 +125,8 @@ export class PreviewService {
     if (writePreviews && !adapter.missing) {
       const candidate = adapter.file_path.replace(/\.safetensors$/i, '') + '.preview.png';
       try {
+        // The folder beside the LoRA may have been swapped for a link out of the roots since it was catalogued.
+        if ((await this.roots.confine(path.dirname(candidate))) === null) throw new Error('outside the library roots');
         fs.accessSync(path.dirname(candidate), fs.constants.W_OK);
         target = candidate;
         beside = true;
