@@ -58,8 +58,16 @@ export function realPathOf(p: string): string {
   }
 }
 
+/** System folders do not move while the server runs: each is resolved once (the roots are checked per request). */
+const systemForms = new Map<string, string[]>();
+
 /** A system folder as named and as it really is (e.g. /lib -> /usr/lib on merged-/usr systems). */
 function forms(dir: string): string[] {
-  const real = realPathOf(dir);
-  return real === dir ? [dir] : [dir, real];
+  let known = systemForms.get(dir);
+  if (!known) {
+    const real = realPathOf(dir);
+    known = real === dir ? [dir] : [dir, real];
+    systemForms.set(dir, known);
+  }
+  return known;
 }
