@@ -444,5 +444,6 @@ function counts(s: ScanSummary) {
 
 export function describe(s: ScanSummary): string {
   const verb = s.dry_run ? 'would add' : 'added';
-  return `${s.files_seen} files: ${verb} ${s.added}, updated ${s.updated}, unchanged ${s.unchanged}, missing ${s.missing}, re-linked ${s.relinked}, restored ${s.restored}, not catalogued ${s.issues}`;
+  const truncated = s.roots_truncated?.length ? `; the walk of ${s.roots_truncated.length} root(s) stopped at LIBRARY_MAX_ENTRIES` : '';
+  return `${s.files_seen} files: ${verb} ${s.added}, updated ${s.updated}, unchanged ${s.unchanged}, missing ${s.missing}, re-linked ${s.relinked}, restored ${s.restored}, not catalogued ${s.issues}${truncated}`;
 }
