@@ -13,6 +13,9 @@ export const LibraryRoot = Type.Object({
   exists: Type.Boolean(),
   readable: Type.Boolean(),
   adapters: Type.Integer({ description: 'Catalogued adapters under this root (missing ones included)' }),
+  refused: Type.Optional(
+    Nullable(Type.String({ description: 'Why this root is not used (the whole file system, a system folder, DATA_DIR or OUTPUT_DIR): it is never walked' })),
+  ),
 });
 export type LibraryRoot = Static<typeof LibraryRoot>;
 
@@ -74,6 +77,8 @@ export const ScanSummary = Type.Object({
   errors: Type.Array(Issue, { description: 'Files that could not be read or are not LoRAs, with the reason' }),
   sidecar_errors: Type.Array(Type.Object({ path: Str, reason: Str })),
   walk_errors: Type.Array(Type.Object({ path: Str, reason: Str })),
+  /** Roots whose walk stopped at LIBRARY_MAX_ENTRIES: what was found is catalogued, nothing under them is marked missing. */
+  roots_truncated: Type.Optional(Type.Array(Type.Object({ root: Str, reason: Str }))),
   started_at: Str,
   finished_at: Str,
   duration_ms: Type.Number(),
@@ -113,7 +118,13 @@ export const LibraryStatus = Type.Object({
   missing: Count,
   issues: Count,
   hash: Type.Object({ pending: Count, hashing: Count, done: Count, error: Count }),
-  watcher: Type.Object({ enabled: Type.Boolean(), running: Type.Boolean() }),
+  watcher: Type.Object({
+    enabled: Type.Boolean(),
+    running: Type.Boolean(),
+    /** Roots too large to watch (LIBRARY_WATCH_MAX_ENTRIES): rescanned periodically instead. */
+    rescanned_roots: Type.Optional(Type.Array(Str)),
+    detail: Type.Optional(Nullable(Str)),
+  }),
   last_scan: Nullable(ScanSummary),
 });
 export type LibraryStatus = Static<typeof LibraryStatus>;

@@ -45,6 +45,24 @@ export interface Config {
   generation: GenerationConfig;
   delivery: DeliveryConfig;
   archive: ArchiveConfig;
+  library: LibraryLimitsConfig;
+}
+
+/**
+ * Bounds on what the library may reach: a root can be any folder a client names, so walks and the watcher are
+ * capped and symbolic links that lead out of the roots are refused unless the owner allows them.
+ */
+export interface LibraryLimitsConfig {
+  /** Follow symbolic links whose target lies outside every library root (off: such links are reported, not read). */
+  allowLinksOut: boolean;
+  /** Folder entries one walk of a root reads before it stops and reports the root as truncated. */
+  maxEntries: number;
+  /** Folder levels below a root that a walk and the watcher descend. */
+  maxDepth: number;
+  /** Entries above which a root is not watched for changes but rescanned periodically instead. */
+  watchMaxEntries: number;
+  /** Time between the periodic rescans of roots too large to watch. */
+  rescanIntervalMs: number;
 }
 
 /** Generation servers and how generation jobs run (the web page can override the server settings at run time). */
@@ -311,6 +329,13 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
       backupScheduleHours: read.int('BACKUP_SCHEDULE_HOURS', 0, 0, 24 * 365),
       backupKeep: read.int('BACKUP_KEEP', 7, 1, 1000),
       backupScheduleType: read.oneOf('BACKUP_SCHEDULE_TYPE', 'metadata', ['full', 'metadata'] as const),
+    },
+    library: {
+      allowLinksOut: read.bool('LIBRARY_ALLOW_LINKS_OUT') ?? false,
+      maxEntries: read.int('LIBRARY_MAX_ENTRIES', 1_000_000, 1, 100_000_000),
+      maxDepth: read.int('LIBRARY_MAX_DEPTH', 32, 1, 1000),
+      watchMaxEntries: read.int('LIBRARY_WATCH_MAX_ENTRIES', 200_000, 0, 100_000_000),
+      rescanIntervalMs: read.int('LIBRARY_RESCAN_MINUTES', 30, 1, 7 * 24 * 60) * 60_000,
     },
     redisPrefix: read.string('REDIS_PREFIX', 'lora-manager'),
     runWorkers: true,

@@ -160,7 +160,13 @@ export async function createContainer(config: Config, overrides: ContainerOverri
     : new InProcessJobQueue(repositories.jobs, lifecycle, events, queueLogger);
   // Every job kind is registered here, on the queue, so `serve` and `worker` run the same set of handlers.
 
-  const libraryRoots = new LibraryRootsService(config.loraPaths, repositories.settings);
+  const libraryRoots = new LibraryRootsService(config.loraPaths, repositories.settings, {
+    dataDir: config.dataDir,
+    outputDir: config.outputDir,
+    allowLinksOut: config.library.allowLinksOut,
+  });
+  // A refused root (from LORA_PATHS or saved earlier) is skipped, never walked; the roots listing shows why.
+  for (const { root, reason } of await libraryRoots.refused()) logger.warn({ root, reason }, 'library root refused: it is not walked or watched');
   const roots = () => libraryRoots.list();
   const archiveExport = new ArchiveExportService(repositories.adapters, repositories.archive, libraryRoots, config.dataDir, config.outputDir, clock, logger);
   const backups = new BackupService(repositories.archive, archiveExport, repositories.settings, config.dataDir, config.archive, clock, logger);
@@ -229,8 +235,11 @@ export async function createContainer(config: Config, overrides: ContainerOverri
     config.dataDir,
     config.scanThreads,
     database.dialect.holdCheckpoints,
+    { maxEntries: config.library.maxEntries, maxDepth: config.library.maxDepth },
   );
-  const libraryHash = new LibraryHashService(repositories.adapters, repositories.library, libraryTransaction, clock, libraryLogger);
+  const libraryHash = new LibraryHashService(repositories.adapters, repositories.library, libraryTransaction, clock, libraryLogger, (file) =>
+    libraryRoots.confine(file),
+  );
   const civitai = new CivitaiService(
     new HttpCivitaiClient({ baseUrl: config.civitaiApiUrl, minIntervalMs: config.civitaiMinIntervalMs }),
     repositories.adapters,
@@ -246,6 +255,12 @@ export async function createContainer(config: Config, overrides: ContainerOverri
     () => libraryRoots.list(),
     async () => (await librarySettings.values()).watch,
     libraryLogger,
+    {
+      maxEntries: config.library.watchMaxEntries,
+      maxDepth: config.library.maxDepth,
+      rescanIntervalMs: config.library.rescanIntervalMs,
+      followLinks: config.library.allowLinksOut,
+    },
   );
   library.watcherState = () => libraryWatcher.state();
   librarySettings.onChange(() => void libraryWatcher.sync());

@@ -17,6 +17,7 @@ import {
 import type { Clock } from '../../lib/clock.ts';
 import { useNativeCrc32ForYazl } from '../../lib/zip-crc.ts';
 import { formatBytes, formatDuration } from '../../lib/format.ts';
+import { realPathOf } from '../../lib/root-policy.ts';
 import type { AdapterRepository } from '../../repositories/adapter.repository.ts';
 import type { ArchiveRepository } from '../../repositories/archive.repository.ts';
 import type { LibraryRootsService } from '../library-roots.service.ts';
@@ -88,7 +89,8 @@ export class ArchiveExportService {
   }
 
   async confinement(): Promise<FileConfinement> {
-    return new FileConfinement(await this.roots.list(), this.dataDir);
+    const real = { roots: await this.roots.realList(), dataDir: realPathOf(this.dataDir), allowLinksOut: this.roots.policy.allowLinksOut };
+    return new FileConfinement(await this.roots.list(), this.dataDir, real);
   }
 
   options(config: ExportConfig): ExportOptions {

@@ -230,7 +230,7 @@ export class ExportPlanner {
       if (seen.has(absPath)) continue;
       seen.add(absPath);
       const originalName = path.basename(absPath);
-      const located = confinement.locate(absPath);
+      const located = await confinement.locateReal(absPath);
       const entry: ManifestFile = {
         kind: candidate.kind,
         original_path: absPath,

@@ -34,8 +34,25 @@ export class FileConfinement {
   constructor(
     private readonly roots: readonly string[],
     private readonly dataDir: string,
+    /** The same places by real path, for `locateReal`; null: no real-path check. */
+    private readonly real: { roots: readonly string[]; dataDir: string; allowLinksOut: boolean } | null = null,
   ) {
     this.dataExcluded = ['backups', 'exports', 'staging', 'uploads', 'tmp'].map((d) => path.join(dataDir, d));
+  }
+
+  /**
+   * Like `locate`, and the file's real path must lie inside too: a symbolic link planted in a root (or swapped in for
+   * a catalogued file) does not lead out of it, unless links out are allowed. A missing file is located as named;
+   * the caller reports it missing.
+   */
+  async locateReal(file: string): Promise<Located | null> {
+    const located = this.locate(file);
+    if (!located || !this.real) return located;
+    const real = await fs.realpath(file).catch(() => null);
+    if (real === null) return located;
+    if (located.rootKind === 'library' && this.real.allowLinksOut) return located;
+    if (this.real.roots.some((root) => isInside(root, real))) return located;
+    return new FileConfinement([], this.real.dataDir).locate(real)?.rootKind === 'data' ? located : null;
   }
 
   /** Where an absolute path lies, or null when it is outside everything we may touch. */

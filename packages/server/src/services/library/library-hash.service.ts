@@ -42,6 +42,8 @@ export class LibraryHashService {
     private readonly transaction: LibraryTransaction,
     private readonly clock: Clock,
     private readonly logger: Logger,
+    /** The file's real path when it lies inside the library roots, else null (LibraryRootsService.confine). */
+    private readonly confine: (file: string) => Promise<string | null> = async (file) => file,
   ) {}
 
   /** Mark adapters pending so the next hash job takes them (and say how many there are). */
@@ -83,6 +85,8 @@ export class LibraryHashService {
 
   private async hashOne(adapter: Adapter, options: HashOptions, summary: HashSummary, onBytes: (n: number) => void): Promise<void> {
     const st = await fs.stat(adapter.file_path);
+    // A catalogued file swapped for a link out of the roots is not read: its hash would tell about a file outside.
+    if ((await this.confine(adapter.file_path)) === null) throw new Error('the file lies outside the library roots (a symbolic link leads out); not read');
     const mtime = st.mtime.toISOString();
     const meta = await this.library.get(adapter.id);
     const embedded = meta?.embedded_data_hash ?? null;

@@ -88,6 +88,8 @@ export class LibraryScanService {
     private readonly readerThreads: number,
     /** The database's checkpoint hold for large scans (SQLite), or none. */
     private readonly holdCheckpoints: () => () => Promise<void> = () => async () => undefined,
+    /** Bounds of every walk (LIBRARY_MAX_ENTRIES, LIBRARY_MAX_DEPTH). */
+    private readonly limits: { maxEntries?: number; maxDepth?: number } = {},
   ) {}
 
   /** Background work the last scan left running (the WAL checkpoint after a large one). */
@@ -214,6 +216,9 @@ export class LibraryScanService {
     };
 
     const walk = await walkLibrary(roots, {
+      ...this.limits,
+      realRoots: await this.roots.realList(),
+      allowLinksOut: this.roots.policy.allowLinksOut,
       only: paths,
       signal: options.signal,
       onFiles: classify,
@@ -229,6 +234,8 @@ export class LibraryScanService {
     summary.roots = walk.walkedRoots;
     summary.roots_unavailable = walk.unavailableRoots;
     summary.walk_errors = walk.errors.slice(0, LISTED_PATHS);
+    summary.roots_truncated = walk.truncatedRoots;
+    for (const t of walk.truncatedRoots) this.logger.warn(t, 'library walk stopped at its bound');
     summary.files_seen = walk.files.length;
     const inScope = (file: string, root: string | null) =>
       walk.walkedRoots.some((r) => (root === null ? isInside(r, file) : r === root || isInside(r, file))) && (!paths || paths.some((p) => isInside(p, file)));
@@ -437,5 +444,6 @@ function counts(s: ScanSummary) {
 
 export function describe(s: ScanSummary): string {
   const verb = s.dry_run ? 'would add' : 'added';
-  return `${s.files_seen} files: ${verb} ${s.added}, updated ${s.updated}, unchanged ${s.unchanged}, missing ${s.missing}, re-linked ${s.relinked}, restored ${s.restored}, not catalogued ${s.issues}`;
+  const truncated = s.roots_truncated?.length ? `; the walk of ${s.roots_truncated.length} root(s) stopped at LIBRARY_MAX_ENTRIES` : '';
+  return `${s.files_seen} files: ${verb} ${s.added}, updated ${s.updated}, unchanged ${s.unchanged}, missing ${s.missing}, re-linked ${s.relinked}, restored ${s.restored}, not catalogued ${s.issues}${truncated}`;
 }

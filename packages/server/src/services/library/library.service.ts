@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Adapter, AdapterMetadata, Job, LibraryIssue, LibraryRoot, LibraryStatus, ScanSummary } from '@lora-manager/contract';
 import type { Logger } from 'pino';
-import { BadRequestError, ConflictError, NotFoundError } from '../../errors.ts';
+import { AppError, BadRequestError, ConflictError, NotFoundError } from '../../errors.ts';
 import type { JobQueue } from '../../jobs/job-queue.ts';
 import type { Clock } from '../../lib/clock.ts';
 import { isInside } from '../../lib/paths.ts';
@@ -22,6 +22,8 @@ const A1111_FIELDS = ['activation_text', 'preferred_weight', 'negative_text', 'n
 export interface WatcherState {
   enabled: boolean;
   running: boolean;
+  rescanned_roots?: string[];
+  detail?: string | null;
 }
 
 /** The library's use cases behind the routes and the CLI: roots, scans, status, metadata, duplicates, write-back. */
@@ -49,7 +51,7 @@ export class LibraryService {
   async listRoots(): Promise<LibraryRoot[]> {
     const configured = new Set(this.configuredRoots.map((r) => path.resolve(r)));
     const counts = await this.adapters.countByRoot();
-    return (await this.roots.list()).map((root) => {
+    return (await this.roots.all()).map((root) => {
       let exists = false;
       let readable = false;
       try {
@@ -59,7 +61,10 @@ export class LibraryService {
       } catch {
         /* reported as not readable */
       }
-      return { path: root, source: configured.has(root) ? 'config' : 'settings', exists, readable, adapters: counts.get(root) ?? 0 };
+      const refused = this.roots.refusal(root);
+      const listed: LibraryRoot = { path: root, source: configured.has(root) ? 'config' : 'settings', exists, readable, adapters: counts.get(root) ?? 0 };
+      // Only a refused root carries the field: it is never walked, watched or served from.
+      return refused ? { ...listed, refused } : listed;
     });
   }
 
@@ -208,6 +213,11 @@ export class LibraryService {
       ? adapter.json_file_path
       : adapter.file_path.replace(/\.safetensors$/i, '') + '.json';
     const has = (f: string) => a1111.includes(f as (typeof A1111_FIELDS)[number]);
+    // The sidecar is read and replaced: neither may happen through a link that leads out of the roots.
+    if ((await this.roots.confine(path.dirname(file))) === null || (fs.existsSync(file) && (await this.roots.confine(file)) === null)) {
+      this.logger.warn({ file }, 'not writing the A1111 sidecar: it lies outside the library roots (by real path)');
+      return;
+    }
     try {
       mergeA1111Json(file, {
         activationText: has('activation_text') ? adapter.activation_text : undefined,
@@ -238,6 +248,8 @@ export class LibraryService {
     } catch {
       throw new BadRequestError('root_not_readable', `${root} cannot be read by the server`);
     }
+    const refused = this.roots.refusal(root);
+    if (refused) throw new AppError(422, 'library_root_forbidden', 'this folder cannot be a library root', refused);
     return root;
   }
 

@@ -55,17 +55,10 @@ export class PreviewService {
   async preview(id: string, thumbnail: { width: number } | null): Promise<PreviewFile> {
     const adapter = await this.adapters.findById(id);
     if (!adapter) throw new NotFoundError('adapter_not_found', 'adapter not found');
-    if (!adapter.preview_path) throw new NotFoundError('preview_not_found', 'this adapter has no preview');
-    const file = adapter.preview_path;
-    // Only files under a library root or our data directory are ever served.
-    const allowed = [...(await this.roots.list()), this.dataDir];
-    if (!allowed.some((root) => isInside(root, file))) throw new NotFoundError('preview_not_found', 'the preview is outside the library');
-    let st: fs.Stats;
-    try {
-      st = fs.statSync(file);
-    } catch {
-      throw new NotFoundError('preview_not_found', 'the preview file is gone; rescan the library');
-    }
+    const servable = adapter.preview_path ? await this.servable(adapter.preview_path) : null;
+    // One answer for "none", "gone" and "not ours to serve": a stored path must not tell what exists on the machine.
+    if (!servable) throw new NotFoundError('preview_not_found', 'this adapter has no preview');
+    const { file, st } = servable;
     const original: PreviewFile = { path: file, contentType: contentType(file), size: st.size, etag: etagOf(file, st) };
     if (!thumbnail || isPreviewVideo(file)) return original;
     const width = Math.min(1024, Math.max(32, Math.round(thumbnail.width || DEFAULT_THUMB)));
@@ -74,6 +67,25 @@ export class PreviewService {
     if (!fs.existsSync(thumb)) await this.makeThumbnail(file, thumb, width);
     const ts = fs.statSync(thumb);
     return { path: thumb, contentType: 'image/webp', size: ts.size, etag: `"${key}"` };
+  }
+
+  /**
+   * The real path of a stored preview when it may be served: an image (or preview video) by extension, whose real
+   * path lies inside a library root or our own previews folder, never elsewhere in DATA_DIR (database, backups).
+   * The stored path can come from a sidecar, an imported archive or a link planted in a root, so it is not trusted.
+   */
+  private async servable(stored: string): Promise<{ file: string; st: fs.Stats } | null> {
+    const real = await fs.promises.realpath(stored).catch(() => null);
+    if (!real || !(path.extname(stored).toLowerCase() in CONTENT_TYPES) || !(path.extname(real).toLowerCase() in CONTENT_TYPES)) return null;
+    const ownPreviews = await fs.promises.realpath(path.join(this.dataDir, 'previews')).catch(() => null);
+    const realData = await fs.promises.realpath(this.dataDir).catch(() => path.resolve(this.dataDir));
+    const inOwnPreviews = ownPreviews !== null && isInside(ownPreviews, real);
+    if (!inOwnPreviews) {
+      if (isInside(realData, real)) return null;
+      if ((await this.roots.confine(stored)) !== real) return null;
+    }
+    const st = await fs.promises.stat(real).catch(() => null);
+    return st?.isFile() ? { file: real, st } : null;
   }
 
   private async makeThumbnail(source: string, target: string, width: number): Promise<void> {
@@ -113,6 +125,8 @@ export class PreviewService {
     if (writePreviews && !adapter.missing) {
       const candidate = adapter.file_path.replace(/\.safetensors$/i, '') + '.preview.png';
       try {
+        // The folder beside the LoRA may have been swapped for a link out of the roots since it was catalogued.
+        if ((await this.roots.confine(path.dirname(candidate))) === null) throw new Error('outside the library roots');
         fs.accessSync(path.dirname(candidate), fs.constants.W_OK);
         target = candidate;
         beside = true;
