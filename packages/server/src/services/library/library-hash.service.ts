@@ -160,7 +160,7 @@ export class LibraryHashService {
   /** Created by a scan and not touched by the user since. */
   private async untouched(a: Adapter): Promise<boolean> {
     if (a.active || a.favorite || a.rating !== null || a.ordinal !== null) return false;
-    const fields = (await this.library.userFields([a.id])).get(a.id) ?? [];
+    const fields = (await this.adapters.userFields([a.id])).get(a.id) ?? [];
     return fields.length === 0 && !(await this.adapters.hasUserTags(a.id));
   }
 

@@ -8,6 +8,7 @@ import type { Clock } from '../../lib/clock.ts';
 import { walkLibrary, type FoundFile } from '../../lib/library-walk.ts';
 import type { AnalyseResult, LoraAnalysis } from '../../lib/lora-file.ts';
 import { isInside } from '../../lib/paths.ts';
+import { hasUserField, userFieldsOf } from '../../lib/user-fields.ts';
 import type { LibraryIssueTable } from '../../db/tables.ts';
 import type { AdapterRepository, NewAdapter } from '../../repositories/adapter.repository.ts';
 import type { AdapterMetadataRow, LibraryRepository, ScanState } from '../../repositories/library.repository.ts';
@@ -309,13 +310,13 @@ export class LibraryScanService {
     const facts = fileFacts(file, now);
     const fromSources = sourceFields(a, file.preview);
     const id = target?.id ?? randomUUID();
-    const userPreview = target ? (ctx.states.get(target.id)?.userPreview ?? false) : false;
+    const userPreview = target ? hasUserField(target.user_field_mask, 'preview_path') : false;
     if (!file.preview && !userPreview && a.embeddedThumbnail) pending.thumbnails.push({ id, thumbnail: a.embeddedThumbnail });
     if (target) {
-      const state = ctx.states.get(target.id);
       const contentChanged = target.file_size !== file.size || target.file_mtime !== mtime;
       const changes: ScanOwnedFields & { updated_at: string } = {
-        ...withoutUserFields(fromSources, state?.userFields ?? []),
+        // Known user fields are left out here; one set after the index was read is kept by the UPDATE itself.
+        ...withoutUserFields(fromSources, userFieldsOf(target.user_field_mask)),
         ...facts,
         updated_at: now,
       };
@@ -365,7 +366,7 @@ export class LibraryScanService {
     }
     await this.transaction(async ({ adapters, library }) => {
       await adapters.insertMany(pending.inserts);
-      await adapters.updateMany(pending.updates);
+      await adapters.updateFromSources(pending.updates);
       await library.upsertMetadata(pending.metadata);
       await adapters.addSourceTags(pending.tags);
       if (pending.restored.length > 0) await adapters.setMissing(pending.restored, false, now);

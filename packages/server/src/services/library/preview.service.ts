@@ -125,8 +125,8 @@ export class PreviewService {
     fs.writeFileSync(tmp, png);
     fs.renameSync(tmp, target);
     const now = this.clock.now().toISOString();
-    await this.adapters.updateMany([{ id, changes: { preview_path: target, updated_at: now } }]);
-    await this.library.patch(id, { user_preview: 1 });
+    // The user's preview from now on: a rescan or CivitAI keeps it.
+    await this.adapters.update(id, { preview_path: target, updated_at: now }, undefined, ['preview_path']);
     return { path: target, beside_file: beside };
   }
 }
