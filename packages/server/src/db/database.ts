@@ -3,9 +3,10 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import SqliteDatabase from 'better-sqlite3';
-import { Kysely, Migrator, PostgresDialect, SqliteDialect, type Dialect } from 'kysely';
+import { Kysely, Migrator, PostgresDialect, type Dialect } from 'kysely';
 import pg from 'pg';
 import { sqliteBulkWriter } from './bulk-writer.ts';
+import { BusyRetryingSqliteDialect } from './sqlite-busy.ts';
 import { dialectHelpers, type DialectHelpers, type DialectName } from './dialect.ts';
 import { migrations } from './migrations/index.ts';
 import type { DB } from './tables.ts';
@@ -15,6 +16,9 @@ export interface AppDatabase {
   dialect: DialectHelpers;
   close(): Promise<void>;
 }
+
+/** How long every connection the app opens on SQLite (the worker thread's too) waits for another's lock. */
+const SQLITE_BUSY_TIMEOUT_MS = 5000;
 
 // int8 (counts, sizes) as numbers: every value we store is far below 2^53.
 pg.types.setTypeParser(20, (v) => Number(v));
@@ -36,9 +40,9 @@ export function openDatabase(url: string, onIdleError: (error: Error) => void = 
   sqlite.pragma('journal_mode = WAL');
   sqlite.pragma('synchronous = NORMAL');
   sqlite.pragma('foreign_keys = ON');
-  sqlite.pragma('busy_timeout = 5000');
+  sqlite.pragma(`busy_timeout = ${SQLITE_BUSY_TIMEOUT_MS}`);
   sqlite.pragma('cache_size = -65536');
-  const database = wrap(new SqliteDialect({ database: withStatementCache(sqlite) }), 'sqlite');
+  const database = wrap(new BusyRetryingSqliteDialect({ database: withStatementCache(sqlite) }), 'sqlite');
   database.dialect.bulk = sqliteBulkWriter(sqlite);
   database.dialect.holdCheckpoints = checkpointHolds(sqlite, file);
   return database;
@@ -75,7 +79,7 @@ function checkpointHolds(sqlite: SqliteDatabase.Database, file: string): () => (
 function checkpointElsewhere(file: string): Promise<void> {
   const script = `
     const { workerData } = require('node:worker_threads');
-    const db = new (require(workerData.driver))(workerData.file, { fileMustExist: true });
+    const db = new (require(workerData.driver))(workerData.file, { fileMustExist: true, timeout: workerData.busyTimeout });
     try {
       db.pragma('wal_checkpoint(PASSIVE)');
       db.pragma('wal_checkpoint(TRUNCATE)');
@@ -84,7 +88,7 @@ function checkpointElsewhere(file: string): Promise<void> {
     }
   `;
   return new Promise((resolve) => {
-    const worker = new Worker(script, { eval: true, workerData: { file, driver: requireHere.resolve('better-sqlite3') } });
+    const worker = new Worker(script, { eval: true, workerData: { file, driver: requireHere.resolve('better-sqlite3'), busyTimeout: SQLITE_BUSY_TIMEOUT_MS } });
     worker.once('error', () => resolve());
     worker.once('exit', () => resolve());
   });
