@@ -190,6 +190,15 @@ export class AdapterRepository {
     await this.refreshSearchText(updates.map((u) => u.id));
   }
 
+  /** Which of these file paths some adapter already has (an indexed lookup per 500 paths). */
+  async cataloguedPaths(paths: readonly string[]): Promise<Set<string>> {
+    const out = new Set<string>();
+    for (const chunk of chunks(paths, 500)) {
+      for (const r of await this.db.selectFrom('adapter').select('file_path').where('file_path', 'in', chunk).execute()) out.add(r.file_path);
+    }
+    return out;
+  }
+
   /** The fields a user set on each of these adapters (ids without any are left out), in name order. */
   async userFields(ids: readonly string[]): Promise<Map<string, string[]>> {
     const out = new Map<string, string[]>();

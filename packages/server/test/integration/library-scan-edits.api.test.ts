@@ -104,6 +104,19 @@ describe.each(TEST_DIALECTS)('a scan keeps what a user set, on %s', (dialect) =>
     expect((await adapters(t)).filter((x) => x.file_path === file)).toHaveLength(1);
   });
 
+  it('a file POSTed after the scan read the catalogue and before it writes is not added twice, and keeps its name', async () => {
+    const file = loraWithSidecar(t, 'posted/late.safetensors', { notes: 'sidecar notes' });
+    let created: Adapter | undefined;
+    const scanner = scannerWithEditBeforeWrite(t, async () => {
+      created = (await api<{ adapter: Adapter }>(t, 'POST', '/adapters', { name: 'Late Name', version: 'v2', file_path: file }, 201)).adapter;
+    });
+    await scanner.scan();
+    const atPath = (await adapters(t)).filter((x) => x.file_path === file);
+    expect(atPath.map((a) => a.id)).toEqual([created!.id]);
+    await scan(t, { force: true });
+    expect(await getAdapter(t, created!.id)).toMatchObject({ name: 'Late Name', version: 'v2', notes: 'sidecar notes' });
+  });
+
   it('a field the user never set is still refreshed from a changed sidecar', async () => {
     const file = loraWithSidecar(t, 'fresh/b.safetensors', { notes: 'first notes', description: 'first description' });
     await scan(t);

@@ -365,6 +365,14 @@ export class LibraryScanService {
       if (file && update && update.changes.preview_path === undefined) update.changes.preview_path = file;
     }
     await this.transaction(async ({ adapters, library }) => {
+      // A file catalogued since this scan read the index (POST /adapters, the watcher's scan) is not added a second
+      // time, over the client's name and version; the next scan updates that adapter like any other.
+      const taken = pending.inserts.length > 0 ? await adapters.cataloguedPaths(pending.inserts.map((i) => i.adapter.file_path)) : new Set<string>();
+      if (taken.size > 0) {
+        const dropped = new Set(pending.inserts.filter((i) => taken.has(i.adapter.file_path)).map((i) => i.adapter.id));
+        pending.inserts = pending.inserts.filter((i) => !dropped.has(i.adapter.id));
+        pending.metadata = pending.metadata.filter((m) => !dropped.has(m.adapter_id));
+      }
       await adapters.insertMany(pending.inserts);
       await adapters.updateFromSources(pending.updates);
       await library.upsertMetadata(pending.metadata);
