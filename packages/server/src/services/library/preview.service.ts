@@ -8,7 +8,6 @@ import type { Clock } from '../../lib/clock.ts';
 import { isInside } from '../../lib/paths.ts';
 import { isPreviewVideo } from '../../lib/sidecars.ts';
 import type { AdapterRepository } from '../../repositories/adapter.repository.ts';
-import type { LibraryRepository } from '../../repositories/library.repository.ts';
 import type { LibraryRootsService } from '../library-roots.service.ts';
 import type { LibrarySettingsService } from './library-settings.service.ts';
 
@@ -44,7 +43,6 @@ export class PreviewService {
 
   constructor(
     private readonly adapters: AdapterRepository,
-    private readonly library: LibraryRepository,
     private readonly roots: LibraryRootsService,
     private readonly settings: LibrarySettingsService,
     private readonly clock: Clock,
