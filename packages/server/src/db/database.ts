@@ -97,7 +97,11 @@ function checkpointElsewhere(file: string): Promise<void> {
 const requireHere = createRequire(import.meta.url);
 
 const STATEMENT_CACHE = 200;
-/** Longer SQL (a multi-row insert of a scan batch) is rarely repeated, and keeping its statement costs memory. */
+/**
+ * Longer SQL (a multi-row insert of a scan batch) is rarely repeated, and keeping its statement costs memory. An
+ * UPDATE is kept whatever its length: it has one row's shape and runs once per row (a rescan's, about 2 KB with the
+ * user-field guard on each column), so preparing it anew each time would cost more than the update.
+ */
 const CACHED_SQL_LENGTH = 2000;
 
 /**
@@ -113,7 +117,7 @@ function withStatementCache(sqlite: SqliteDatabase.Database) {
       sqlite.close();
     },
     prepare: (text: string) => {
-      if (text.length > CACHED_SQL_LENGTH) return sqlite.prepare(text);
+      if (text.length > CACHED_SQL_LENGTH && !text.startsWith('update ')) return sqlite.prepare(text);
       const cached = cache.get(text);
       if (cached && !cached.busy) {
         cache.delete(text);
