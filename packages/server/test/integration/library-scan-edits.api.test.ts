@@ -7,6 +7,7 @@ import { AdapterRepository } from '../../src/repositories/adapter.repository.ts'
 import { LibraryRepository } from '../../src/repositories/library.repository.ts';
 import { InlineAnalyser } from '../../src/workers/analyse-pool.ts';
 import { LibraryScanService, type LibraryTransaction } from '../../src/services/library/library-scan.service.ts';
+import { exportZip, importZip } from '../support/archive-fixtures.ts';
 import { adapterAt, adapters, api, resetLibrary, scan, writeLora } from '../support/library.ts';
 import { createTestApp, TEST_DIALECTS, type TestApp } from '../support/test-app.ts';
 
@@ -115,6 +116,17 @@ describe.each(TEST_DIALECTS)('a scan keeps what a user set, on %s', (dialect) =>
     expect(atPath.map((a) => a.id)).toEqual([created!.id]);
     await scan(t, { force: true });
     expect(await getAdapter(t, created!.id)).toMatchObject({ name: 'Late Name', version: 'v2', notes: 'sidecar notes' });
+  });
+
+  it('an imported adapter keeps its name and notes through the next scan', async () => {
+    const file = loraWithSidecar(t, 'imported/stem.safetensors', { notes: 'sidecar notes' });
+    const created = (await api<{ adapter: Adapter }>(t, 'POST', '/adapters', { name: 'Imported Name', file_path: file, notes: 'my notes' }, 201)).adapter;
+    const zip = await exportZip(t, { lora_files: false, previews: false });
+    await t.container.repositories.adapters.deleteByIds([created.id]);
+    const { status, body } = await importZip(t, zip);
+    expect(status, JSON.stringify(body)).toBe(200);
+    await scan(t, { force: true });
+    expect(await getAdapter(t, created.id)).toMatchObject({ name: 'Imported Name', notes: 'my notes' });
   });
 
   it('a field the user never set is still refreshed from a changed sidecar', async () => {

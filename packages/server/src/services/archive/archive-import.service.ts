@@ -321,7 +321,6 @@ export class ArchiveImportService {
   }
 }
 
-/** The adapter row an import writes: the archive's fields with paths rewritten to where the files now are. */
 /** Facts about where the files are now, which the import itself derives: a scan keeps refreshing them. */
 const FILE_FACTS = new Set(['primary_file_name', 'primary_file_size_kb', 'primary_file_local_path', 'json_file_path', 'json_file_mtime', 'json_file_size', 'last_ingested_at']);
 
@@ -341,6 +340,7 @@ function claimedOnImport(fields: Record<string, unknown>): string[] {
   });
 }
 
+/** The adapter row an import writes: the archive's fields with paths rewritten to where the files now are. */
 function adapterRow(p: PlannedAdapter, now: string): { fields: Omit<NewAdapter, 'id'>; tagRows: TagRow[] } {
   const doc = p.source.doc as Record<string, unknown>;
   const fields: Record<string, unknown> = {};
