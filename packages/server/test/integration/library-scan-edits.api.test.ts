@@ -181,5 +181,5 @@ describe.each(TEST_DIALECTS)('a scan keeps what a user set, on %s', (dialect) =>
     expect(lost.map(([id]) => after.get(id)?.relative_path)).toEqual([]);
     // Fields nobody edited still follow the sidecars.
     expect(after.get(list[1].id)?.description).toBe(`sidecar description ${Number(/l(\d+)/.exec(list[1].relative_path!)![1])}`);
-   }, 120_000);
+  }, 120_000);
 });
