@@ -129,7 +129,8 @@ export class LibraryHashService {
     const meta = await this.library.get(adapter.id);
     await this.transaction(async ({ adapters, library }) => {
       await adapters.deleteByIds([adapter.id]);
-      await adapters.updateMany([
+      // The file's facts follow it; a preview or file name the user set on the old adapter stays.
+      await adapters.updateFromSources([
         {
           id: old.id,
           changes: {
