@@ -129,6 +129,18 @@ describe.each(TEST_DIALECTS)('a scan keeps what a user set, on %s', (dialect) =>
     expect(await getAdapter(t, created.id)).toMatchObject({ name: 'Imported Name', notes: 'my notes' });
   });
 
+  it('fields past the 32nd bit of the mask are kept and reported like the others', async () => {
+    loraWithSidecar(t, 'high/c.safetensors', { notes: 'n' });
+    await scan(t);
+    const c = await adapterAt(t, 'high/c.safetensors');
+    const repo = t.container.repositories.adapters;
+    // civitai_model_id and civitai_version_id hold bits 31 and 32 (2^31, 2^32): beyond a 32-bit integer.
+    await repo.update(c.id, { civitai_model_id: 11, civitai_version_id: 22, updated_at: new Date().toISOString() }, undefined, ['civitai_model_id', 'civitai_version_id', 'notes']);
+    await repo.updateFromSources([{ id: c.id, changes: { civitai_model_id: 1, civitai_version_id: 2, notes: 'scan', description: 'scan', updated_at: new Date().toISOString() } }]);
+    expect(await getAdapter(t, c.id)).toMatchObject({ civitai_model_id: 11, civitai_version_id: 22, notes: 'n', description: 'scan' });
+    expect((await repo.userFields([c.id])).get(c.id)).toEqual(['civitai_model_id', 'civitai_version_id', 'notes']);
+  });
+
   it('a field the user never set is still refreshed from a changed sidecar', async () => {
     const file = loraWithSidecar(t, 'fresh/b.safetensors', { notes: 'first notes', description: 'first description' });
     await scan(t);
