@@ -283,7 +283,7 @@ export async function createContainer(config: Config, overrides: ContainerOverri
     libraryHash,
     library,
     civitai,
-    previews: new PreviewService(repositories.adapters, repositories.library, libraryRoots, librarySettings, clock, libraryLogger, config.dataDir),
+    previews: new PreviewService(repositories.adapters, libraryRoots, librarySettings, clock, libraryLogger, config.dataDir),
     compose,
     deliveries: new DeliveryService(repositories.deliveries, queue, backends, generation, compose, config.delivery, clock),
     generation,

@@ -3,9 +3,10 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import SqliteDatabase from 'better-sqlite3';
-import { Kysely, Migrator, PostgresDialect, SqliteDialect, type Dialect } from 'kysely';
+import { Kysely, Migrator, PostgresDialect, type Dialect } from 'kysely';
 import pg from 'pg';
 import { sqliteBulkWriter } from './bulk-writer.ts';
+import { BusyRetryingSqliteDialect } from './sqlite-busy.ts';
 import { dialectHelpers, type DialectHelpers, type DialectName } from './dialect.ts';
 import { migrations } from './migrations/index.ts';
 import type { DB } from './tables.ts';
@@ -15,6 +16,9 @@ export interface AppDatabase {
   dialect: DialectHelpers;
   close(): Promise<void>;
 }
+
+/** How long every connection the app opens on SQLite (the worker thread's too) waits for another's lock. */
+const SQLITE_BUSY_TIMEOUT_MS = 5000;
 
 // int8 (counts, sizes) as numbers: every value we store is far below 2^53.
 pg.types.setTypeParser(20, (v) => Number(v));
@@ -36,12 +40,12 @@ export function openDatabase(url: string, onIdleError: (error: Error) => void = 
   sqlite.pragma('journal_mode = WAL');
   sqlite.pragma('synchronous = NORMAL');
   sqlite.pragma('foreign_keys = ON');
-  sqlite.pragma('busy_timeout = 5000');
+  sqlite.pragma(`busy_timeout = ${SQLITE_BUSY_TIMEOUT_MS}`);
   sqlite.pragma('cache_size = -65536');
   // A secret replaced in a row (a plaintext one sealed, a password changed) must not linger in the page's free space.
   // FAST zeroes deleted content only in pages written anyway: no extra I/O.
   sqlite.pragma('secure_delete = FAST');
-  const database = wrap(new SqliteDialect({ database: withStatementCache(sqlite) }), 'sqlite');
+  const database = wrap(new BusyRetryingSqliteDialect({ database: withStatementCache(sqlite) }), 'sqlite');
   database.dialect.bulk = sqliteBulkWriter(sqlite);
   database.dialect.holdCheckpoints = checkpointHolds(sqlite, file);
   return database;
@@ -96,7 +100,7 @@ function checkpointHolds(sqlite: SqliteDatabase.Database, file: string): () => (
 function checkpointElsewhere(file: string): Promise<void> {
   const script = `
     const { workerData } = require('node:worker_threads');
-    const db = new (require(workerData.driver))(workerData.file, { fileMustExist: true });
+    const db = new (require(workerData.driver))(workerData.file, { fileMustExist: true, timeout: workerData.busyTimeout });
     try {
       db.pragma('wal_checkpoint(PASSIVE)');
       db.pragma('wal_checkpoint(TRUNCATE)');
@@ -105,7 +109,7 @@ function checkpointElsewhere(file: string): Promise<void> {
     }
   `;
   return new Promise((resolve) => {
-    const worker = new Worker(script, { eval: true, workerData: { file, driver: requireHere.resolve('better-sqlite3') } });
+    const worker = new Worker(script, { eval: true, workerData: { file, driver: requireHere.resolve('better-sqlite3'), busyTimeout: SQLITE_BUSY_TIMEOUT_MS } });
     worker.once('error', () => resolve());
     worker.once('exit', () => resolve());
   });
@@ -114,7 +118,11 @@ function checkpointElsewhere(file: string): Promise<void> {
 const requireHere = createRequire(import.meta.url);
 
 const STATEMENT_CACHE = 200;
-/** Longer SQL (a multi-row insert of a scan batch) is rarely repeated, and keeping its statement costs memory. */
+/**
+ * Longer SQL (a multi-row insert of a scan batch) is rarely repeated, and keeping its statement costs memory. An
+ * UPDATE is kept whatever its length: it has one row's shape and runs once per row (a rescan's, about 2 KB with the
+ * user-field guard on each column), so preparing it anew each time would cost more than the update.
+ */
 const CACHED_SQL_LENGTH = 2000;
 
 /**
@@ -130,7 +138,7 @@ function withStatementCache(sqlite: SqliteDatabase.Database) {
       sqlite.close();
     },
     prepare: (text: string) => {
-      if (text.length > CACHED_SQL_LENGTH) return sqlite.prepare(text);
+      if (text.length > CACHED_SQL_LENGTH && !text.startsWith('update ')) return sqlite.prepare(text);
       const cached = cache.get(text);
       if (cached && !cached.busy) {
         cache.delete(text);

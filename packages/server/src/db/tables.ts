@@ -62,6 +62,8 @@ export interface AdapterTable {
   favorite: number;
   rating: number | null;
   notes: string | null;
+  /** Fields a user or API client set, one bit each (lib/user-fields.ts): a scan or CivitAI never writes them. */
+  user_field_mask: number;
 }
 
 /** Lower-cased name, description, tags, trained words and triggers: what `search` matches (FTS5 table on SQLite). */
@@ -135,9 +137,9 @@ export interface AdapterMetadataTable {
   data_hash: string | null;
   /** 1 when the embedded sshs_model_hash matched the data, 0 when it did not, null when not checked. */
   autov3_verified: number | null;
-  /** Adapter fields the user edited: a rescan or CivitAI never overwrites them. */
+  /** Superseded by adapter.user_field_mask (migration 0006), which was filled from it; no longer read. */
   user_fields: string;
-  /** 1 when the preview was chosen by the user (uploaded), so a rescan keeps it. */
+  /** 1 when the preview was chosen by the user (uploaded); superseded by the preview_path bit of the mask. */
   user_preview: number;
   /** Sizes and times of the sidecars seen last: a change makes the next scan re-read them. */
   scan_signature: string | null;

@@ -4,6 +4,7 @@ import type { BulkWriter } from '../db/bulk-writer.ts';
 import type { DialectHelpers } from '../db/dialect.ts';
 import type { AdapterSearchTable, AdapterTable, AdapterTagTable, DB } from '../db/tables.ts';
 import { normaliseTags, tagKey } from '../lib/tags.ts';
+import { userFieldBit, userFieldMask, userFieldsOf } from '../lib/user-fields.ts';
 
 /** The fields callers write, in their API types (booleans, lists, objects); the repository owns the storage form. */
 export type AdapterFields = Omit<Adapter, 'id' | 'tags' | 'created_at' | 'updated_at'>;
@@ -129,9 +130,10 @@ export class AdapterRepository {
     return (await q.limit(1).executeTakeFirst()) !== undefined;
   }
 
-  async insert(input: NewAdapter, tags: readonly string[] = []): Promise<void> {
+  /** Insert one adapter; `userFields` are the fields its creator set (a scan then leaves them alone). */
+  async insert(input: NewAdapter, tags: readonly string[] = [], userFields: readonly string[] = []): Promise<void> {
     const clean = normaliseTags(tags);
-    const row = { ...defaults(), ...toRow(input), id: input.id, created_at: input.created_at, updated_at: input.updated_at } as AdapterTable;
+    const row = { ...defaults(), ...toRow(input), id: input.id, created_at: input.created_at, updated_at: input.updated_at, user_field_mask: userFieldMask(userFields) } as AdapterTable;
     await this.db.insertInto('adapter').values(row).execute();
     await this.writeTags(input.id, clean.map((tag, position) => ({ tag, origin: 'user' as const, position })));
     await this.db.insertInto('adapter_search').values({ adapter_id: input.id, text: searchText(row, clean) }).execute();
@@ -169,15 +171,53 @@ export class AdapterRepository {
     await this.refreshSearchText(updates.map((u) => u.id));
   }
 
+  /**
+   * A scan's or CivitAI's changes to many adapters (one statement each, in the caller's transaction). A field the user
+   * set (its bit in user_field_mask) keeps its value: the test is in the UPDATE itself, so an edit committed after
+   * the caller read the row, even mid-scan, still wins, on SQLite and PostgreSQL alike (PostgreSQL re-evaluates it on
+   * the row version it waited for).
+   */
+  async updateFromSources(updates: ReadonlyArray<{ id: string; changes: Partial<AdapterFields> & { updated_at: string; name?: string } }>): Promise<void> {
+    for (const { id, changes } of updates) {
+      const values = toRow(changes) as Record<string, unknown>;
+      for (const column of Object.keys(values)) {
+        const bit = userFieldBit(column === 'name_key' ? 'name' : column);
+        if (bit !== undefined) values[column] = sql`case when (user_field_mask & ${bit}) = 0 then ${values[column]} else ${sql.ref(column)} end`;
+      }
+      if (Object.keys(values).length === 0) continue;
+      await this.db.updateTable('adapter').set(values).where('id', '=', id).execute();
+    }
+    await this.refreshSearchText(updates.map((u) => u.id));
+  }
+
+  /** Which of these file paths some adapter already has (an indexed lookup per 500 paths). */
+  async cataloguedPaths(paths: readonly string[]): Promise<Set<string>> {
+    const out = new Set<string>();
+    for (const chunk of chunks(paths, 500)) {
+      for (const r of await this.db.selectFrom('adapter').select('file_path').where('file_path', 'in', chunk).execute()) out.add(r.file_path);
+    }
+    return out;
+  }
+
+  /** The fields a user set on each of these adapters (ids without any are left out), in name order. */
+  async userFields(ids: readonly string[]): Promise<Map<string, string[]>> {
+    const out = new Map<string, string[]>();
+    for (const chunk of chunks(ids, 500)) {
+      const rows = await this.db.selectFrom('adapter').select(['id', 'user_field_mask']).where('id', 'in', chunk).where('user_field_mask', '!=', 0).execute();
+      for (const r of rows) out.set(r.id, [...userFieldsOf(r.user_field_mask)].sort());
+    }
+    return out;
+  }
+
   /** Library facts of every catalogued file: what a rescan compares the disk against. */
   async libraryIndex(): Promise<
-    Array<Pick<AdapterTable, 'id' | 'file_path' | 'file_size' | 'file_mtime' | 'missing' | 'library_root' | 'relative_path' | 'hash_status' | 'sha256'>>
+    Array<Pick<AdapterTable, 'id' | 'file_path' | 'file_size' | 'file_mtime' | 'missing' | 'library_root' | 'relative_path' | 'hash_status' | 'sha256' | 'user_field_mask'>>
   > {
     const rows = await this.db
       .selectFrom('adapter')
-      .select(['id', 'file_path', 'file_size', 'file_mtime', 'missing', 'library_root', 'relative_path', 'hash_status', 'sha256'])
+      .select(['id', 'file_path', 'file_size', 'file_mtime', 'missing', 'library_root', 'relative_path', 'hash_status', 'sha256', 'user_field_mask'])
       .execute();
-    return rows.map((r) => ({ ...r, file_size: r.file_size === null ? null : Number(r.file_size) }));
+    return rows.map((r) => ({ ...r, file_size: r.file_size === null ? null : Number(r.file_size), user_field_mask: Number(r.user_field_mask) }));
   }
 
   async setMissing(ids: readonly string[], missing: boolean, updatedAt: string): Promise<void> {
@@ -318,14 +358,22 @@ export class AdapterRepository {
     return [...byHash].map(([sha256, ids]) => ({ sha256, ids })).sort((a, b) => b.ids.length - a.ids.length || (a.sha256 < b.sha256 ? -1 : 1));
   }
 
-  /** Change fields of one adapter; `userTags`, when given, becomes the adapter's visible tag list. */
-  async update(id: string, changes: Partial<AdapterFields> & { updated_at?: string }, userTags?: readonly string[]): Promise<boolean> {
-    const current = await this.db.selectFrom('adapter').selectAll().where('id', '=', id).executeTakeFirst();
-    if (!current) return false;
+  /**
+   * Change fields of one adapter; `userTags`, when given, becomes the adapter's visible tag list. `userFields` become
+   * the user's (added to the mask in the same statement, so no scan can write between the edit and its claim). Only
+   * the changed columns are written: a full row read before would put back what a scan committed meanwhile.
+   */
+  async update(id: string, changes: Partial<AdapterFields> & { updated_at?: string }, userTags?: readonly string[], userFields: readonly string[] = []): Promise<boolean> {
+    const values = toRow(changes) as Record<string, unknown>;
+    const mask = userFieldMask(userFields);
+    if (mask !== 0) values.user_field_mask = sql`user_field_mask | ${mask}`;
+    if (Object.keys(values).length > 0) {
+      const result = await this.db.updateTable('adapter').set(values).where('id', '=', id).executeTakeFirst();
+      if (result.numUpdatedRows === 0n) return false;
+    }
+    const row = await this.db.selectFrom('adapter').select(['name', 'description', 'trained_words', 'triggers']).where('id', '=', id).executeTakeFirst();
+    if (!row) return false;
     if (userTags !== undefined) await this.setUserTags(id, userTags);
-    const row = { ...current, ...toRow(changes) };
-    const { id: _id, ...values } = row;
-    await this.db.updateTable('adapter').set(values).where('id', '=', id).execute();
     await this.writeSearchText(id, searchText(row, await this.visibleTags(id)));
     return true;
   }
@@ -753,6 +801,7 @@ function defaults(): Omit<AdapterTable, 'id' | 'name' | 'name_key' | 'file_path'
     favorite: 0,
     rating: null,
     notes: null,
+    user_field_mask: 0,
   };
 }
 

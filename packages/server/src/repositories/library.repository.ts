@@ -10,8 +10,6 @@ export type AdapterMetadataRow = Omit<AdapterMetadataTable, 'user_fields' | 'use
 export interface ScanState {
   signature: string | null;
   fingerprint: string | null;
-  userFields: string[];
-  userPreview: boolean;
 }
 
 /** SQL for the library tables: adapter_metadata, file_hash_cache, library_issue. */
@@ -23,10 +21,8 @@ export class LibraryRepository {
 
   /** Scan state of every adapter that has some, keyed by adapter id. */
   async scanStates(): Promise<Map<string, ScanState>> {
-    const rows = await this.db.selectFrom('adapter_metadata').select(['adapter_id', 'scan_signature', 'fingerprint', 'user_fields', 'user_preview']).execute();
-    return new Map(
-      rows.map((r) => [r.adapter_id, { signature: r.scan_signature, fingerprint: r.fingerprint, userFields: parseList(r.user_fields), userPreview: r.user_preview === 1 }]),
-    );
+    const rows = await this.db.selectFrom('adapter_metadata').select(['adapter_id', 'scan_signature', 'fingerprint']).execute();
+    return new Map(rows.map((r) => [r.adapter_id, { signature: r.scan_signature, fingerprint: r.fingerprint }]));
   }
 
   async upsertMetadata(rows: readonly AdapterMetadataRow[]): Promise<void> {
@@ -83,21 +79,6 @@ export class LibraryRepository {
       .values({ adapter_id: adapterId, user_fields: '[]', user_preview: 0, ...values } as AdapterMetadataTable)
       .onConflict((oc) => oc.column('adapter_id').doUpdateSet(values))
       .execute();
-  }
-
-  async addUserFields(adapterId: string, fields: readonly string[]): Promise<void> {
-    const current = parseList((await this.get(adapterId))?.user_fields ?? '[]');
-    const next = [...new Set([...current, ...fields])].sort();
-    if (next.length !== current.length) await this.patch(adapterId, { user_fields: JSON.stringify(next) });
-  }
-
-  async userFields(adapterIds: readonly string[]): Promise<Map<string, string[]>> {
-    const out = new Map<string, string[]>();
-    for (const chunk of chunks(adapterIds, 500)) {
-      const rows = await this.db.selectFrom('adapter_metadata').select(['adapter_id', 'user_fields']).where('adapter_id', 'in', chunk).execute();
-      for (const r of rows) out.set(r.adapter_id, parseList(r.user_fields));
-    }
-    return out;
   }
 
   /** Adapters whose header fingerprint is one of these (candidates when re-linking a moved file). */
@@ -160,13 +141,4 @@ export class LibraryRepository {
 
 function* chunks<T>(items: readonly T[], size: number): Generator<T[]> {
   for (let i = 0; i < items.length; i += size) yield items.slice(i, i + size);
-}
-
-function parseList(text: string): string[] {
-  try {
-    const value: unknown = JSON.parse(text);
-    return Array.isArray(value) ? value.filter((v): v is string => typeof v === 'string') : [];
-  } catch {
-    return [];
-  }
 }

@@ -57,6 +57,8 @@ export class AdapterService {
     const now = this.now();
     const { tags, primary_file_size_kb: sizeKb, published_at: publishedAt, ...fields } = input;
     const id = randomUUID();
+    // What the client gave is its own: a scan of the file later fills only the rest (never the name from the stem).
+    const given = Object.keys(input).filter((k) => input[k as keyof AdapterCreate] !== undefined && k !== 'file_path' && k !== 'tags');
     await this.adapters.insert(
       {
         ...fields,
@@ -76,6 +78,7 @@ export class AdapterService {
         updated_at: now,
       },
       tags ?? [],
+      given,
     );
     return this.get(id);
   }
@@ -127,7 +130,8 @@ export class AdapterService {
     if (Object.keys(patch).length === 0) {
       throw new BadRequestError('empty_patch', 'No valid fields provided for update');
     }
-    const updated = await this.adapters.transaction((repo) => repo.update(id, { ...fields, updated_at: this.now() }, tags));
+    // The edited fields become the user's in the edit's own statement: a scan running meanwhile cannot write over them.
+    const updated = await this.adapters.transaction((repo) => repo.update(id, { ...fields, updated_at: this.now() }, tags, Object.keys(fields)));
     if (!updated) throw new NotFoundError('adapter_not_found', 'adapter not found');
     const adapter = await this.get(id);
     if (this.onPatched) await this.onPatched(adapter, Object.keys(patch));

@@ -6,6 +6,7 @@ import { Adapter, type ImportConfig, type ImportFileResult, type ImportReport } 
 import type { Logger } from 'pino';
 import { ManifestError } from '../../lib/archive-manifest.ts';
 import type { Clock } from '../../lib/clock.ts';
+import { USER_OWNABLE_FIELDS } from '../../lib/user-fields.ts';
 import { NotAZipError, ZipReader } from '../../lib/zip-reader.ts';
 import { ZipRejectedError, type ZipLimits } from '../../lib/zip-safety.ts';
 import type { NewAdapter } from '../../repositories/adapter.repository.ts';
@@ -253,11 +254,11 @@ export class ArchiveImportService {
       return 'unchanged';
     }
     if (p.action === 'overwrite') {
-      await uow.adapters.update(p.id, fields as Parameters<typeof uow.adapters.update>[1], visible);
+      await uow.adapters.update(p.id, fields as Parameters<typeof uow.adapters.update>[1], visible, claimedOnImport(fields));
       await uow.archive.replaceTagRows(p.id, tagRows);
       return 'updated';
     }
-    await uow.adapters.insert({ ...fields, id: p.id } as NewAdapter, visible);
+    await uow.adapters.insert({ ...fields, id: p.id } as NewAdapter, visible, claimedOnImport(fields));
     await uow.archive.replaceTagRows(p.id, tagRows);
     return p.action === 'rename' ? 'renamed' : 'created';
   }
@@ -318,6 +319,25 @@ export class ArchiveImportService {
     }
     return result;
   }
+}
+
+/** Facts about where the files are now, which the import itself derives: a scan keeps refreshing them. */
+const FILE_FACTS = new Set(['primary_file_name', 'primary_file_size_kb', 'primary_file_local_path', 'json_file_path', 'json_file_mtime', 'json_file_size', 'last_ingested_at']);
+
+/**
+ * The fields an import makes the user's. An archive does not say which fields its catalogue's user had set, so every
+ * field that holds a value counts as set (a later scan must not rename an imported LoRA to its file's stem or drop
+ * its notes for a sidecar's); the name only when it is not the file's stem, which a scan would give it anyway.
+ */
+function claimedOnImport(fields: Record<string, unknown>): string[] {
+  const stem = typeof fields.file_path === 'string' ? path.basename(fields.file_path).replace(/\.safetensors$/i, '') : null;
+  return USER_OWNABLE_FIELDS.filter((f) => {
+    const value = fields[f];
+    if (FILE_FACTS.has(f) || value === undefined || value === null || value === '' || (Array.isArray(value) && value.length === 0)) return false;
+    if (f === 'name') return value !== stem;
+    if (f === 'visibility') return value !== 'Public';
+    return !((f === 'nsfw_level' || f === 'supports_generation') && !value);
+  });
 }
 
 /** The adapter row an import writes: the archive's fields with paths rewritten to where the files now are. */

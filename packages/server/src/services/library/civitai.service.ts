@@ -110,7 +110,7 @@ export class CivitaiService {
   private async apply(a: Adapter, version: CivitaiRecord, model: CivitaiRecord | undefined, call: { apiKey: string | null; signal?: AbortSignal }): Promise<string[]> {
     const facts: SidecarFacts = { trainedWords: [], tags: [], civitai: {}, sources: {}, errors: [] };
     readVersion(facts, version, 'civitai_info');
-    const userFields = new Set((await this.library.userFields([a.id])).get(a.id) ?? []);
+    const userFields = new Set((await this.adapters.userFields([a.id])).get(a.id) ?? []);
     const changes: Partial<AdapterFields> = {};
     const filled: string[] = [];
     const fill = <K extends keyof AdapterFields>(key: K, value: AdapterFields[K] | undefined) => {
@@ -141,7 +141,8 @@ export class CivitaiService {
         filled.push('preview_path');
       }
     }
-    await this.adapters.updateMany([{ id: a.id, changes: { ...changes, civitai_status: 'found', updated_at: this.now() } }]);
+    // Filled fields stay off anything the user set since `a` was read: the UPDATE tests the user's fields itself.
+    await this.adapters.updateFromSources([{ id: a.id, changes: { ...changes, civitai_status: 'found', updated_at: this.now() } }]);
     const tags = Array.isArray(model?.tags) ? model.tags.filter((t): t is string => typeof t === 'string') : [];
     if (tags.length > 0) await this.adapters.addSourceTags([{ id: a.id, tags }]);
     const meta = await this.library.get(a.id);

@@ -133,7 +133,8 @@ export class LibraryHashService {
     const meta = await this.library.get(adapter.id);
     await this.transaction(async ({ adapters, library }) => {
       await adapters.deleteByIds([adapter.id]);
-      await adapters.updateMany([
+      // The file's facts follow it; a preview or file name the user set on the old adapter stays.
+      await adapters.updateFromSources([
         {
           id: old.id,
           changes: {
@@ -164,7 +165,7 @@ export class LibraryHashService {
   /** Created by a scan and not touched by the user since. */
   private async untouched(a: Adapter): Promise<boolean> {
     if (a.active || a.favorite || a.rating !== null || a.ordinal !== null) return false;
-    const fields = (await this.library.userFields([a.id])).get(a.id) ?? [];
+    const fields = (await this.adapters.userFields([a.id])).get(a.id) ?? [];
     return fields.length === 0 && !(await this.adapters.hasUserTags(a.id));
   }
 

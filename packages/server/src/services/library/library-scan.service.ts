@@ -8,6 +8,7 @@ import type { Clock } from '../../lib/clock.ts';
 import { walkLibrary, type FoundFile } from '../../lib/library-walk.ts';
 import type { AnalyseResult, LoraAnalysis } from '../../lib/lora-file.ts';
 import { isInside } from '../../lib/paths.ts';
+import { hasUserField, userFieldsOf } from '../../lib/user-fields.ts';
 import type { LibraryIssueTable } from '../../db/tables.ts';
 import type { AdapterRepository, NewAdapter } from '../../repositories/adapter.repository.ts';
 import type { AdapterMetadataRow, LibraryRepository, ScanState } from '../../repositories/library.repository.ts';
@@ -316,13 +317,13 @@ export class LibraryScanService {
     const facts = fileFacts(file, now);
     const fromSources = sourceFields(a, file.preview);
     const id = target?.id ?? randomUUID();
-    const userPreview = target ? (ctx.states.get(target.id)?.userPreview ?? false) : false;
+    const userPreview = target ? hasUserField(target.user_field_mask, 'preview_path') : false;
     if (!file.preview && !userPreview && a.embeddedThumbnail) pending.thumbnails.push({ id, thumbnail: a.embeddedThumbnail });
     if (target) {
-      const state = ctx.states.get(target.id);
       const contentChanged = target.file_size !== file.size || target.file_mtime !== mtime;
       const changes: ScanOwnedFields & { updated_at: string } = {
-        ...withoutUserFields(fromSources, state?.userFields ?? []),
+        // Known user fields are left out here; one set after the index was read is kept by the UPDATE itself.
+        ...withoutUserFields(fromSources, userFieldsOf(target.user_field_mask)),
         ...facts,
         updated_at: now,
       };
@@ -371,8 +372,16 @@ export class LibraryScanService {
       if (file && update && update.changes.preview_path === undefined) update.changes.preview_path = file;
     }
     await this.transaction(async ({ adapters, library }) => {
+      // A file catalogued since this scan read the index (POST /adapters, the watcher's scan) is not added a second
+      // time, over the client's name and version; the next scan updates that adapter like any other.
+      const taken = pending.inserts.length > 0 ? await adapters.cataloguedPaths(pending.inserts.map((i) => i.adapter.file_path)) : new Set<string>();
+      if (taken.size > 0) {
+        const dropped = new Set(pending.inserts.filter((i) => taken.has(i.adapter.file_path)).map((i) => i.adapter.id));
+        pending.inserts = pending.inserts.filter((i) => !dropped.has(i.adapter.id));
+        pending.metadata = pending.metadata.filter((m) => !dropped.has(m.adapter_id));
+      }
       await adapters.insertMany(pending.inserts);
-      await adapters.updateMany(pending.updates);
+      await adapters.updateFromSources(pending.updates);
       await library.upsertMetadata(pending.metadata);
       await adapters.addSourceTags(pending.tags);
       if (pending.restored.length > 0) await adapters.setMissing(pending.restored, false, now);

@@ -186,7 +186,7 @@ export class LibraryService {
         hash_status: adapter.hash_status,
         hash_error: m?.hash_error ?? null,
       },
-      user_fields: json(m?.user_fields, []),
+      user_fields: (await this.adapters.userFields([id])).get(id) ?? [],
       scanned_at: m?.scanned_at ?? null,
     };
   }
@@ -201,12 +201,11 @@ export class LibraryService {
   }
 
   /**
-   * After a user's edit: remember the fields as the user's, and, when the user allows writing into library folders,
-   * merge A1111's fields into NAME.json beside the LoRA (keys we do not own are kept).
+   * After a user's edit (the edit's own statement already made the fields the user's): when the user allows writing
+   * into library folders, merge A1111's fields into NAME.json beside the LoRA (keys we do not own are kept).
    */
   async adapterPatched(adapter: Adapter, fields: string[]): Promise<void> {
     const owned = fields.filter((f) => f !== 'tags' && f !== 'active' && f !== 'ordinal' && f !== 'weight' && f !== 'favorite' && f !== 'rating');
-    if (owned.length > 0) await this.library.addUserFields(adapter.id, owned);
     const a1111 = owned.filter((f): f is (typeof A1111_FIELDS)[number] => (A1111_FIELDS as readonly string[]).includes(f));
     if (a1111.length === 0 || adapter.missing || !(await this.settings.values()).writeSidecars) return;
     const file = adapter.json_file_path && /\.json$/i.test(adapter.json_file_path) && !/\.(metadata|cm-info)\.json$/i.test(adapter.json_file_path)

@@ -8,7 +8,6 @@ import type { Clock } from '../../lib/clock.ts';
 import { isInside } from '../../lib/paths.ts';
 import { isPreviewVideo } from '../../lib/sidecars.ts';
 import type { AdapterRepository } from '../../repositories/adapter.repository.ts';
-import type { LibraryRepository } from '../../repositories/library.repository.ts';
 import type { LibraryRootsService } from '../library-roots.service.ts';
 import type { LibrarySettingsService } from './library-settings.service.ts';
 
@@ -44,7 +43,6 @@ export class PreviewService {
 
   constructor(
     private readonly adapters: AdapterRepository,
-    private readonly library: LibraryRepository,
     private readonly roots: LibraryRootsService,
     private readonly settings: LibrarySettingsService,
     private readonly clock: Clock,
@@ -139,8 +137,8 @@ export class PreviewService {
     fs.writeFileSync(tmp, png);
     fs.renameSync(tmp, target);
     const now = this.clock.now().toISOString();
-    await this.adapters.updateMany([{ id, changes: { preview_path: target, updated_at: now } }]);
-    await this.library.patch(id, { user_preview: 1 });
+    // The user's preview from now on: a rescan or CivitAI keeps it.
+    await this.adapters.update(id, { preview_path: target, updated_at: now }, undefined, ['preview_path']);
     return { path: target, beside_file: beside };
   }
 }
