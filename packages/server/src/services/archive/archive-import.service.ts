@@ -4,7 +4,8 @@ import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { Adapter, type ImportConfig, type ImportFileResult, type ImportReport } from '@lora-manager/contract';
 import type { Logger } from 'pino';
-import { ManifestError } from '../../lib/archive-manifest.ts';
+import { AppError } from '../../errors.ts';
+import { MANIFEST_NAME, MAX_MANIFEST_BYTES, ManifestError, parseManifest } from '../../lib/archive-manifest.ts';
 import type { Clock } from '../../lib/clock.ts';
 import { NotAZipError, ZipReader } from '../../lib/zip-reader.ts';
 import { ZipRejectedError, type ZipLimits } from '../../lib/zip-safety.ts';
@@ -99,8 +100,31 @@ export class ArchiveImportService {
 
   /** Restore a backup (same checks and guarantees as any import). */
   async restoreBackup(id: string, config: ImportConfig, run: RunOptions = {}): Promise<ImportReport> {
-    const file = await this.backups.file(id);
+    const file = await this.restorableBackup(id);
     return this.importFiles([{ path: file.path, name: file.fileName }], this.options(config, RESTORE_DEFAULTS), run);
+  }
+
+  /**
+   * The archive of a backup that can be restored. A backup file that is there but hostile or damaged (unsafe or
+   * linked entries, a bomb, no or a bad manifest) is a 422 with the reason's own code, as an upload would be
+   * reported; only a file that is really gone is backup_file_missing.
+   */
+  async restorableBackup(id: string): Promise<{ path: string; fileName: string }> {
+    const file = await this.backups.file(id);
+    let reader: ZipReader | null = null;
+    try {
+      reader = await ZipReader.open(file.path, this.limits);
+      if (!reader.has(MANIFEST_NAME)) throw new ManifestError('manifest_missing', 'Archive missing manifest.json');
+      parseManifest(await reader.buffer(MANIFEST_NAME, MAX_MANIFEST_BYTES));
+    } catch (error) {
+      if (error instanceof ZipRejectedError || error instanceof NotAZipError || error instanceof ManifestError) {
+        throw new AppError(422, error.code, 'The backup cannot be restored', `${file.fileName}: ${error.message}`);
+      }
+      throw error;
+    } finally {
+      reader?.close();
+    }
+    return file;
   }
 
   /** Import one archive; never throws for a bad archive, it answers with a result that says why. */
