@@ -244,6 +244,15 @@ describe.each(TEST_DIALECTS)('archive confinement on %s', (dialect) => {
       }
     });
 
+    it('does not record a LoRA file outside the roots for an adapter whose file the archive lacks', async () => {
+      const zip = hostileArchive({ name: 'metadata only', file_path: '/etc/passwd', library_root: '/etc', relative_path: '../../etc/passwd' });
+      const { body } = await importZip(t, zip);
+      expect(body.results[0]).toMatchObject({ status: 'imported', created: 1 });
+      const [adapter] = await allAdapters(t);
+      expect(adapter).toMatchObject({ missing: true, library_root: null, relative_path: null });
+      expect(adapter.file_path).not.toContain('/etc');
+    });
+
     it('keeps a preview_path inside a library root', async () => {
       const preview = t.libraryFile('kept/p.preview.png', 'png');
       const zip = hostileArchive({ name: 'kept', preview_path: preview }, [{ relative_path: 'kept/p.safetensors', data: 'weights' }]);

@@ -321,7 +321,11 @@ export class ImportPlanner {
       const { root, file } = candidates[0];
       return { file_path: file, library_root: root, relative_path: path.relative(root, file), missing: true };
     }
-    return { file_path: original ?? `${doc.name}.safetensors`, library_root: doc.library_root ?? null, relative_path: doc.relative_path ?? null, missing: true };
+    // A path of the exporting machine outside our roots is not recorded as where the file is: only its name is kept.
+    if (original && located?.rootKind === 'library') {
+      return { file_path: original, library_root: located.root, relative_path: path.relative(located.root, original), missing: true };
+    }
+    return { file_path: path.basename(original ?? `${doc.name}.safetensors`), library_root: null, relative_path: null, missing: true };
   }
 }
 
