@@ -124,6 +124,20 @@ describe.each(TEST_DIALECTS)('archive confinement on %s', (dialect) => {
       fs.rmSync(path.join(t.libraryDir, '.lora-manager-staging'));
     });
 
+    it('does not move a staged file through a folder that became a link after the plan', async () => {
+      const outside = victim();
+      cleanup.push(outside.dir);
+      const target = path.join(t.libraryDir, 'later-linked', 'x.safetensors');
+      const session = await t.container.services.staging.begin(randomUUID(), [{ to: target, mtime: null }]);
+      fs.writeFileSync(session.stagedPath(target), 'staged');
+      fs.symlinkSync(outside.dir, path.join(t.libraryDir, 'later-linked'));
+      const { failed } = await session.finish();
+      expect(failed).toEqual([target]);
+      expect(snapshot(outside.dir)).toEqual(outside.files);
+      await session.discard();
+      fs.rmSync(path.join(t.libraryDir, 'later-linked'));
+    });
+
     it('does not move files a planted journal names into DATA_DIR or out of the roots', async () => {
       const outside = victim();
       cleanup.push(outside.dir);

@@ -89,7 +89,7 @@ export class StagingArea {
     };
     await writeAtomically(this.journalPath(importId), JSON.stringify(journal, null, 2));
     for (const dir of journal.dirs) await fs.mkdir(dir, { recursive: true });
-    return new StagingSession(journal, this.journalPath(importId), this.logger);
+    return new StagingSession(journal, this.journalPath(importId), this.logger, this.mayWrite);
   }
 
   /**
@@ -114,7 +114,7 @@ export class StagingArea {
       }
       claimed.add(journal.id);
       if (await this.stillRunning(journal)) continue;
-      const session = new StagingSession(journal, file, this.logger);
+      const session = new StagingSession(journal, file, this.logger, this.mayWrite);
       if (await this.isCommitted(journal.id)) {
         await session.finish();
         report.rolledForward.push(journal.id);
@@ -175,6 +175,9 @@ export class StagingArea {
     return out;
   }
 
+  /** Checked again for every move, at the moment of the rename (a folder may have become a link since the plan). */
+  private readonly mayWrite = async (to: string): Promise<boolean> => this.guard.allows(to, ['library', 'data'], await this.roots());
+
   private async stillRunning(journal: Journal): Promise<boolean> {
     if (journal.host !== os.hostname()) return Date.now() - Date.parse(journal.created_at) < FOREIGN_JOURNAL_AGE_MS;
     if (journal.pid === process.pid) return true;
@@ -198,6 +201,7 @@ export class StagingSession {
     private readonly journal: Journal,
     private readonly journalFile: string,
     private readonly logger: Logger,
+    private readonly mayWrite: (to: string) => Promise<boolean> = async () => true,
   ) {
     this.byTarget = new Map(journal.moves.map((m) => [m.to, m]));
   }
@@ -222,6 +226,11 @@ export class StagingSession {
         await fs.access(move.from);
       } catch {
         continue; // already moved by an earlier, interrupted finish()
+      }
+      if (!(await this.mayWrite(move.to))) {
+        failed.push(move.to);
+        this.logger.error({ from: move.from, to: move.to }, 'refused to move an imported file where imports may not write; it stays staged');
+        continue;
       }
       try {
         await fs.mkdir(path.dirname(move.to), { recursive: true });
