@@ -224,6 +224,13 @@ describe.each(TEST_DIALECTS)('archive confinement on %s', (dialect) => {
       expect(snapshot(t.dataDir)).toEqual(before);
     });
 
+    it('refuses to write into a root’s staging folder', async () => {
+      const zip = hostileArchive({ name: 'into staging' }, [{ relative_path: `.lora-manager-staging/${randomUUID()}/0`, data: 'pwned' }]);
+      const { body } = await importZip(t, zip);
+      expect(body.results[0]).toMatchObject({ status: 'error', code: 'archive_target_forbidden' });
+      expect(fs.existsSync(path.join(t.libraryDir, '.lora-manager-staging'))).toBe(false);
+    });
+
     it('refuses data files outside DATA_DIR/previews', async () => {
       fs.mkdirSync(path.join(t.dataDir, 'deliveries'), { recursive: true });
       const before = snapshot(t.dataDir);

@@ -2,6 +2,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { ManifestError } from '../../lib/archive-manifest.ts';
 import { isInside } from '../../lib/paths.ts';
+import { ROOT_STAGING_DIR } from './staging.ts';
 
 /** Where a file an import writes belongs: a library root, DATA_DIR's previews, or OUTPUT_DIR (result images). */
 export type WriteZone = 'library' | 'data' | 'output';
@@ -61,6 +62,9 @@ export class ImportWriteGuard {
         throw new ManifestError('archive_target_forbidden', `The archive would write ${target}, which is one of the server's own files in DATA_DIR; nothing was imported`);
       }
       if (!zones[zone].some((z) => isInside(z, parent))) throw outside(target);
+      if (parent.split(path.sep).includes(ROOT_STAGING_DIR)) {
+        throw new ManifestError('archive_target_forbidden', `The archive would write ${target}, inside a staging folder of the imports; nothing was imported`);
+      }
     }
   }
 }
