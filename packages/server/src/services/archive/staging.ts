@@ -89,7 +89,8 @@ export class StagingArea {
     };
     await writeAtomically(this.journalPath(importId), JSON.stringify(journal, null, 2));
     for (const dir of journal.dirs) await fs.mkdir(dir, { recursive: true });
-    return new StagingSession(journal, this.journalPath(importId), this.logger, this.mayWrite);
+    const mayWrite = (to: string) => this.guard.allows(to, ['library', 'data'], roots);
+    return new StagingSession(journal, this.journalPath(importId), this.logger, mayWrite);
   }
 
   /**
