@@ -241,6 +241,31 @@ describe.each(TEST_DIALECTS)('archive confinement on %s', (dialect) => {
     });
   });
 
+  describe('a DATA_DIR reached through a link', () => {
+    let t: TestApp;
+    let base: string;
+    beforeAll(async () => {
+      base = tempDir('lm-linked-data-');
+      fs.mkdirSync(path.join(base, 'real-data'));
+      fs.symlinkSync(path.join(base, 'real-data'), path.join(base, 'data'));
+      t = await createTestApp(dialect, { DATA_DIR: path.join(base, 'data') });
+    });
+    afterAll(async () => {
+      await t.close();
+      fs.rmSync(base, { recursive: true, force: true });
+    });
+
+    it('still takes previews into DATA_DIR/previews', async () => {
+      const zip = hostileArchive({ name: 'with preview' }, [
+        { relative_path: 'wp/wp.safetensors', data: 'weights' },
+        { relative_path: 'previews/civitai/wp.png', data: 'png', root_kind: 'data', kind: 'preview' },
+      ]);
+      const { body } = await importZip(t, zip);
+      expect(body.results[0]).toMatchObject({ status: 'imported', created: 1 });
+      expect(fs.readFileSync(path.join(base, 'real-data', 'previews', 'civitai', 'wp.png'), 'utf8')).toBe('png');
+    });
+  });
+
   describe('paths in an archive’s adapter rows', () => {
     let t: TestApp;
     beforeAll(async () => {

@@ -57,7 +57,8 @@ export class StagingArea {
     private readonly logger: Logger,
   ) {
     this.dir = path.join(dataDir, 'staging');
-    // Roll-forward moves are checked like an import's writes; OUTPUT_DIR is among `roots` here.
+    // Moves are checked like an import's writes, in the library and data zones: OUTPUT_DIR is among `roots` here,
+    // so the guard's own output zone is not used (hence DATA_DIR in its place).
     this.guard = new ImportWriteGuard(dataDir, dataDir);
   }
 

@@ -80,18 +80,24 @@ function isOwnFolderInside(dataDir: string, zone: string): boolean {
   return !RESERVED_DATA_FOLDERS.includes(first) && !/\.db(-wal|-shm|-journal)?$/.test(first);
 }
 
+/** A zone's real path; one that does not exist yet is resolved through its deepest existing folder. */
 async function realOrSelf(dir: string): Promise<string> {
-  return fs.realpath(dir).catch(() => path.resolve(dir));
+  return (await realPath(dir)) ?? path.resolve(dir);
+}
+
+/** The real path of `file`'s folder (null: see realPath). */
+async function realParent(file: string): Promise<string | null> {
+  return realPath(path.dirname(path.resolve(file)));
 }
 
 /**
- * The real path of `file`'s folder: the deepest folder that exists, resolved, with the missing rest appended (those
+ * The real path of `dir`: the deepest folder on the way that exists, resolved, with the missing rest appended (those
  * folders will be created as plain folders). Null when something on the way exists but cannot be resolved (a
  * dangling link): writing there would follow the link wherever it points later.
  */
-async function realParent(file: string): Promise<string | null> {
+async function realPath(dir: string): Promise<string | null> {
   const missing: string[] = [];
-  let current = path.dirname(path.resolve(file));
+  let current = path.resolve(dir);
   for (;;) {
     const real = await fs.realpath(current).catch(() => null);
     if (real !== null) return path.join(real, ...missing);
