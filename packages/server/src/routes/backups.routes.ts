@@ -80,7 +80,7 @@ export const backupRoutes: FastifyPluginAsync<BackupRouteOptions> = async (fasti
     '/backups/:id/restore/jobs',
     { preValidation: emptyBodyIsDefaults, schema: { tags, params: BackupIdParams, body: RestoreRequest, response: { 202: JobAccepted } } },
     async (req, reply) => {
-      await backups.file(req.params.id);
+      await importer.restorableBackup(req.params.id); // a missing or hostile backup is refused now, with its reason
       const job = await queue.enqueue('backup.restore', { backup_id: req.params.id, config: req.body });
       return reply.code(202).send({ job });
     },

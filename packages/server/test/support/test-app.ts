@@ -28,7 +28,8 @@ export interface TestApp {
   close(): Promise<void>;
 }
 
-async function openTestDatabase(dialect: TestDialect): Promise<{ database: AppDatabase; dispose(): Promise<void> }> {
+/** A fresh database of `dialect`, as `createTestApp` opens it (tests that simulate a restart open a second one). */
+export async function openTestDatabase(dialect: TestDialect): Promise<{ database: AppDatabase; dispose(): Promise<void> }> {
   if (dialect === 'sqlite') {
     return { database: openDatabase('sqlite::memory:'), dispose: async () => undefined };
   }

@@ -4,7 +4,8 @@ import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { Adapter, type ImportConfig, type ImportFileResult, type ImportReport } from '@lora-manager/contract';
 import type { Logger } from 'pino';
-import { ManifestError } from '../../lib/archive-manifest.ts';
+import { AppError } from '../../errors.ts';
+import { MANIFEST_NAME, MAX_MANIFEST_BYTES, ManifestError, parseManifest } from '../../lib/archive-manifest.ts';
 import type { Clock } from '../../lib/clock.ts';
 import { USER_OWNABLE_FIELDS } from '../../lib/user-fields.ts';
 import { NotAZipError, ZipReader } from '../../lib/zip-reader.ts';
@@ -16,6 +17,7 @@ import { HashingStream } from './hashing.ts';
 import { ImportPlanner, importOptionsFrom, type ImportOptions, type ImportPlan, type PlannedAdapter } from './import-plan.ts';
 import { hashEntry, readArchive, type ArchiveContents } from './import-reader.ts';
 import type { StagingArea, StagingSession } from './staging.ts';
+import { ImportWriteGuard } from './write-guard.ts';
 
 /** What imports need from the backups: the pre-import backup `backup_before` asks for, and a backup's archive to restore. */
 export interface BackupStore {
@@ -35,6 +37,8 @@ export class ImportCancelledError extends Error {
 
 /** Fields of an adapter row an archive may set (its id, tags and times are handled separately). */
 const ADAPTER_FIELDS = Object.keys(Adapter.properties).filter((k) => !['id', 'tags', 'created_at', 'updated_at'].includes(k));
+/** Adapter fields that hold a path on the exporting machine (file_path is placed by the planner). */
+const REFERENCED_PATH_FIELDS = ['preview_path', 'json_file_path', 'primary_file_local_path'];
 const ALLOWED_SETTING = /^[A-Za-z0-9_.:-]{1,200}$/;
 const ROOTS_SETTING = 'library.roots';
 
@@ -46,6 +50,7 @@ const ROOTS_SETTING = 'library.roots';
  */
 export class ArchiveImportService {
   private readonly planner: ImportPlanner;
+  private readonly guard: ImportWriteGuard;
   /** One import at a time in this process: plans must not race each other's writes. */
   private queue: Promise<unknown> = Promise.resolve();
 
@@ -61,6 +66,7 @@ export class ArchiveImportService {
     private readonly logger: Logger,
   ) {
     this.planner = new ImportPlanner(archive, roots, dataDir, outputDir);
+    this.guard = new ImportWriteGuard(dataDir, outputDir);
   }
 
   options(config: ImportConfig, defaults?: Partial<ImportConfig>): ImportOptions {
@@ -95,8 +101,31 @@ export class ArchiveImportService {
 
   /** Restore a backup (same checks and guarantees as any import). */
   async restoreBackup(id: string, config: ImportConfig, run: RunOptions = {}): Promise<ImportReport> {
-    const file = await this.backups.file(id);
+    const file = await this.restorableBackup(id);
     return this.importFiles([{ path: file.path, name: file.fileName }], this.options(config, RESTORE_DEFAULTS), run);
+  }
+
+  /**
+   * The archive of a backup that can be restored. A backup file that is there but hostile or damaged (unsafe or
+   * linked entries, a bomb, no or a bad manifest) is a 422 with the reason's own code, as an upload would be
+   * reported; only a file that is really gone is backup_file_missing.
+   */
+  async restorableBackup(id: string): Promise<{ path: string; fileName: string }> {
+    const file = await this.backups.file(id);
+    let reader: ZipReader | null = null;
+    try {
+      reader = await ZipReader.open(file.path, this.limits);
+      if (!reader.has(MANIFEST_NAME)) throw new ManifestError('manifest_missing', 'Archive missing manifest.json');
+      parseManifest(await reader.buffer(MANIFEST_NAME, MAX_MANIFEST_BYTES));
+    } catch (error) {
+      if (error instanceof ZipRejectedError || error instanceof NotAZipError || error instanceof ManifestError) {
+        throw new AppError(422, error.code, 'The backup cannot be restored', `${file.fileName}: ${error.message}`);
+      }
+      throw error;
+    } finally {
+      reader?.close();
+    }
+    return file;
   }
 
   /** Import one archive; never throws for a bad archive, it answers with a result that says why. */
@@ -121,6 +150,8 @@ export class ArchiveImportService {
 
       progress.phase('comparing with the library', 0, 0.05, 0.1);
       const plan = await this.planner.plan(contents, options, (n) => progress.add(n));
+      await this.guard.assertWritable(plan.writes, await this.roots());
+      await this.confineReferencedPaths(plan, await this.roots());
       result.warnings.push(...plan.warnings);
       result.conflicts = plan.adapters.flatMap((p) => p.conflicts);
       checkCancelled(run.signal);
@@ -149,6 +180,8 @@ export class ArchiveImportService {
         await this.stage(reader, write.entry, write.sha256, session.stagedPath(write.target), progress, run.signal);
       }
       checkCancelled(run.signal);
+      // Again just before the commit: a folder on the way may have been swapped for a link while we extracted.
+      await this.guard.assertWritable(writes, await this.roots());
 
       progress.phase('committing', 0, 0.95, 0.99);
       await this.archive.transaction((uow) => this.commit(uow, importId, plan, result, options));
@@ -166,6 +199,24 @@ export class ArchiveImportService {
     } finally {
       reader?.close();
       if (session) await session.discard().catch((error: unknown) => this.logger.error({ err: error }, 'could not remove staged files'));
+    }
+  }
+
+  /**
+   * Paths an adapter row names without the archive carrying the file are the exporting machine's: keep one only when
+   * it is safe to point at here (see ImportWriteGuard.mayReference), otherwise store null. Paths of files the archive
+   * carries are rewritten to where they are written and need no check.
+   */
+  private async confineReferencedPaths(plan: ImportPlan, roots: readonly string[]): Promise<void> {
+    for (const p of plan.adapters) {
+      const doc = p.source.doc as Record<string, unknown>;
+      const carried = new Set(p.files.map((f) => f.file.manifest.original_path));
+      for (const key of REFERENCED_PATH_FIELDS) {
+        const value = doc[key];
+        if (typeof value !== 'string' || carried.has(value)) continue;
+        if (!(await this.guard.mayReference(value, roots))) doc[key] = null;
+      }
+      if (typeof doc.library_root === 'string' && !roots.includes(doc.library_root)) doc.library_root = null;
     }
   }
 

@@ -32,6 +32,8 @@ const TYPE_ALIASES: Record<string, BackupType> = {
   quick: 'metadata',
 };
 const ID_PATTERN = /^[A-Za-z0-9_-]{1,100}$/;
+/** What the server names backup files (and what the folder scan accepts): one plain segment. */
+const FILE_NAME_PATTERN = /^[A-Za-z0-9_-]{1,100}\.zip$/;
 
 /**
  * Backups are export archives kept in DATA_DIR/backups (never inside a library root), described by `backup` rows.
@@ -80,7 +82,7 @@ export class BackupService {
     const rows = await this.archive.listBackups();
     const out: Backup[] = [];
     for (const row of rows) {
-      const exists = row.status !== 'completed' || (await fs.stat(this.pathOf(row)).catch(() => null)) !== null;
+      const exists = row.status !== 'completed' || (await this.confined(row.file_name)) !== null;
       out.push(toBackup(exists ? row : { ...row, status: 'missing' }));
     }
     return out;
@@ -90,18 +92,29 @@ export class BackupService {
     return toBackup(await this.row(id));
   }
 
-  /** The archive file of a completed backup, for download and restore. */
+  /**
+   * The archive file of a backup, for download and restore: a plain file that really lies in DATA_DIR/backups
+   * (a link out of it, or a row naming something else, is as good as missing). A backup listed as failed whose file
+   * is there is handed out too: restoring it then says what is wrong with it, not that it is missing.
+   */
   async file(id: string): Promise<{ path: string; size: number; fileName: string }> {
     const row = await this.row(id);
-    const file = this.pathOf(row);
-    const stat = row.status === 'completed' ? await fs.stat(file).catch(() => null) : null;
-    if (!stat) throw new NotFoundError('backup_file_missing', 'The backup archive is not on disk');
+    const file = await this.confined(row.file_name);
+    const stat = file ? await fs.stat(file).catch(() => null) : null;
+    if (!file || !stat?.isFile()) throw new NotFoundError('backup_file_missing', 'The backup archive is not on disk');
     return { path: file, size: stat.size, fileName: row.file_name };
+  }
+
+  /** The real path of a backup file name when it is a file directly in the real backups folder, or null. */
+  private async confined(fileName: string): Promise<string | null> {
+    if (!FILE_NAME_PATTERN.test(fileName)) return null;
+    const [dir, file] = await Promise.all([fs.realpath(this.dir).catch(() => null), fs.realpath(path.join(this.dir, fileName)).catch(() => null)]);
+    return dir && file && path.dirname(file) === dir ? file : null;
   }
 
   async delete(id: string): Promise<void> {
     const row = await this.row(id);
-    await fs.rm(this.pathOf(row), { force: true });
+    await this.removeFile(row);
     await this.archive.deleteBackup(id);
   }
 
@@ -140,7 +153,7 @@ export class BackupService {
     const rows = await this.archive.listBackups(trigger);
     const removed: string[] = [];
     for (const row of rows.slice(keep)) {
-      await fs.rm(this.pathOf(row), { force: true });
+      await this.removeFile(row);
       await this.archive.deleteBackup(row.id);
       removed.push(row.id);
     }
@@ -209,8 +222,8 @@ export class BackupService {
       const id = name.replace(/\.zip$/, '');
       if (!name.endsWith('.zip') || known.has(name) || !ID_PATTERN.test(id)) continue;
       const file = path.join(this.dir, name);
-      const stat = await fs.stat(file).catch(() => null);
-      if (!stat?.isFile()) continue;
+      const stat = await fs.lstat(file).catch(() => null);
+      if (!stat?.isFile()) continue; // a link is not a backup: it would hand out whatever it points at
       const counts = await manifestCounts(file);
       await this.archive.insertBackup({
         id,
@@ -236,8 +249,9 @@ export class BackupService {
     return row;
   }
 
-  private pathOf(row: Pick<BackupTable, 'file_name'>): string {
-    return path.join(this.dir, path.basename(row.file_name));
+  /** Delete a backup's file; a row whose name is not a backup file name deletes nothing (a link, only the link). */
+  private async removeFile(row: Pick<BackupTable, 'file_name'>): Promise<void> {
+    if (FILE_NAME_PATTERN.test(row.file_name)) await fs.rm(path.join(this.dir, row.file_name), { force: true });
   }
 }
 

@@ -11,6 +11,7 @@ import type { ArchiveRepository, ExistingAdapterKey } from '../../repositories/a
 import { HashingStream } from './hashing.ts';
 import type { ArchiveAdapter, ArchiveContents, ArchiveFile, ArchiveResult, SettingsDocument } from './import-reader.ts';
 import { FileConfinement, modelStem, toPosix } from './library-files.ts';
+import type { WriteZone } from './write-guard.ts';
 
 export interface ImportOptions {
   mode: 'merge' | 'replace' | 'dry-run';
@@ -78,6 +79,8 @@ export interface StagedWrite {
   size: number;
   /** Modification time to restore (ISO), or null. */
   mtime: string | null;
+  /** Which kind of place the file belongs in: checked again by real path before anything is written. */
+  zone: WriteZone;
 }
 
 export interface PlannedResult {
@@ -196,7 +199,8 @@ export class ImportPlanner {
       if (p.unresolved || p.action === 'skip') continue;
       for (const f of p.files) {
         if (f.mode === 'reuse' || writes.has(f.target)) continue;
-        writes.set(f.target, { target: f.target, entry: f.file.entry, sha256: f.file.sha256, size: f.file.size, mtime: f.file.manifest.mtime ?? null });
+        const zone = f.rootKind === 'data' ? 'data' : 'library';
+        writes.set(f.target, { target: f.target, entry: f.file.entry, sha256: f.file.sha256, size: f.file.size, mtime: f.file.manifest.mtime ?? null, zone });
       }
     }
     for (const r of results) for (const w of r.writes) if (!writes.has(w.target)) writes.set(w.target, w);
@@ -225,7 +229,7 @@ export class ImportPlanner {
           if (!same) warnings.push(`${target} exists with other content and was left as it is`);
           continue;
         }
-        writes.push({ target, entry: file.entry, sha256: file.sha256, size: file.size, mtime: file.mtime });
+        writes.push({ target, entry: file.entry, sha256: file.sha256, size: file.size, mtime: file.mtime, zone: 'output' });
       }
       out.push({ source, action, writes });
     }
@@ -317,7 +321,11 @@ export class ImportPlanner {
       const { root, file } = candidates[0];
       return { file_path: file, library_root: root, relative_path: path.relative(root, file), missing: true };
     }
-    return { file_path: original ?? `${doc.name}.safetensors`, library_root: doc.library_root ?? null, relative_path: doc.relative_path ?? null, missing: true };
+    // A path of the exporting machine outside our roots is not recorded as where the file is: only its name is kept.
+    if (original && located?.rootKind === 'library') {
+      return { file_path: original, library_root: located.root, relative_path: path.relative(located.root, original), missing: true };
+    }
+    return { file_path: path.basename(original ?? `${doc.name}.safetensors`), library_root: null, relative_path: null, missing: true };
   }
 }
 

@@ -2,6 +2,8 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { Logger } from 'pino';
+import { isInside } from '../../lib/paths.ts';
+import { ImportWriteGuard } from './write-guard.ts';
 
 /**
  * Where an import writes files before it commits. Files are extracted into a staging folder on the same file system
@@ -14,6 +16,8 @@ import type { Logger } from 'pino';
  */
 export const ROOT_STAGING_DIR = '.lora-manager-staging';
 const JOURNAL_SUFFIX = '.journal.json';
+/** A journal's id names its file and its folders: one plain path segment (imports use UUIDs). */
+const JOURNAL_ID = /^[A-Za-z0-9_-]{1,100}$/;
 /** A journal from another machine (shared DATA_DIR) is only recovered when this old. */
 const FOREIGN_JOURNAL_AGE_MS = 24 * 3_600_000;
 
@@ -44,6 +48,7 @@ export interface RecoveryReport {
 
 export class StagingArea {
   readonly dir: string;
+  private readonly guard: ImportWriteGuard;
 
   constructor(
     dataDir: string,
@@ -52,6 +57,9 @@ export class StagingArea {
     private readonly logger: Logger,
   ) {
     this.dir = path.join(dataDir, 'staging');
+    // Moves are checked like an import's writes, in the library and data zones: OUTPUT_DIR is among `roots` here,
+    // so the guard's own output zone is not used (hence DATA_DIR in its place).
+    this.guard = new ImportWriteGuard(dataDir, dataDir);
   }
 
   /** Plan the staging paths for `moves` and write the journal; nothing is staged yet. */
@@ -82,24 +90,33 @@ export class StagingArea {
     };
     await writeAtomically(this.journalPath(importId), JSON.stringify(journal, null, 2));
     for (const dir of journal.dirs) await fs.mkdir(dir, { recursive: true });
-    return new StagingSession(journal, this.journalPath(importId), this.logger);
+    const mayWrite = (to: string) => this.guard.allows(to, ['library', 'data'], roots);
+    return new StagingSession(journal, this.journalPath(importId), this.logger, mayWrite);
   }
 
-  /** Finish or undo what crashed imports left, and delete staging folders no journal claims. */
+  /**
+   * Finish or undo what crashed imports left, and delete staging folders no journal claims. A journal is only data
+   * on disk: one that names a folder other than a staging folder of its own id, or a move from outside those folders
+   * or to a place an import may not write, is not acted on (logged and removed). Deletions are decided by real path.
+   */
   async recover(): Promise<RecoveryReport> {
     const report: RecoveryReport = { rolledForward: [], discarded: [] };
     const names = await fs.readdir(this.dir).catch(() => [] as string[]);
+    const roots = await this.roots();
+    const stagingDirs = await this.realStagingDirs(roots);
     const claimed = new Set<string>();
     for (const name of names.filter((n) => n.endsWith(JOURNAL_SUFFIX))) {
       const file = path.join(this.dir, name);
       const journal = await readJournal(file);
-      if (!journal) {
+      const problem = journal ? await this.journalProblem(journal, name, roots, stagingDirs) : 'unreadable';
+      if (!journal || problem) {
+        this.logger.warn({ journal: file, problem }, 'ignored a staging journal that names what an import never stages; removed it');
         await fs.rm(file, { force: true });
         continue;
       }
       claimed.add(journal.id);
       if (await this.stillRunning(journal)) continue;
-      const session = new StagingSession(journal, file, this.logger);
+      const session = new StagingSession(journal, file, this.logger, this.mayWrite);
       if (await this.isCommitted(journal.id)) {
         await session.finish();
         report.rolledForward.push(journal.id);
@@ -114,19 +131,54 @@ export class StagingArea {
     const candidates = [
       ...names.filter((n) => !n.endsWith(JOURNAL_SUFFIX) && !n.endsWith('.tmp')).map((n) => ({ id: n, dir: path.join(this.dir, n) })),
     ];
-    for (const root of await this.roots()) {
+    for (const root of roots) {
       for (const n of await fs.readdir(path.join(root, ROOT_STAGING_DIR)).catch(() => [] as string[])) {
         candidates.push({ id: n, dir: path.join(root, ROOT_STAGING_DIR, n) });
       }
     }
     for (const { id, dir } of candidates) {
       if (claimed.has(id)) continue;
-      await fs.rm(dir, { recursive: true, force: true });
-      if (!report.discarded.includes(id)) report.discarded.push(id);
+      if (await removeStagingEntry(dir, stagingDirs, this.logger)) {
+        if (!report.discarded.includes(id)) report.discarded.push(id);
+      }
     }
-    for (const root of await this.roots()) await fs.rmdir(path.join(root, ROOT_STAGING_DIR)).catch(() => undefined);
+    for (const root of roots) await fs.rmdir(path.join(root, ROOT_STAGING_DIR)).catch(() => undefined);
     return report;
   }
+
+  /** Why a journal cannot be one `begin()` wrote, or null when it can. */
+  private async journalProblem(journal: Journal, fileName: string, roots: readonly string[], stagingDirs: readonly string[]): Promise<string | null> {
+    if (!JOURNAL_ID.test(journal.id) || fileName !== `${journal.id}${JOURNAL_SUFFIX}`) return 'id does not match its file name';
+    const expected = new Set([path.join(this.dir, journal.id), ...roots.map((r) => path.join(r, ROOT_STAGING_DIR, journal.id))]);
+    for (const dir of journal.dirs) {
+      if (typeof dir !== 'string' || !expected.has(dir)) return `names a folder that is not a staging folder: ${String(dir)}`;
+      const real = await fs.realpath(dir).catch(() => null);
+      if (real !== null && !stagingDirs.some((s) => real !== s && isInside(s, real))) return `a staging folder leads elsewhere: ${dir}`;
+    }
+    for (const move of journal.moves) {
+      if (typeof move?.from !== 'string' || typeof move.to !== 'string' || !path.isAbsolute(move.to)) return 'a move is malformed';
+      if (!journal.dirs.some((d) => path.dirname(move.from) === d)) return `a move starts outside its staging folders: ${move.from}`;
+      if (!(await this.guard.allows(move.to, ['library', 'data'], roots))) return `a move ends where imports may not write: ${move.to}`;
+    }
+    return null;
+  }
+
+  /** The real paths of DATA_DIR/staging and of each root's staging folder that is a real folder (not a link). */
+  private async realStagingDirs(roots: readonly string[]): Promise<string[]> {
+    const out: string[] = [];
+    const own = await fs.realpath(this.dir).catch(() => null);
+    if (own) out.push(own);
+    for (const root of roots) {
+      const realRoot = await fs.realpath(root).catch(() => null);
+      if (!realRoot) continue;
+      const dir = path.join(realRoot, ROOT_STAGING_DIR);
+      if ((await fs.realpath(dir).catch(() => null)) === dir) out.push(dir);
+    }
+    return out;
+  }
+
+  /** Checked again for every move, at the moment of the rename (a folder may have become a link since the plan). */
+  private readonly mayWrite = async (to: string): Promise<boolean> => this.guard.allows(to, ['library', 'data'], await this.roots());
 
   private async stillRunning(journal: Journal): Promise<boolean> {
     if (journal.host !== os.hostname()) return Date.now() - Date.parse(journal.created_at) < FOREIGN_JOURNAL_AGE_MS;
@@ -151,6 +203,7 @@ export class StagingSession {
     private readonly journal: Journal,
     private readonly journalFile: string,
     private readonly logger: Logger,
+    private readonly mayWrite: (to: string) => Promise<boolean> = async () => true,
   ) {
     this.byTarget = new Map(journal.moves.map((m) => [m.to, m]));
   }
@@ -175,6 +228,11 @@ export class StagingSession {
         await fs.access(move.from);
       } catch {
         continue; // already moved by an earlier, interrupted finish()
+      }
+      if (!(await this.mayWrite(move.to))) {
+        failed.push(move.to);
+        this.logger.error({ from: move.from, to: move.to }, 'refused to move an imported file where imports may not write; it stays staged');
+        continue;
       }
       try {
         await fs.mkdir(path.dirname(move.to), { recursive: true });
@@ -206,6 +264,23 @@ export class StagingSession {
     }
     await fs.rm(this.journalFile, { force: true });
   }
+}
+
+/**
+ * Remove one leftover below a staging folder. Only what really lies inside one of `stagingDirs` is removed; a link
+ * there is unlinked, never followed. Returns whether something was removed.
+ */
+async function removeStagingEntry(entry: string, stagingDirs: readonly string[], logger: Logger): Promise<boolean> {
+  const stat = await fs.lstat(entry).catch(() => null);
+  if (!stat) return false;
+  const parent = await fs.realpath(path.dirname(entry)).catch(() => null);
+  if (parent === null || !stagingDirs.includes(parent)) {
+    logger.warn({ entry }, 'left a staging leftover alone: its folder is not a real staging folder');
+    return false;
+  }
+  if (stat.isSymbolicLink()) await fs.unlink(entry);
+  else await fs.rm(entry, { recursive: true, force: true });
+  return true;
 }
 
 async function deviceOf(dir: string): Promise<number | null> {
