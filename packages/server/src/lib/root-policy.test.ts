@@ -5,14 +5,14 @@ const own = { dataDir: '/srv/lm/data', outputDir: '/srv/lm/outputs' };
 
 describe('rootRefusal', () => {
   it('refuses the file system, system trees and what lies inside them', () => {
-    for (const root of ['/', '/etc', '/etc/ssl', '/proc/self', '/usr', '/usr/share', '/root', '/boot', '/dev/shm', '/var/run']) {
+    for (const root of ['/', '/etc', '/etc/ssl', '/proc/self', '/usr', '/usr/share', '/boot', '/dev/shm', '/var/run']) {
       expect(rootRefusal(root, own), root).not.toBeNull();
     }
   });
 
   it('refuses shared top folders themselves but not a folder inside one', () => {
-    for (const root of ['/var', '/home', '/mnt', '/tmp', '/opt']) expect(rootRefusal(root, own), root).not.toBeNull();
-    for (const root of ['/home/me/loras', '/mnt/models/Lora', '/var/lib/loras', '/opt/sd/models/Lora']) expect(rootRefusal(root, own), root).toBeNull();
+    for (const root of ['/var', '/home', '/root', '/mnt', '/tmp', '/opt']) expect(rootRefusal(root, own), root).not.toBeNull();
+    for (const root of ['/home/me/loras', '/mnt/models/Lora', '/var/lib/loras', '/opt/sd/models/Lora', '/root/stable-diffusion-webui/models/Lora']) expect(rootRefusal(root, own), root).toBeNull();
   });
 
   it('refuses DATA_DIR, OUTPUT_DIR, folders inside them and folders holding them', () => {

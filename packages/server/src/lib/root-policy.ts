@@ -10,9 +10,13 @@ import { isInside } from './paths.ts';
  */
 
 /** Folders refused as roots together with everything inside them: the system's own files. */
-const SYSTEM_TREES = ['/proc', '/sys', '/dev', '/etc', '/boot', '/run', '/bin', '/sbin', '/lib', '/lib32', '/lib64', '/libx32', '/usr', '/root', '/var/run', '/var/lib/docker'];
-/** Folders refused as roots themselves (they hold everyone's files), though a folder inside one may be a root. */
-const SYSTEM_TOPS = ['/', '/var', '/home', '/mnt', '/media', '/opt', '/srv', '/tmp', '/var/tmp', '/var/lib'];
+const SYSTEM_TREES = ['/proc', '/sys', '/dev', '/etc', '/boot', '/run', '/bin', '/sbin', '/lib', '/lib32', '/lib64', '/libx32', '/usr', '/var/run', '/var/lib/docker'];
+/**
+ * Folders refused as roots themselves (they hold everyone's files), though a folder inside one may be a root: on a
+ * rented GPU box the web UI often lives in /root (`/root/stable-diffusion-webui/models/Lora`), and dot-folders such
+ * as `~/.ssh` are never walked.
+ */
+const SYSTEM_TOPS = ['/', '/root', '/var', '/home', '/mnt', '/media', '/opt', '/srv', '/tmp', '/var/tmp', '/var/lib'];
 
 export interface RootPolicyOptions {
   dataDir: string;
