@@ -187,6 +187,48 @@ describe.each(TEST_DIALECTS)('archive confinement on %s', (dialect) => {
     });
   });
 
+  describe('file kinds an archive may write', () => {
+    let t: TestApp;
+    beforeAll(async () => {
+      t = await createTestApp(dialect);
+    });
+    afterAll(async () => t.close());
+    beforeEach(async () => wipe(t));
+
+    it.each([
+      ['a script beside the LoRAs', 'webui-user.sh', 'library'],
+      ['a hidden file', '.bashrc', 'library'],
+      ['a git hook', 'fp/.git/hooks/pre-commit', 'library'],
+      ['a hidden folder with an innocent name', '.config/x.json', 'library'],
+      ['a script in DATA_DIR/previews', 'previews/x.sh', 'data'],
+      ['a sidecar-looking file in DATA_DIR/previews', 'previews/x.json', 'data'],
+    ] as const)('refuses %s, even over an existing file with overwrite', async (_what, relative, rootKind) => {
+      const base = rootKind === 'data' ? t.dataDir : t.libraryDir;
+      const existing = path.join(base, relative);
+      fs.mkdirSync(path.dirname(existing), { recursive: true });
+      fs.writeFileSync(existing, 'ORIGINAL');
+      const zip = hostileArchive({ name: 'planted' }, [
+        { relative_path: 'planted.safetensors', data: 'weights' },
+        { relative_path: relative, data: 'echo PWNED', kind: 'sidecar', root_kind: rootKind },
+      ]);
+      const { body } = await importZip(t, zip, { conflict_resolution: 'overwrite' });
+      expect(body.results[0]).toMatchObject({ status: 'error', code: 'archive_file_type_refused' });
+      expect(fs.readFileSync(existing, 'utf8')).toBe('ORIGINAL');
+      expect(fs.existsSync(path.join(t.libraryDir, 'planted.safetensors'))).toBe(false);
+    });
+
+    it('still imports a LoRA with its sidecars and previews', async () => {
+      const zip = hostileArchive({ name: 'fine' }, [
+        { relative_path: 'sub/fine.safetensors', data: 'weights' },
+        { relative_path: 'sub/fine.civitai.info', data: '{}', kind: 'sidecar' },
+        { relative_path: 'sub/fine.preview.png', data: 'png', kind: 'sidecar' },
+      ]);
+      const { body } = await importZip(t, zip);
+      expect(body.results[0]).toMatchObject({ status: 'imported' });
+      expect(fs.readFileSync(path.join(t.libraryDir, 'sub', 'fine.civitai.info'), 'utf8')).toBe('{}');
+    });
+  });
+
   describe('linked folders inside a library root', () => {
     let t: TestApp;
     beforeAll(async () => {
@@ -213,23 +255,25 @@ describe.each(TEST_DIALECTS)('archive confinement on %s', (dialect) => {
       fs.writeFileSync(path.join(t.dataDir, 'lora-manager.db'), 'the real database');
       fs.symlinkSync(t.dataDir, path.join(t.libraryDir, 'data-link'));
       const before = snapshot(t.dataDir);
-      const zip = hostileArchive({ name: 'into data' }, [{ relative_path: 'data-link/lora-manager.db', data: 'pwned' }]);
+      // A LoRA-looking name, so only the link decides (a `.db` name is refused by its type before the guard sees it).
+      const zip = hostileArchive({ name: 'into data' }, [{ relative_path: 'data-link/lora-manager.safetensors', data: 'pwned' }]);
       const { body } = await importZip(t, zip, { conflict_resolution: 'overwrite' });
       expect(body.results[0]).toMatchObject({ status: 'error', code: 'archive_target_forbidden' });
       expect(snapshot(t.dataDir)).toEqual(before);
     });
 
     it('refuses to write into a root’s staging folder', async () => {
-      const zip = hostileArchive({ name: 'into staging' }, [{ relative_path: `.lora-manager-staging/${randomUUID()}/0`, data: 'pwned' }]);
+      // The staging folder is hidden, so its name alone refuses it; the write guard would refuse it next.
+      const zip = hostileArchive({ name: 'into staging' }, [{ relative_path: `.lora-manager-staging/${randomUUID()}/0.safetensors`, data: 'pwned' }]);
       const { body } = await importZip(t, zip);
-      expect(body.results[0]).toMatchObject({ status: 'error', code: 'archive_target_forbidden' });
+      expect(body.results[0]).toMatchObject({ status: 'error', code: 'archive_file_type_refused' });
       expect(fs.existsSync(path.join(t.libraryDir, '.lora-manager-staging'))).toBe(false);
     });
 
     it('refuses data files outside DATA_DIR/previews', async () => {
       fs.mkdirSync(path.join(t.dataDir, 'deliveries'), { recursive: true });
       const before = snapshot(t.dataDir);
-      const zip = hostileArchive({ name: 'data file' }, [{ relative_path: 'deliveries/run.sh', data: 'pwned', root_kind: 'data', kind: 'preview' }]);
+      const zip = hostileArchive({ name: 'data file' }, [{ relative_path: 'deliveries/run.png', data: 'pwned', root_kind: 'data', kind: 'preview' }]);
       const { body } = await importZip(t, zip);
       expect(body.results[0]).toMatchObject({ status: 'error', code: 'archive_target_forbidden' });
       expect(snapshot(t.dataDir)).toEqual(before);

@@ -17,6 +17,7 @@ import { HashingStream } from './hashing.ts';
 import { ImportPlanner, importOptionsFrom, type ImportOptions, type ImportPlan, type PlannedAdapter } from './import-plan.ts';
 import { hashEntry, readArchive, type ArchiveContents } from './import-reader.ts';
 import type { StagingArea, StagingSession } from './staging.ts';
+import { settingForImport } from './imported-settings.ts';
 import { ImportWriteGuard } from './write-guard.ts';
 
 /** What imports need from the backups: the pre-import backup `backup_before` asks for, and a backup's archive to restore. */
@@ -40,7 +41,6 @@ const ADAPTER_FIELDS = Object.keys(Adapter.properties).filter((k) => !['id', 'ta
 /** Adapter fields that hold a path on the exporting machine (file_path is placed by the planner). */
 const REFERENCED_PATH_FIELDS = ['preview_path', 'json_file_path', 'primary_file_local_path'];
 const ALLOWED_SETTING = /^[A-Za-z0-9_.:-]{1,200}$/;
-const ROOTS_SETTING = 'library.roots';
 
 /**
  * Imports archives. Per archive: check the zip's directory (before anything is written), read and verify the
@@ -51,6 +51,7 @@ const ROOTS_SETTING = 'library.roots';
 export class ArchiveImportService {
   private readonly planner: ImportPlanner;
   private readonly guard: ImportWriteGuard;
+  private readonly rootPolicy: { dataDir: string; outputDir: string };
   /** One import at a time in this process: plans must not race each other's writes. */
   private queue: Promise<unknown> = Promise.resolve();
 
@@ -67,6 +68,7 @@ export class ArchiveImportService {
   ) {
     this.planner = new ImportPlanner(archive, roots, dataDir, outputDir);
     this.guard = new ImportWriteGuard(dataDir, outputDir);
+    this.rootPolicy = { dataDir, outputDir };
   }
 
   options(config: ImportConfig, defaults?: Partial<ImportConfig>): ImportOptions {
@@ -333,15 +335,13 @@ export class ArchiveImportService {
   }
 
   private async applySettings(uow: ArchiveUnitOfWork, settings: NonNullable<ImportPlan['settings']>, now: string, result: ImportFileResult): Promise<void> {
+    const current = new Map((await uow.archive.allSettings()).map((row) => [row.key, row.value]));
     for (const s of settings) {
       if (!ALLOWED_SETTING.test(s.key)) continue;
-      let value = s.value;
-      if (s.key === ROOTS_SETTING && Array.isArray(value)) {
-        // Roots of another machine would only add folders that do not exist here.
-        const kept = value.filter((v): v is string => typeof v === 'string' && fs.existsSync(v));
-        if (kept.length < value.length) result.warnings.push(`${value.length - kept.length} library root(s) from the archive do not exist here and were not added`);
-        value = kept;
-      }
+      const stored = current.get(s.key);
+      const { value, warning } = settingForImport(s.key, s.value, stored === undefined ? undefined : parseStored(stored), this.rootPolicy);
+      if (warning) result.warnings.push(warning);
+      if (value === undefined) continue;
       await uow.archive.putSetting({ key: s.key, value: JSON.stringify(value), updated_at: s.updated_at ?? now });
     }
   }
@@ -511,4 +511,12 @@ class Progress {
 /** Where a multipart upload is kept until its import finishes. */
 export function uploadPath(dataDir: string): string {
   return path.join(dataDir, 'uploads', `${randomUUID()}.upload`);
+}
+
+function parseStored(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
 }

@@ -10,6 +10,7 @@ import { ManifestError, safeSegment } from '../../lib/archive-manifest.ts';
 import type { ArchiveRepository, ExistingAdapterKey } from '../../repositories/archive.repository.ts';
 import { HashingStream } from './hashing.ts';
 import type { ArchiveAdapter, ArchiveContents, ArchiveFile, ArchiveResult, SettingsDocument } from './import-reader.ts';
+import { PREVIEW_EXTENSIONS } from '../../lib/sidecars.ts';
 import { FileConfinement, modelStem, toPosix } from './library-files.ts';
 import type { WriteZone } from './write-guard.ts';
 
@@ -263,6 +264,9 @@ export class ImportPlanner {
       if (!target || (rootKind === 'data' && !confinement.locate(target))) {
         throw new ManifestError('zip_entry_unsafe', `Unsafe archive path detected: ${relative}`);
       }
+      if (!importableFile(relative, rootKind)) {
+        throw new ManifestError('archive_file_type_refused', `The archive would write ${relative}, which is not a LoRA, sidecar or preview file; nothing was imported`);
+      }
       out.push({ file, target, rootKind, root: base, relativePath: toPosix(path.relative(base, target)), mode: 'write' });
     }
     return out;
@@ -349,4 +353,20 @@ export async function hashFile(file: string, onBytes?: (n: number) => void, sign
 
 function stripUndefined<T extends object>(value: T): Partial<T> {
   return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+/** What an import may write into a library root: LoRA files, the sidecars we read, previews. */
+const LIBRARY_FILE = new RegExp(`\\.(safetensors|json|info|txt|${PREVIEW_EXTENSIONS.join('|')})$`, 'i');
+/** What it may write into DATA_DIR (its previews folder): previews only. */
+const DATA_FILE = new RegExp(`\\.(${PREVIEW_EXTENSIONS.join('|')})$`, 'i');
+
+/**
+ * An archive names its files, so without this it could drop a shell script, a `.bashrc` or a git hook into a library
+ * folder (which may sit inside a web UI's install) or overwrite one there. Only the kinds of file a LoRA library
+ * holds, never hidden files or folders.
+ */
+export function importableFile(relative: string, rootKind: 'library' | 'data'): boolean {
+  const segments = toPosix(relative).split('/');
+  if (segments.some((s) => s.startsWith('.'))) return false;
+  return (rootKind === 'data' ? DATA_FILE : LIBRARY_FILE).test(segments.at(-1) ?? '');
 }
