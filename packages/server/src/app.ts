@@ -4,6 +4,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequ
 import type { Container } from './container.ts';
 import { registerApiKeyAuth } from './http/auth.ts';
 import { registerInputGuard } from './http/input-guard.ts';
+import { registerOriginGuard } from './http/origin-guard.ts';
 import { registerOpenApi } from './http/openapi.ts';
 import { clientErrorHandler, frameworkErrorHandler, registerProblemHandlers } from './http/problem.ts';
 import { redactUrl } from './lib/redact.ts';
@@ -53,7 +54,8 @@ export async function buildApp(container: Container): Promise<FastifyInstance> {
 
   registerProblemHandlers(app);
   const sessions = config.apiKey ? new SessionTokens(config.apiKey) : null;
-  registerApiKeyAuth(app, { apiKey: config.apiKey, sessions, clock: container.clock, trustedOrigins: config.corsOrigins });
+  registerOriginGuard(app, { apiKey: config.apiKey, trustedOrigins: config.corsOrigins, allowedHosts: config.allowedHosts });
+  registerApiKeyAuth(app, { apiKey: config.apiKey, sessions, clock: container.clock });
   registerInputGuard(app);
   await registerOpenApi(app);
   await app.register(websocket, { options: { maxPayload: 64 * 1024 } });

@@ -24,6 +24,11 @@ export interface Config {
   /** What /frontend/settings tells the SPA; null means the API on the same origin. */
   backendUrl: string | null;
   corsOrigins: string[];
+  /**
+   * Host names (besides loopback names, IP addresses and this machine's name) that requests may address when no
+   * API_KEY is set: the defence against DNS rebinding, where a web page's own name is pointed at this server.
+   */
+  allowedHosts: string[];
   webDistDir: string | null;
   polling: { queueMs: number; websocketRetryMs: number; systemStatusMs: number };
   /** Largest accepted JSON body, bytes. */
@@ -309,6 +314,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     logLevel: read.oneOf('LOG_LEVEL', 'info', LOG_LEVELS),
     backendUrl,
     corsOrigins: read.list('CORS_ORIGINS'),
+    allowedHosts: read.list('ALLOWED_HOSTS').map((h) => h.toLowerCase()),
     webDistDir: read.optional('WEB_DIST_DIR'),
     polling: {
       queueMs: read.int('GENERATION_QUEUE_POLL_INTERVAL_MS', 2000, 1, 3_600_000),

@@ -1,6 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { AppError, ForbiddenOriginError, UnauthorizedError } from '../errors.ts';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { refuseUpgrade } from './problem.ts';
+import { UnauthorizedError } from '../errors.ts';
 import type { Clock } from '../lib/clock.ts';
 import type { SessionTokens } from '../lib/session-token.ts';
 
@@ -29,8 +30,6 @@ export interface AuthOptions {
   apiKey: string | null;
   sessions: SessionTokens | null;
   clock: Clock;
-  /** Origins besides the server's own that may open the WebSocket with the session cookie. */
-  trustedOrigins: readonly string[];
 }
 
 function digest(value: string): Buffer {
@@ -47,23 +46,12 @@ function readCookie(request: FastifyRequest, name: string): string | undefined {
   return undefined;
 }
 
-/** The WebSocket is not covered by CORS, so a cookie-authenticated upgrade must come from a page of ours. */
-function originAllowed(request: FastifyRequest, trusted: readonly string[]): boolean {
-  const origin = request.headers.origin;
-  if (!origin) return true; // not a browser: it cannot have been lured into sending our cookie
-  if (trusted.includes(origin)) return true;
-  try {
-    return new URL(origin).host === request.headers.host;
-  } catch {
-    return false;
-  }
-}
-
 /**
  * With API_KEY set, every route needs a credential unless the route that matched says `public`. The decision is
  * made on the route the router matched, never on the raw URL, so no spelling of a path reaches a handler without
  * the key. Accepted: the X-API-Key header (any method); on reads only (GET, HEAD, the WebSocket upgrade) also the
- * `api_key` query parameter the original's clients use, and the session cookie the web app obtains with the key.
+ * `api_key` query parameter the original's clients use, and the session cookie the web app obtains with the key
+ * (which pages of other origins cannot use: see origin-guard.ts).
  * Requests that matched no route get the key check too, except plain reads, which the not-found handler answers
  * with the web app's index page or a 404 that holds nothing.
  */
@@ -95,33 +83,15 @@ export function registerApiKeyAuth(app: FastifyInstance, options: AuthOptions): 
     const query = request.query as Record<string, unknown> | undefined;
     if (typeof query?.api_key === 'string') return keyMatches(query.api_key);
     const cookie = readCookie(request, SESSION_COOKIE);
-    if (cookie === undefined || !sessions?.verify(cookie, clock.now().getTime())) return false;
-    if (request.headers.upgrade && !originAllowed(request, options.trustedOrigins)) throw new ForbiddenOriginError();
-    return true;
+    return cookie !== undefined && sessions !== null && sessions.verify(cookie, clock.now().getTime());
   }
 
   app.addHook('onRequest', async (request, reply) => {
     if (request.routeOptions.config.public === true) return;
     const plainRead = (request.method === 'GET' || request.method === 'HEAD') && !request.headers.upgrade;
     if (request.is404 && plainRead) return;
-    let error: AppError;
-    try {
-      if (authenticated(request)) return;
-      error = new UnauthorizedError();
-    } catch (refused) {
-      error = refused as AppError;
-    }
-    if (request.headers.upgrade) return refuseUpgrade(request, reply, error);
-    throw error;
+    if (authenticated(request)) return;
+    if (request.headers.upgrade) return refuseUpgrade(request, reply, new UnauthorizedError());
+    throw new UnauthorizedError();
   });
-}
-
-/** A refused WebSocket upgrade must also close the socket, or it lingers half-open. */
-function refuseUpgrade(request: FastifyRequest, reply: FastifyReply, error: AppError): void {
-  reply.hijack();
-  const body = JSON.stringify({ type: 'about:blank', title: error.message, status: error.status, code: error.code, detail: error.detail });
-  const reason = error.status === 403 ? 'Forbidden' : 'Unauthorized';
-  request.raw.socket.end(
-    `HTTP/1.1 ${error.status} ${reason}\r\nContent-Type: application/problem+json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
-  );
 }

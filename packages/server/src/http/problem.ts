@@ -59,6 +59,15 @@ export function clientErrorHandler(error: Error & { code?: string }, socket: Dup
   );
 }
 
+/** A refused WebSocket upgrade gets its problem document on the raw socket, which is then closed (or it lingers half-open). */
+export function refuseUpgrade(request: FastifyRequest, reply: FastifyReply, error: AppError): void {
+  reply.hijack();
+  const body = JSON.stringify({ type: 'about:blank', title: error.message, status: error.status, code: error.code, detail: error.detail });
+  request.raw.socket.end(
+    `HTTP/1.1 ${error.status} ${STATUS_CODES[error.status]}\r\nContent-Type: application/problem+json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+  );
+}
+
 /** One error handler: AppErrors keep their code, validation failures are 422 with paths, nothing else leaks. */
 export function registerProblemHandlers(app: FastifyInstance): void {
   app.setErrorHandler((error: FastifyError, request, reply) => {

@@ -8,6 +8,15 @@ describe('redactUrl', () => {
     expect(redactUrl('/x?page=2&API_KEY=s3cret#frag')).toBe('/x?page=2&API_KEY=[redacted]#frag');
     expect(redactUrl('/x?token=a&password=b&keep=c')).toBe('/x?token=[redacted]&password=[redacted]&keep=c');
     expect(redactUrl('/x?monkey=1')).toBe('/x?monkey=1');
+    expect(redactUrl('/x')).toBe('/x');
+  });
+
+  it('hides names spelled the way the query parser still understands them', () => {
+    expect(redactUrl('/x?a=1&api%5fkey=s3cret')).toBe('/x?a=1&api%5fkey=[redacted]');
+    expect(redactUrl('/x?%61pi_key=s3cret')).toBe('/x?%61pi_key=[redacted]');
+    expect(redactUrl('/x?api_key[]=s3cret&api_key%5B0%5D=t')).toBe('/x?api_key[]=[redacted]&api_key%5B0%5D=[redacted]');
+    expect(redactUrl('/x?api_key')).toBe('/x?api_key=[redacted]');
+    expect(redactUrl('/x?%E0%A4%A=1')).toBe('/x?%E0%A4%A=1');
   });
 });
 

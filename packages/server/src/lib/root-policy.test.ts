@@ -5,7 +5,7 @@ const own = { dataDir: '/srv/lm/data', outputDir: '/srv/lm/outputs' };
 
 describe('rootRefusal', () => {
   it('refuses the file system, system trees and what lies inside them', () => {
-    for (const root of ['/', '/etc', '/etc/ssl', '/proc/self', '/usr', '/usr/share', '/boot', '/dev/shm', '/var/run']) {
+    for (const root of ['/', '/etc', '/etc/ssl', '/proc/self', '/proc/self/cwd', '/proc/self/root/tmp', '/usr', '/usr/share', '/boot', '/dev/shm', '/var/run', '/root/.ssh', '/home/me/.config', '/home/me/.config/loras']) {
       expect(rootRefusal(root, own), root).not.toBeNull();
     }
   });

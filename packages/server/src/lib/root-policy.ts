@@ -27,11 +27,17 @@ export interface RootPolicyOptions {
 export function rootRefusal(root: string, options: RootPolicyOptions): string | null {
   const real = realPathOf(root);
   if (real === path.parse(real).root) return 'the whole file system cannot be a library root';
+  // Both spellings count: `/proc/self/cwd` really is the server's working folder, but it is named through /proc.
+  const named = path.resolve(root);
   for (const tree of SYSTEM_TREES) {
     for (const form of forms(tree)) {
-      if (isInside(form, real)) return `${real} is a system folder (${tree}) and cannot be a library root`;
+      if (isInside(form, real) || isInside(form, named)) return `${named} is a system folder (${tree}) and cannot be a library root`;
       if (isInside(real, form)) return `${real} contains the system folder ${tree} and cannot be a library root`;
     }
+  }
+  // Hidden folders hold configuration and keys (~/.ssh, ~/.config), never a library; the walk skips them too.
+  if ([named, real].some((p) => p.split(path.sep).some((segment) => segment.startsWith('.')))) {
+    return `${named} is or lies in a hidden folder and cannot be a library root`;
   }
   for (const top of SYSTEM_TOPS) {
     if (forms(top).includes(real)) return `${real} is a system folder and cannot be a library root; choose a folder inside it`;

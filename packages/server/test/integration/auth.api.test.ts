@@ -241,6 +241,19 @@ describe.each(TEST_DIALECTS)('hostile input gets a 4xx problem, never a 500 (%s)
     expect(patch.statusCode).toBe(422);
   });
 
+  it('refuses a body nested deeper than any request needs, instead of running out of stack', async () => {
+    const file = t.libraryFile('deep.safetensors');
+    // Spelled as text: building it as an object would exhaust the test's own stack in JSON.stringify.
+    const extra = `${'{"x":'.repeat(5000)}{}${'}'.repeat(5000)}`;
+    const body = `{"name":"Deep","file_path":${JSON.stringify(file)},"extra":${extra}}`;
+    const deep = await t.app.inject({ method: 'POST', url: '/api/v1/adapters', headers: { 'content-type': 'application/json' }, payload: body });
+    expect(deep.statusCode).toBe(422);
+    expect(deep.json().code).toBe('validation_failed');
+    let shallow: Record<string, unknown> = { leaf: 1 };
+    for (let i = 0; i < 20; i++) shallow = { x: shallow };
+    expect((await t.app.inject({ method: 'POST', url: '/api/v1/adapters', payload: { name: 'Shallow', file_path: file, extra: shallow } })).statusCode).toBe(201);
+  });
+
   it('bounds free text: a 100,000-character tag or name is refused, a long note within its limit is kept', async () => {
     const file = t.libraryFile('bounded.safetensors');
     const created = await t.app.inject({ method: 'POST', url: '/api/v1/adapters', payload: { name: 'Bounded', file_path: file } });
@@ -277,5 +290,60 @@ describe.each(TEST_DIALECTS)('hostile input gets a 4xx problem, never a 500 (%s)
     const broken = await raw(port, 'GET', '/api/v1/adapters/%E0%A4%A');
     expect(broken.status).toBe(400);
     expect(isProblem(broken)).toBe(true);
+  });
+});
+
+describe.each(TEST_DIALECTS)('what a browser page of another site can make this server do (%s)', (dialect) => {
+  let t: TestApp;
+  let port: number;
+  const bulk = '{"action":"activate","lora_ids":[]}';
+  beforeAll(async () => {
+    t = await createTestApp(dialect, { ALLOWED_HOSTS: 'gpu-box' });
+    await t.app.listen({ host: '127.0.0.1', port: 0 });
+    port = (t.app.server.address() as AddressInfo).port;
+  });
+  afterAll(async () => t.close());
+
+  it('refuses writes and uploads from a page of another origin, and lets our own page and non-browser clients write', async () => {
+    for (const headers of [{ origin: 'http://evil.example' }, { origin: 'null' }, { origin: `http://127.0.0.1:${port + 1}` }, { 'sec-fetch-site': 'cross-site' }, { 'sec-fetch-site': 'same-site' }] as Array<Record<string, string>>) {
+      const res = await raw(port, 'POST', '/api/v1/adapters/bulk', headers, bulk);
+      expect(res.status, JSON.stringify(headers)).toBe(403);
+      expect(JSON.parse(res.body).code).toBe('origin_not_allowed');
+    }
+    const upload = await raw(port, 'POST', '/api/v1/import', { origin: 'http://evil.example', 'content-type': 'multipart/form-data; boundary=x' }, '--x--');
+    expect(upload.status).toBe(403);
+    expect((await raw(port, 'POST', '/api/v1/adapters/bulk', { origin: `http://127.0.0.1:${port}`, 'sec-fetch-site': 'same-origin' }, bulk)).status).toBe(200);
+    expect((await raw(port, 'POST', '/api/v1/adapters/bulk', {}, bulk)).status).toBe(200);
+    expect((await raw(port, 'GET', '/api/v1/adapters', { origin: 'http://evil.example' })).status).toBe(200); // reads: CORS keeps the answer from the page
+  });
+
+  it('refuses a WebSocket opened by a page of another origin', async () => {
+    const foreign = await raw(port, 'GET', '/api/v1/ws/progress', { ...WS_HEADERS, origin: 'http://evil.example' });
+    expect(foreign.upgraded).toBe(false);
+    expect(foreign.status).toBe(403);
+    expect((await raw(port, 'GET', '/api/v1/ws/progress', { ...WS_HEADERS, origin: `http://127.0.0.1:${port}` })).upgraded).toBe(true);
+  });
+
+  it('without an API key, answers only to its own names: a rebound DNS name reads nothing', async () => {
+    const rebound = await raw(port, 'GET', '/api/v1/generation/settings', { host: `evil.example:${port}` });
+    expect(rebound.status).toBe(403);
+    expect(JSON.parse(rebound.body).code).toBe('host_not_allowed');
+    for (const host of [`127.0.0.1:${port}`, `localhost:${port}`, `[::1]:${port}`, `gpu-box:${port}`, `GPU-BOX:${port}`]) {
+      expect((await raw(port, 'GET', '/api/v1/generation/settings', { host })).status, host).toBe(200);
+    }
+  });
+});
+
+describe('with an API key, the key is the defence against rebinding', () => {
+  it('answers any host name that brings the key', async () => {
+    const t = await createTestApp('sqlite', { API_KEY: KEY });
+    try {
+      await t.app.listen({ host: '127.0.0.1', port: 0 });
+      const port = (t.app.server.address() as AddressInfo).port;
+      expect((await raw(port, 'GET', '/api/v1/adapters', { host: 'lm.example.org', 'x-api-key': KEY })).status).toBe(200);
+      expect((await raw(port, 'GET', '/api/v1/adapters', { host: 'lm.example.org' })).status).toBe(401);
+    } finally {
+      await t.close();
+    }
   });
 });
