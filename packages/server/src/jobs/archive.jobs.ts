@@ -1,23 +1,17 @@
 import fs from 'node:fs/promises';
-import type { BackupCreate, ExportConfig, ImportConfig, ImportReport } from '@lora-manager/contract';
+import type { ImportReport } from '@lora-manager/contract';
 import type { ArchiveProgress } from '../services/archive/archive-export.service.ts';
 import type { ArchiveImportService } from '../services/archive/archive-import.service.ts';
 import type { BackupService } from '../services/archive/backup.service.ts';
 import type { ExportFiles } from '../services/archive/export-files.ts';
+import { JOB_KINDS } from './job-catalogue.ts';
 import { SHUTDOWN } from './job-lifecycle.ts';
 import { PermanentJobError, type JobContext, type JobQueue } from './job-queue.ts';
-
-export const ARCHIVE_JOB_KINDS = ['archive.export', 'archive.import', 'backup.create', 'backup.restore', 'backup.scheduled'] as const;
 
 export interface ArchiveJobServices {
   exportFiles: ExportFiles;
   archiveImport: ArchiveImportService;
   backups: BackupService;
-}
-
-interface ImportPayload {
-  uploads: Array<{ path: string; name: string }>;
-  config: ImportConfig;
 }
 
 /**
@@ -27,14 +21,14 @@ interface ImportPayload {
 export function registerArchiveJobs(queue: JobQueue, services: ArchiveJobServices): void {
   const options = { concurrency: 1, maxAttempts: 2 };
 
-  queue.register<{ config: ExportConfig }>(
-    'archive.export',
+  queue.register(
+    JOB_KINDS.archiveExport,
     async (payload, ctx) => services.exportFiles.create(ctx.job.id, payload.config, { signal: ctx.signal, onProgress: reporter(ctx) }),
     options,
   );
 
-  queue.register<ImportPayload>(
-    'archive.import',
+  queue.register(
+    JOB_KINDS.archiveImport,
     async (payload, ctx) => {
       try {
         const importer = services.archiveImport;
@@ -46,15 +40,15 @@ export function registerArchiveJobs(queue: JobQueue, services: ArchiveJobService
     options,
   );
 
-  queue.register<BackupCreate>('backup.create', async (payload, ctx) => services.backups.create(payload, 'manual', { signal: ctx.signal, onProgress: reporter(ctx) }), options);
+  queue.register(JOB_KINDS.backupCreate, async (payload, ctx) => services.backups.create(payload, 'manual', { signal: ctx.signal, onProgress: reporter(ctx) }), options);
 
-  queue.register('backup.scheduled', async (_payload, ctx) => (await services.backups.runScheduled({ signal: ctx.signal, onProgress: reporter(ctx) })) ?? { skipped: 'not due' }, {
+  queue.register(JOB_KINDS.backupScheduled, async (_payload, ctx) => (await services.backups.runScheduled({ signal: ctx.signal, onProgress: reporter(ctx) })) ?? { skipped: 'not due' }, {
     concurrency: 1,
     maxAttempts: 1,
   });
 
-  queue.register<{ backup_id: string; config: ImportConfig }>(
-    'backup.restore',
+  queue.register(
+    JOB_KINDS.backupRestore,
     async (payload, ctx) =>
       succeededOrThrow(await services.archiveImport.restoreBackup(payload.backup_id, payload.config, { signal: ctx.signal, onProgress: reporter(ctx) })),
     options,

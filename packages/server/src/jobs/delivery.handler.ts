@@ -18,7 +18,7 @@ export class DeliveryJobHandler {
     this.targets = new Map(targets.map((t) => [t.mode, t]));
   }
 
-  readonly handle = async (_payload: unknown, ctx: JobContext): Promise<unknown> => {
+  readonly handle = async (_payload: unknown, ctx: JobContext): Promise<Record<string, unknown>> => {
     const row = await this.deliveries.findRow(ctx.job.id);
     if (!row) throw new PermanentJobError('the delivery request for this job was deleted');
     const target = this.targets.get(row.mode);

@@ -11,6 +11,7 @@ import { toIso } from '../lib/time.ts';
 import type { AdapterRepository } from '../repositories/adapter.repository.ts';
 import type { DeliveryRepository } from '../repositories/delivery.repository.ts';
 import type { OutputStore } from '../services/output-store.ts';
+import type { GenerationJobResult } from './job-catalogue.ts';
 import { PermanentJobError, type JobContext } from './job-queue.ts';
 
 export const GENERATION_JOB = 'generation';
@@ -36,7 +37,7 @@ export class GenerationJobHandler {
     private readonly clock: Clock,
   ) {}
 
-  readonly handle = async (_payload: unknown, ctx: JobContext): Promise<unknown> => {
+  readonly handle = async (_payload: unknown, ctx: JobContext): Promise<GenerationJobResult> => {
     const id = ctx.job.id;
     const row = await this.deliveries.findRow(id);
     if (!row) throw new PermanentJobError('the generation request for this job was deleted');

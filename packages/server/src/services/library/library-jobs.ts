@@ -1,25 +1,10 @@
+import { JOB_KINDS } from '../../jobs/job-catalogue.ts';
 import type { JobContext, JobQueue } from '../../jobs/job-queue.ts';
 import type { CivitaiService } from './civitai.service.ts';
 import type { LibraryHashService } from './library-hash.service.ts';
 import type { LibraryScanService } from './library-scan.service.ts';
 import type { LibrarySettingsService } from './library-settings.service.ts';
-import { JOB_KINDS, type LibraryService } from './library.service.ts';
-
-interface ScanPayload {
-  roots?: string[] | null;
-  paths?: string[] | null;
-  force?: boolean;
-}
-
-interface HashPayload {
-  adapter_ids?: string[] | null;
-  verify?: boolean;
-}
-
-interface CivitaiPayload {
-  adapter_ids?: string[] | null;
-  retry_not_found?: boolean;
-}
+import type { LibraryService } from './library.service.ts';
 
 /**
  * The library's job kinds. A scan queues hashing of what it found (when auto-hash is on); hashing queues a CivitAI
@@ -29,8 +14,8 @@ export function registerLibraryJobs(
   queue: JobQueue,
   deps: { scanner: LibraryScanService; hasher: LibraryHashService; civitai: CivitaiService; settings: LibrarySettingsService; library: LibraryService },
 ): void {
-  queue.register<ScanPayload>(
-    JOB_KINDS.scan,
+  queue.register(
+    JOB_KINDS.libraryScan,
     async (payload, ctx) => {
       const report = throttled(ctx);
       const summary = await deps.scanner.scan({
@@ -48,8 +33,8 @@ export function registerLibraryJobs(
     { concurrency: 1 },
   );
 
-  queue.register<HashPayload>(
-    JOB_KINDS.hash,
+  queue.register(
+    JOB_KINDS.libraryHash,
     async (payload, ctx) => {
       const report = throttled(ctx);
       const summary = await deps.hasher.hash({
@@ -68,8 +53,8 @@ export function registerLibraryJobs(
     { concurrency: 1 },
   );
 
-  queue.register<CivitaiPayload>(
-    JOB_KINDS.civitai,
+  queue.register(
+    JOB_KINDS.libraryCivitai,
     async (payload, ctx) => {
       const report = throttled(ctx);
       const ids = payload.adapter_ids ?? (await deps.civitai.candidates(payload.retry_not_found ?? false));
