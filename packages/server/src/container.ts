@@ -15,8 +15,9 @@ import type { JobQueue } from './jobs/job-queue.ts';
 import { BackendRegistry } from './backends/backend-registry.ts';
 import { CliDeliveryTarget } from './backends/cli.delivery.ts';
 import { HttpDeliveryTarget } from './backends/http.delivery.ts';
-import { DELIVERY_JOB, DeliveryJobHandler } from './jobs/delivery.handler.ts';
-import { GENERATION_JOB, GenerationJobHandler } from './jobs/generation.handler.ts';
+import { DeliveryJobHandler } from './jobs/delivery.handler.ts';
+import { GenerationJobHandler } from './jobs/generation.handler.ts';
+import { JOB_KINDS } from './jobs/job-catalogue.ts';
 import { systemClock, type Clock } from './lib/clock.ts';
 import { loadOrCreateKeyFile } from './lib/secret-key-file.ts';
 import { cachedFor } from './lib/ttl-cache.ts';
@@ -33,6 +34,7 @@ import { SettingRepository } from './repositories/setting.repository.ts';
 import { AdapterService } from './services/adapter.service.ts';
 import { ArchiveExportService } from './services/archive/archive-export.service.ts';
 import { ArchiveImportService } from './services/archive/archive-import.service.ts';
+import { ArchiveJobService } from './services/archive/archive-jobs.service.ts';
 import { BackupScheduler } from './services/archive/backup-scheduler.ts';
 import { BackupService } from './services/archive/backup.service.ts';
 import { ExportFiles } from './services/archive/export-files.ts';
@@ -91,6 +93,8 @@ export interface Container {
     backups: BackupService;
     exportFiles: ExportFiles;
     staging: StagingArea;
+    /** Export, import, backup and restore as queued jobs. */
+    archiveJobs: ArchiveJobService;
     /** Started by `serve` only. */
     backupScheduler: BackupScheduler;
     dashboard: DashboardService;
@@ -173,6 +177,7 @@ export async function createContainer(config: Config, overrides: ContainerOverri
   const exportFiles = new ExportFiles(archiveExport, config.dataDir, clock);
   // Imported images go to OUTPUT_DIR, which may be on a disk of its own: staging considers it a root too.
   const staging = new StagingArea(config.dataDir, async () => [...(await roots()), config.outputDir], async (id) => (await repositories.archive.findImport(id)) !== undefined, logger);
+  const archiveImport = new ArchiveImportService(repositories.archive, roots, staging, backups, config.dataDir, config.outputDir, config.archive, clock, logger);
   // Generation pipeline: compose → delivery/generation job → backend → images under OUTPUT_DIR.
   const outputs = new OutputStore(config.outputDir, config.generation.thumbnailSize);
   // Secrets in the database are sealed with a key kept outside it (SECRETS_KEY, else DATA_DIR/secret.key).
@@ -272,10 +277,11 @@ export async function createContainer(config: Config, overrides: ContainerOverri
     dashboard: new DashboardService(repositories.dashboard, repositories.adapters, systemStatus, clock),
     systemStatus,
     archiveExport,
-    archiveImport: new ArchiveImportService(repositories.archive, roots, staging, backups, config.dataDir, config.outputDir, config.archive, clock, logger),
+    archiveImport,
     backups,
     exportFiles,
     staging,
+    archiveJobs: new ArchiveJobService(archiveExport, archiveImport, backups, queue),
     backupScheduler: new BackupScheduler(backups, exportFiles, queue, clock, logger.child({ component: 'backups' })),
     jobs: new JobService(repositories.jobs, queue),
     librarySettings,
@@ -291,7 +297,7 @@ export async function createContainer(config: Config, overrides: ContainerOverri
     results: new ResultService(repositories.deliveries, queue, outputs, clock),
   };
   const generationHandler = new GenerationJobHandler(repositories.deliveries, repositories.adapters, backends, outputs, clock);
-  queue.register(GENERATION_JOB, generationHandler.handle, {
+  queue.register(JOB_KINDS.generation, generationHandler.handle, {
     concurrency: config.generation.concurrency,
     maxAttempts: config.generation.maxAttempts,
     backoffMs: config.generation.backoffMs,
@@ -305,7 +311,7 @@ export async function createContainer(config: Config, overrides: ContainerOverri
       timeoutMs: config.delivery.cliTimeoutMs,
     }),
   ]);
-  queue.register(DELIVERY_JOB, deliveryHandler.handle, { concurrency: 4, maxAttempts: config.delivery.maxAttempts, backoffMs: config.generation.backoffMs });
+  queue.register(JOB_KINDS.delivery, deliveryHandler.handle, { concurrency: 4, maxAttempts: config.delivery.maxAttempts, backoffMs: config.generation.backoffMs });
   registerArchiveJobs(queue, services);
   // Finish or undo imports a previous process left half-way (a crash between staging and moving files into place).
   const recovered = await staging.recover();

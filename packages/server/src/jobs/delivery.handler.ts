@@ -2,8 +2,6 @@ import { DeliveryError, type DeliveryTarget } from '../backends/delivery-target.
 import type { DeliveryRepository } from '../repositories/delivery.repository.ts';
 import { PermanentJobError, type JobContext } from './job-queue.ts';
 
-export const DELIVERY_JOB = 'delivery';
-
 /**
  * Runs one delivery (http, cli). An unknown mode fails the job with the original's detail `unknown mode: <mode>`;
  * a refused request fails at once; an unreachable or failing server is retried by the queue.

@@ -14,8 +14,6 @@ import type { OutputStore } from '../services/output-store.ts';
 import type { GenerationJobResult } from './job-catalogue.ts';
 import { PermanentJobError, type JobContext } from './job-queue.ts';
 
-export const GENERATION_JOB = 'generation';
-
 /** How often progress is written and published at most; servers can report many steps a second. */
 const PROGRESS_INTERVAL_MS = 250;
 /** generation_info larger than this is stored without its bulky per-image lists. */

@@ -1,12 +1,20 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { loadConfig } from '../config.ts';
 import { createContainer } from '../container.ts';
 import { JOB_KINDS } from './job-catalogue.ts';
 import { InProcessJobQueue } from './in-process.job-queue.ts';
+
+const SRC = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+
+/** Every non-test source file under src/, relative to it. */
+function sources(): string[] {
+  return (fs.readdirSync(SRC, { recursive: true }) as string[]).filter((f) => f.endsWith('.ts') && !f.endsWith('.test.ts'));
+}
 
 describe('job catalogue', () => {
   const dirs: string[] = [];
@@ -29,5 +37,22 @@ describe('job catalogue', () => {
 
     expect(new Set(registered).size).toBe(registered.length);
     expect([...registered].sort()).toEqual(Object.values(JOB_KINDS).sort());
+  });
+
+  it('is the only place a kind is spelled: nothing enqueues or registers a job under a bare string', () => {
+    const bare = /\.(enqueue|register)(<[^>]*>)?\(\s*['"`]/;
+    const offenders = sources().filter((file) => bare.test(fs.readFileSync(path.join(SRC, file), 'utf8')));
+    expect(offenders).toEqual([]);
+  });
+
+  it('keeps routes off the queue: they call a service that enqueues', () => {
+    const offenders = sources().filter((file) => file.startsWith('routes') && /jobs\/job-queue\.ts/.test(fs.readFileSync(path.join(SRC, file), 'utf8')));
+    expect(offenders).toEqual([]);
+  });
+
+  it('keeps services off the handlers: they take kinds from the catalogue', () => {
+    const handlerImport = /from '[^']*jobs\/[\w.-]+\.(handler|jobs)\.ts'/;
+    const offenders = sources().filter((file) => file.startsWith('services') && handlerImport.test(fs.readFileSync(path.join(SRC, file), 'utf8')));
+    expect(offenders).toEqual([]);
   });
 });
