@@ -18,6 +18,7 @@ import { HttpDeliveryTarget } from './backends/http.delivery.ts';
 import { DeliveryJobHandler } from './jobs/delivery.handler.ts';
 import { GenerationJobHandler } from './jobs/generation.handler.ts';
 import { JOB_KINDS } from './jobs/job-catalogue.ts';
+import { registerLibraryJobs } from './jobs/library.jobs.ts';
 import { systemClock, type Clock } from './lib/clock.ts';
 import { loadOrCreateKeyFile } from './lib/secret-key-file.ts';
 import { cachedFor } from './lib/ttl-cache.ts';
@@ -54,7 +55,7 @@ import { LibrarySettingsService } from './services/library/library-settings.serv
 import { HttpCivitaiClient } from './services/library/civitai.client.ts';
 import { CivitaiService } from './services/library/civitai.service.ts';
 import { LibraryHashService } from './services/library/library-hash.service.ts';
-import { registerLibraryJobs } from './services/library/library-jobs.ts';
+import { LibraryJobRunner } from './services/library/library-job-runner.ts';
 import { LibraryWatcher } from './services/library/library-watcher.ts';
 import { LibraryService } from './services/library/library.service.ts';
 import { PreviewService } from './services/library/preview.service.ts';
@@ -270,7 +271,7 @@ export async function createContainer(config: Config, overrides: ContainerOverri
   library.watcherState = () => libraryWatcher.state();
   librarySettings.onChange(() => void libraryWatcher.sync());
   library.onRootsChanged(() => void libraryWatcher.sync());
-  registerLibraryJobs(queue, { scanner: libraryScan, hasher: libraryHash, civitai, settings: librarySettings, library });
+  registerLibraryJobs(queue, new LibraryJobRunner(libraryScan, libraryHash, civitai, librarySettings, library));
   const services = {
     adapters: new AdapterService(repositories.adapters, libraryRoots, clock, (adapter, fields) => library.adapterPatched(adapter, fields)),
     libraryRoots,

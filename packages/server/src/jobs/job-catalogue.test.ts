@@ -55,4 +55,11 @@ describe('job catalogue', () => {
     const offenders = sources().filter((file) => file.startsWith('services') && handlerImport.test(fs.readFileSync(path.join(SRC, file), 'utf8')));
     expect(offenders).toEqual([]);
   });
+
+  it('registers handlers only in jobs/ (and the container that wires them)', () => {
+    const offenders = sources().filter(
+      (file) => !file.startsWith('jobs') && file !== 'container.ts' && /\bqueue\.register\(/.test(fs.readFileSync(path.join(SRC, file), 'utf8')),
+    );
+    expect(offenders).toEqual([]);
+  });
 });
