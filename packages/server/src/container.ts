@@ -15,8 +15,8 @@ import type { JobQueue } from './jobs/job-queue.ts';
 import { BackendRegistry } from './backends/backend-registry.ts';
 import { CliDeliveryTarget } from './backends/cli.delivery.ts';
 import { HttpDeliveryTarget } from './backends/http.delivery.ts';
-import { DeliveryJobHandler } from './jobs/delivery.handler.ts';
-import { GenerationJobHandler } from './jobs/generation.handler.ts';
+import { deliveryHandler } from './jobs/delivery.handler.ts';
+import { generationHandler } from './jobs/generation.handler.ts';
 import { JOB_KINDS } from './jobs/job-catalogue.ts';
 import { registerLibraryJobs } from './jobs/library.jobs.ts';
 import { systemClock, type Clock } from './lib/clock.ts';
@@ -41,7 +41,9 @@ import { BackupService } from './services/archive/backup.service.ts';
 import { ExportFiles } from './services/archive/export-files.ts';
 import { StagingArea } from './services/archive/staging.ts';
 import { ComposeService } from './services/compose.service.ts';
+import { DeliveryRunner } from './services/delivery-runner.ts';
 import { DeliveryService } from './services/delivery.service.ts';
+import { GenerationRunner } from './services/generation-runner.ts';
 import { GenerationSettingsService } from './services/generation-settings.service.ts';
 import { GenerationService } from './services/generation.service.ts';
 import { OutputStore } from './services/output-store.ts';
@@ -297,13 +299,13 @@ export async function createContainer(config: Config, overrides: ContainerOverri
     generationSettings,
     results: new ResultService(repositories.deliveries, queue, outputs, clock),
   };
-  const generationHandler = new GenerationJobHandler(repositories.deliveries, repositories.adapters, backends, outputs, clock);
-  queue.register(JOB_KINDS.generation, generationHandler.handle, {
+  const generationRunner = new GenerationRunner(repositories.deliveries, repositories.adapters, backends, outputs, clock);
+  queue.register(JOB_KINDS.generation, generationHandler(generationRunner), {
     concurrency: config.generation.concurrency,
     maxAttempts: config.generation.maxAttempts,
     backoffMs: config.generation.backoffMs,
   });
-  const deliveryHandler = new DeliveryJobHandler(repositories.deliveries, [
+  const deliveryRunner = new DeliveryRunner(repositories.deliveries, [
     new HttpDeliveryTarget({ allowedHosts: config.delivery.httpAllowedHosts, timeoutMs: config.delivery.httpTimeoutMs }),
     new CliDeliveryTarget({
       enabled: config.delivery.cliEnabled,
@@ -312,7 +314,7 @@ export async function createContainer(config: Config, overrides: ContainerOverri
       timeoutMs: config.delivery.cliTimeoutMs,
     }),
   ]);
-  queue.register(JOB_KINDS.delivery, deliveryHandler.handle, { concurrency: 4, maxAttempts: config.delivery.maxAttempts, backoffMs: config.generation.backoffMs });
+  queue.register(JOB_KINDS.delivery, deliveryHandler(deliveryRunner), { concurrency: 4, maxAttempts: config.delivery.maxAttempts, backoffMs: config.generation.backoffMs });
   registerArchiveJobs(queue, services);
   // Finish or undo imports a previous process left half-way (a crash between staging and moving files into place).
   const recovered = await staging.recover();

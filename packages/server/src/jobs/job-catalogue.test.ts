@@ -62,4 +62,13 @@ describe('job catalogue', () => {
     );
     expect(offenders).toEqual([]);
   });
+
+  it('keeps handlers thin: no handler reaches repositories, backends or tables (the queue adapters themselves may)', () => {
+    const queueInternals = /(job-queue|job-lifecycle)\.ts$/;
+    const offenders = sources().filter(
+      (file) =>
+        file.startsWith('jobs') && !queueInternals.test(file) && /from '\.\.\/(repositories|backends|db)\//.test(fs.readFileSync(path.join(SRC, file), 'utf8')),
+    );
+    expect(offenders).toEqual([]);
+  });
 });
