@@ -284,7 +284,7 @@ export async function createContainer(config: Config, overrides: ContainerOverri
     backups,
     exportFiles,
     staging,
-    archiveJobs: new ArchiveJobService(archiveExport, archiveImport, backups, queue),
+    archiveJobs: new ArchiveJobService(archiveExport, exportFiles, archiveImport, backups, queue),
     backupScheduler: new BackupScheduler(backups, exportFiles, queue, clock, logger.child({ component: 'backups' })),
     jobs: new JobService(repositories.jobs, queue),
     librarySettings,
@@ -315,7 +315,7 @@ export async function createContainer(config: Config, overrides: ContainerOverri
     }),
   ]);
   queue.register(JOB_KINDS.delivery, deliveryHandler(deliveryRunner), { concurrency: 4, maxAttempts: config.delivery.maxAttempts, backoffMs: config.generation.backoffMs });
-  registerArchiveJobs(queue, services);
+  registerArchiveJobs(queue, services.archiveJobs);
   // Finish or undo imports a previous process left half-way (a crash between staging and moving files into place).
   const recovered = await staging.recover();
   if (recovered.rolledForward.length + recovered.discarded.length > 0) logger.warn(recovered, 'interrupted imports recovered');
