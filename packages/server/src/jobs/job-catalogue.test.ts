@@ -71,4 +71,15 @@ describe('job catalogue', () => {
     );
     expect(offenders).toEqual([]);
   });
+
+  it('keeps the any-kind escape hatch out of the app: only the port and its two adapters name it', () => {
+    const allowed = new Set(['jobs/job-queue.ts', 'jobs/in-process.job-queue.ts', 'jobs/bullmq.job-queue.ts']);
+    const offenders = sources().filter((file) => !allowed.has(file) && fs.readFileSync(path.join(SRC, file), 'utf8').includes('AnyKindJobQueue'));
+    expect(offenders).toEqual([]);
+  });
+
+  it('sits at the bottom: the catalogue imports nothing but the contract types', () => {
+    const imports = [...fs.readFileSync(path.join(SRC, 'jobs/job-catalogue.ts'), 'utf8').matchAll(/from '([^']+)'/g)].map((m) => m[1]);
+    expect(imports).toEqual(['@lora-manager/contract']);
+  });
 });
