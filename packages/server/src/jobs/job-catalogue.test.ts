@@ -8,6 +8,19 @@ import { loadConfig } from '../config.ts';
 import { createContainer } from '../container.ts';
 import { JOB_KINDS } from './job-catalogue.ts';
 import { InProcessJobQueue } from './in-process.job-queue.ts';
+import type { JobQueue } from './job-queue.ts';
+
+// Checked by tsc, never run: the typed port refuses an unknown kind and another kind's payload (if it ever accepted
+// one, the @ts-expect-error below would itself fail the typecheck).
+function typedPortRefusesWhatTheCatalogueDoesNotName(queue: JobQueue): void {
+  // @ts-expect-error a kind the catalogue does not name
+  void queue.enqueue('archive.exprot', { config: {} });
+  // @ts-expect-error a restore without the backup id its payload needs
+  void queue.enqueue(JOB_KINDS.backupRestore, { config: {} });
+  // @ts-expect-error a handler under a bare string that is no kind
+  queue.register('library.rescan', async () => ({}));
+}
+void typedPortRefusesWhatTheCatalogueDoesNotName;
 
 const SRC = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
