@@ -14,6 +14,7 @@ import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { loadConfig } from '../src/config.ts';
 import { createContainer } from '../src/container.ts';
+import { anyKind } from '../test/support/any-kind-queue.ts';
 import { table } from './support.ts';
 
 const { values } = parseArgs({
@@ -66,7 +67,7 @@ async function run(mode: 'embedded' | 'redis'): Promise<Result> {
   const env: Record<string, string> = { DATA_DIR: tmp, LOG_LEVEL: 'silent' };
   if (mode === 'redis') Object.assign(env, { REDIS_URL: values.redis, REDIS_PREFIX: prefix });
   const container = await createContainer(loadConfig(env, tmp), { logger: pino({ level: 'silent' }) });
-  container.queue.register('bench.noop', async (payload: { n: number }) => ({ n: payload.n }), { concurrency: CONCURRENCY });
+  anyKind(container.queue).register('bench.noop', async (payload: { n: number }) => ({ n: payload.n }), { concurrency: CONCURRENCY });
   let succeeded = 0;
   let allDone: () => void = () => undefined;
   const finished = new Promise<void>((resolve) => (allDone = resolve));
@@ -82,7 +83,7 @@ async function run(mode: 'embedded' | 'redis'): Promise<Result> {
     Array.from({ length: CLIENTS }, async () => {
       while (next < JOBS) {
         const n = next++;
-        await container.queue.enqueue('bench.noop', { n });
+        await anyKind(container.queue).enqueue('bench.noop', { n });
       }
     }),
   );

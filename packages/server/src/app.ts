@@ -71,10 +71,10 @@ export async function buildApp(container: Container): Promise<FastifyInstance> {
     exportFiles: services.exportFiles,
     dataDir: config.dataDir,
     limits: config.archive,
-    queue: container.queue,
+    jobs: services.archiveJobs,
     prefix: API_PREFIX,
   });
-  await app.register(backupRoutes, { backups: services.backups, importer: services.archiveImport, queue: container.queue, prefix: API_PREFIX });
+  await app.register(backupRoutes, { backups: services.backups, importer: services.archiveImport, jobs: services.archiveJobs, prefix: API_PREFIX });
   await app.register(dashboardRoutes, { dashboard: services.dashboard, system: services.systemStatus, prefix: API_PREFIX });
   await app.register(jobRoutes, { jobs: services.jobs, prefix: API_PREFIX });
   await app.register(libraryRoutes, {

@@ -15,8 +15,10 @@ import type { JobQueue } from './jobs/job-queue.ts';
 import { BackendRegistry } from './backends/backend-registry.ts';
 import { CliDeliveryTarget } from './backends/cli.delivery.ts';
 import { HttpDeliveryTarget } from './backends/http.delivery.ts';
-import { DELIVERY_JOB, DeliveryJobHandler } from './jobs/delivery.handler.ts';
-import { GENERATION_JOB, GenerationJobHandler } from './jobs/generation.handler.ts';
+import { deliveryHandler } from './jobs/delivery.handler.ts';
+import { generationHandler } from './jobs/generation.handler.ts';
+import { JOB_KINDS } from './jobs/job-catalogue.ts';
+import { registerLibraryJobs } from './jobs/library.jobs.ts';
 import { systemClock, type Clock } from './lib/clock.ts';
 import { loadOrCreateKeyFile } from './lib/secret-key-file.ts';
 import { cachedFor } from './lib/ttl-cache.ts';
@@ -33,12 +35,15 @@ import { SettingRepository } from './repositories/setting.repository.ts';
 import { AdapterService } from './services/adapter.service.ts';
 import { ArchiveExportService } from './services/archive/archive-export.service.ts';
 import { ArchiveImportService } from './services/archive/archive-import.service.ts';
+import { ArchiveJobService } from './services/archive/archive-jobs.service.ts';
 import { BackupScheduler } from './services/archive/backup-scheduler.ts';
 import { BackupService } from './services/archive/backup.service.ts';
 import { ExportFiles } from './services/archive/export-files.ts';
 import { StagingArea } from './services/archive/staging.ts';
 import { ComposeService } from './services/compose.service.ts';
+import { DeliveryRunner } from './services/delivery-runner.ts';
 import { DeliveryService } from './services/delivery.service.ts';
+import { GenerationRunner } from './services/generation-runner.ts';
 import { GenerationSettingsService } from './services/generation-settings.service.ts';
 import { GenerationService } from './services/generation.service.ts';
 import { OutputStore } from './services/output-store.ts';
@@ -52,7 +57,7 @@ import { LibrarySettingsService } from './services/library/library-settings.serv
 import { HttpCivitaiClient } from './services/library/civitai.client.ts';
 import { CivitaiService } from './services/library/civitai.service.ts';
 import { LibraryHashService } from './services/library/library-hash.service.ts';
-import { registerLibraryJobs } from './services/library/library-jobs.ts';
+import { LibraryJobRunner } from './services/library/library-job-runner.ts';
 import { LibraryWatcher } from './services/library/library-watcher.ts';
 import { LibraryService } from './services/library/library.service.ts';
 import { PreviewService } from './services/library/preview.service.ts';
@@ -91,6 +96,8 @@ export interface Container {
     backups: BackupService;
     exportFiles: ExportFiles;
     staging: StagingArea;
+    /** Export, import, backup and restore as queued jobs. */
+    archiveJobs: ArchiveJobService;
     /** Started by `serve` only. */
     backupScheduler: BackupScheduler;
     dashboard: DashboardService;
@@ -173,6 +180,7 @@ export async function createContainer(config: Config, overrides: ContainerOverri
   const exportFiles = new ExportFiles(archiveExport, config.dataDir, clock);
   // Imported images go to OUTPUT_DIR, which may be on a disk of its own: staging considers it a root too.
   const staging = new StagingArea(config.dataDir, async () => [...(await roots()), config.outputDir], async (id) => (await repositories.archive.findImport(id)) !== undefined, logger);
+  const archiveImport = new ArchiveImportService(repositories.archive, roots, staging, backups, config.dataDir, config.outputDir, config.archive, clock, logger);
   // Generation pipeline: compose → delivery/generation job → backend → images under OUTPUT_DIR.
   const outputs = new OutputStore(config.outputDir, config.generation.thumbnailSize);
   // Secrets in the database are sealed with a key kept outside it (SECRETS_KEY, else DATA_DIR/secret.key).
@@ -265,17 +273,18 @@ export async function createContainer(config: Config, overrides: ContainerOverri
   library.watcherState = () => libraryWatcher.state();
   librarySettings.onChange(() => void libraryWatcher.sync());
   library.onRootsChanged(() => void libraryWatcher.sync());
-  registerLibraryJobs(queue, { scanner: libraryScan, hasher: libraryHash, civitai, settings: librarySettings, library });
+  registerLibraryJobs(queue, new LibraryJobRunner(libraryScan, libraryHash, civitai, librarySettings, library));
   const services = {
     adapters: new AdapterService(repositories.adapters, libraryRoots, clock, (adapter, fields) => library.adapterPatched(adapter, fields)),
     libraryRoots,
     dashboard: new DashboardService(repositories.dashboard, repositories.adapters, systemStatus, clock),
     systemStatus,
     archiveExport,
-    archiveImport: new ArchiveImportService(repositories.archive, roots, staging, backups, config.dataDir, config.outputDir, config.archive, clock, logger),
+    archiveImport,
     backups,
     exportFiles,
     staging,
+    archiveJobs: new ArchiveJobService(archiveExport, exportFiles, archiveImport, backups, queue),
     backupScheduler: new BackupScheduler(backups, exportFiles, queue, clock, logger.child({ component: 'backups' })),
     jobs: new JobService(repositories.jobs, queue),
     librarySettings,
@@ -290,13 +299,13 @@ export async function createContainer(config: Config, overrides: ContainerOverri
     generationSettings,
     results: new ResultService(repositories.deliveries, queue, outputs, clock),
   };
-  const generationHandler = new GenerationJobHandler(repositories.deliveries, repositories.adapters, backends, outputs, clock);
-  queue.register(GENERATION_JOB, generationHandler.handle, {
+  const generationRunner = new GenerationRunner(repositories.deliveries, repositories.adapters, backends, outputs, clock);
+  queue.register(JOB_KINDS.generation, generationHandler(generationRunner), {
     concurrency: config.generation.concurrency,
     maxAttempts: config.generation.maxAttempts,
     backoffMs: config.generation.backoffMs,
   });
-  const deliveryHandler = new DeliveryJobHandler(repositories.deliveries, [
+  const deliveryRunner = new DeliveryRunner(repositories.deliveries, [
     new HttpDeliveryTarget({ allowedHosts: config.delivery.httpAllowedHosts, timeoutMs: config.delivery.httpTimeoutMs }),
     new CliDeliveryTarget({
       enabled: config.delivery.cliEnabled,
@@ -305,8 +314,8 @@ export async function createContainer(config: Config, overrides: ContainerOverri
       timeoutMs: config.delivery.cliTimeoutMs,
     }),
   ]);
-  queue.register(DELIVERY_JOB, deliveryHandler.handle, { concurrency: 4, maxAttempts: config.delivery.maxAttempts, backoffMs: config.generation.backoffMs });
-  registerArchiveJobs(queue, services);
+  queue.register(JOB_KINDS.delivery, deliveryHandler(deliveryRunner), { concurrency: 4, maxAttempts: config.delivery.maxAttempts, backoffMs: config.generation.backoffMs });
+  registerArchiveJobs(queue, services.archiveJobs);
   // Finish or undo imports a previous process left half-way (a crash between staging and moving files into place).
   const recovered = await staging.recover();
   if (recovered.rolledForward.length + recovered.discarded.length > 0) logger.warn(recovered, 'interrupted imports recovered');

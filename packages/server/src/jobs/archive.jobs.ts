@@ -1,71 +1,22 @@
-import fs from 'node:fs/promises';
-import type { BackupCreate, ExportConfig, ImportConfig, ImportReport } from '@lora-manager/contract';
 import type { ArchiveProgress } from '../services/archive/archive-export.service.ts';
-import type { ArchiveImportService } from '../services/archive/archive-import.service.ts';
-import type { BackupService } from '../services/archive/backup.service.ts';
-import type { ExportFiles } from '../services/archive/export-files.ts';
+import type { ArchiveJobService } from '../services/archive/archive-jobs.service.ts';
+import { JOB_KINDS } from './job-catalogue.ts';
 import { SHUTDOWN } from './job-lifecycle.ts';
-import { PermanentJobError, type JobContext, type JobQueue } from './job-queue.ts';
-
-export const ARCHIVE_JOB_KINDS = ['archive.export', 'archive.import', 'backup.create', 'backup.restore', 'backup.scheduled'] as const;
-
-export interface ArchiveJobServices {
-  exportFiles: ExportFiles;
-  archiveImport: ArchiveImportService;
-  backups: BackupService;
-}
-
-interface ImportPayload {
-  uploads: Array<{ path: string; name: string }>;
-  config: ImportConfig;
-}
+import type { JobContext, JobQueue } from './job-queue.ts';
 
 /**
  * Export, import, backup and restore as queue jobs: progress goes to the job row and the WebSocket. One archive job
  * of each kind at a time. A job stopped by a shutdown runs again at the next start (its upload is kept for that).
  */
-export function registerArchiveJobs(queue: JobQueue, services: ArchiveJobServices): void {
+export function registerArchiveJobs(queue: JobQueue, jobs: ArchiveJobService): void {
   const options = { concurrency: 1, maxAttempts: 2 };
+  const run = (ctx: JobContext) => ({ signal: ctx.signal, onProgress: reporter(ctx) });
 
-  queue.register<{ config: ExportConfig }>(
-    'archive.export',
-    async (payload, ctx) => services.exportFiles.create(ctx.job.id, payload.config, { signal: ctx.signal, onProgress: reporter(ctx) }),
-    options,
-  );
-
-  queue.register<ImportPayload>(
-    'archive.import',
-    async (payload, ctx) => {
-      try {
-        const importer = services.archiveImport;
-        return succeededOrThrow(await importer.importFiles(payload.uploads, importer.options(payload.config), { signal: ctx.signal, onProgress: reporter(ctx) }));
-      } finally {
-        if (ctx.signal.reason !== SHUTDOWN) await Promise.all(payload.uploads.map((u) => fs.rm(u.path, { force: true })));
-      }
-    },
-    options,
-  );
-
-  queue.register<BackupCreate>('backup.create', async (payload, ctx) => services.backups.create(payload, 'manual', { signal: ctx.signal, onProgress: reporter(ctx) }), options);
-
-  queue.register('backup.scheduled', async (_payload, ctx) => (await services.backups.runScheduled({ signal: ctx.signal, onProgress: reporter(ctx) })) ?? { skipped: 'not due' }, {
-    concurrency: 1,
-    maxAttempts: 1,
-  });
-
-  queue.register<{ backup_id: string; config: ImportConfig }>(
-    'backup.restore',
-    async (payload, ctx) =>
-      succeededOrThrow(await services.archiveImport.restoreBackup(payload.backup_id, payload.config, { signal: ctx.signal, onProgress: reporter(ctx) })),
-    options,
-  );
-}
-
-/** An import that did not go through fails the job (no retry: the archive will not change), report kept as result. */
-function succeededOrThrow(report: ImportReport): ImportReport {
-  if (report.success) return report;
-  const reasons = report.results.filter((r) => r.status !== 'imported' && r.status !== 'validated').map((r) => `${r.file}: ${r.detail ?? r.code ?? r.status}`);
-  throw new PermanentJobError(reasons.join('; ') || 'the import did not go through', report);
+  queue.register(JOB_KINDS.archiveExport, async (payload, ctx) => jobs.runExport(ctx.job.id, payload, run(ctx)), options);
+  queue.register(JOB_KINDS.archiveImport, async (payload, ctx) => jobs.runImport(payload, { ...run(ctx), keepUploads: () => ctx.signal.reason === SHUTDOWN }), options);
+  queue.register(JOB_KINDS.backupCreate, async (payload, ctx) => jobs.runBackup(payload, run(ctx)), options);
+  queue.register(JOB_KINDS.backupScheduled, async (_payload, ctx) => jobs.runScheduledBackup(run(ctx)), { concurrency: 1, maxAttempts: 1 });
+  queue.register(JOB_KINDS.backupRestore, async (payload, ctx) => jobs.runRestore(payload, run(ctx)), options);
 }
 
 /** Archive progress → job progress, at most a few writes a second, never overlapping. */

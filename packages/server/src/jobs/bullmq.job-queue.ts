@@ -6,7 +6,7 @@ import type { Logger } from 'pino';
 import type { EventBus } from '../events/event-bus.ts';
 import type { JobRepository } from '../repositories/job.repository.ts';
 import { SHUTDOWN, retryDelayMs, type JobControlMessage, type JobLifecycle } from './job-lifecycle.ts';
-import type { EnqueueOptions, JobHandler, JobKindOptions, JobQueue } from './job-queue.ts';
+import type { AnyKindJobQueue, EnqueueOptions, JobHandler, JobKindOptions, JobQueue } from './job-queue.ts';
 
 interface Registration {
   handler: JobHandler;
@@ -61,7 +61,7 @@ function bullJobId(job: Job): string {
  * - A running job's row gets a heartbeat; a sweep in every worker process sends rows whose heartbeat went stale
  *   (their process died) back to waiting, and re-sends waiting rows whose BullMQ job was lost.
  */
-export class BullMqJobQueue implements JobQueue {
+export class BullMqJobQueue implements JobQueue, AnyKindJobQueue {
   private readonly registrations = new Map<string, Registration>();
   private readonly queues = new Map<string, Queue>();
   private readonly workers = new Map<string, Worker>();

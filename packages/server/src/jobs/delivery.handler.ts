@@ -1,41 +1,7 @@
-import { DeliveryError, type DeliveryTarget } from '../backends/delivery-target.ts';
-import type { DeliveryRepository } from '../repositories/delivery.repository.ts';
-import { PermanentJobError, type JobContext } from './job-queue.ts';
+import type { DeliveryRunner } from '../services/delivery-runner.ts';
+import type { JobKindHandler } from './job-queue.ts';
 
-export const DELIVERY_JOB = 'delivery';
-
-/**
- * Runs one delivery (http, cli). An unknown mode fails the job with the original's detail `unknown mode: <mode>`;
- * a refused request fails at once; an unreachable or failing server is retried by the queue.
- */
-export class DeliveryJobHandler {
-  private readonly targets: Map<string, DeliveryTarget>;
-
-  constructor(
-    private readonly deliveries: DeliveryRepository,
-    targets: readonly DeliveryTarget[],
-  ) {
-    this.targets = new Map(targets.map((t) => [t.mode, t]));
-  }
-
-  readonly handle = async (_payload: unknown, ctx: JobContext): Promise<unknown> => {
-    const row = await this.deliveries.findRow(ctx.job.id);
-    if (!row) throw new PermanentJobError('the delivery request for this job was deleted');
-    const target = this.targets.get(row.mode);
-    if (!target) {
-      const detail = `unknown mode: ${row.mode}`;
-      throw new PermanentJobError(detail, { status: 'error', detail });
-    }
-    const params = JSON.parse(row.params) as Record<string, unknown>;
-    try {
-      return await target.deliver({ id: row.id, prompt: row.prompt, params, signal: ctx.signal });
-    } catch (error) {
-      ctx.signal.throwIfAborted();
-      if (error instanceof DeliveryError) {
-        if (!error.retryable || ctx.attempt >= ctx.job.max_attempts) throw new PermanentJobError(error.message, error.result);
-        throw new Error(error.message);
-      }
-      throw error;
-    }
-  };
+/** The delivery job: the request lives on its delivery row, so the runner needs only the job's id and controls. */
+export function deliveryHandler(runner: DeliveryRunner): JobKindHandler<'delivery'> {
+  return async (_payload, ctx) => runner.run({ jobId: ctx.job.id, attempt: ctx.attempt, maxAttempts: ctx.job.max_attempts, signal: ctx.signal });
 }

@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import type { EventBus } from '../events/event-bus.ts';
 import type { JobRepository } from '../repositories/job.repository.ts';
 import { SHUTDOWN, type JobControlMessage, type JobLifecycle } from './job-lifecycle.ts';
-import type { EnqueueOptions, JobHandler, JobKindOptions, JobQueue } from './job-queue.ts';
+import type { AnyKindJobQueue, EnqueueOptions, JobHandler, JobKindOptions, JobQueue } from './job-queue.ts';
 
 interface Registration {
   handler: JobHandler;
@@ -22,7 +22,7 @@ interface RunningJob {
  * so a restart loses nothing: `start` sends jobs a previous process left running back to waiting, and every
  * pending job is picked up again.
  */
-export class InProcessJobQueue implements JobQueue {
+export class InProcessJobQueue implements JobQueue, AnyKindJobQueue {
   private readonly registrations = new Map<string, Registration>();
   private readonly running = new Map<string, RunningJob>();
   private started = false;

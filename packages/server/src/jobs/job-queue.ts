@@ -1,5 +1,6 @@
 import type { Job, JobProgress } from '@lora-manager/contract';
 import type { Logger } from 'pino';
+import type { JobKind, JobPayload, JobResult } from './job-catalogue.ts';
 
 /** What a handler gets besides its payload. */
 export interface JobContext {
@@ -14,7 +15,10 @@ export interface JobContext {
 }
 
 /** Does one job. The value returned is stored as the job's result; a thrown error retries or fails the job. */
-export type JobHandler<P = any> = (payload: P, ctx: JobContext) => Promise<unknown>;
+export type JobHandler<P = any, R = unknown> = (payload: P, ctx: JobContext) => Promise<R>;
+
+/** The handler of one catalogue kind: its payload in, its result out. */
+export type JobKindHandler<K extends JobKind> = JobHandler<JobPayload<K>, JobResult<K>>;
 
 export interface JobKindOptions {
   /** How many jobs of this kind run at once in one process. Default 1. */
@@ -49,8 +53,9 @@ export class PermanentJobError extends Error {
  * the BullMQ adapter hands job ids to `lora-manager worker` processes over Redis.
  */
 export interface JobQueue {
-  register<P>(kind: string, handler: JobHandler<P>, options?: JobKindOptions): void;
-  enqueue(kind: string, payload: Record<string, unknown>, options?: EnqueueOptions): Promise<Job>;
+  /** Kinds and payloads come from the job catalogue (jobs/job-catalogue.ts): no bare strings, no untyped payloads. */
+  register<K extends JobKind>(kind: K, handler: JobKindHandler<K>, options?: JobKindOptions): void;
+  enqueue<K extends JobKind>(kind: K, payload: JobPayload<K>, options?: EnqueueOptions): Promise<Job>;
   /** Cancel a pending, retrying or running job; a running one has its signal aborted wherever it runs. */
   cancel(id: string): Promise<Job>;
   /** Begin running jobs (after recovering what a previous process left). `serve` in scaled mode does not call it. */
@@ -58,4 +63,13 @@ export interface JobQueue {
   /** Resolves when no job is pending or running (tests and one-shot CLI commands). */
   drain(): Promise<void>;
   close(): Promise<void>;
+}
+
+/**
+ * The queue as both adapters implement it: any kind name, any payload. The app never uses it; it exists for the
+ * adapter contract suite, tests and benches, which register kinds of their own (`contract.echo`, `test.flaky`).
+ */
+export interface AnyKindJobQueue extends Omit<JobQueue, 'register' | 'enqueue'> {
+  register<P>(kind: string, handler: JobHandler<P>, options?: JobKindOptions): void;
+  enqueue(kind: string, payload: Record<string, unknown>, options?: EnqueueOptions): Promise<Job>;
 }

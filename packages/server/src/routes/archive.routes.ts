@@ -6,10 +6,10 @@ import type { FastifyPluginAsync, FastifyReply } from 'fastify';
 import { Type } from 'typebox';
 import type { ArchiveConfig } from '../config.ts';
 import { AppError } from '../errors.ts';
-import type { JobQueue } from '../jobs/job-queue.ts';
 import { NotAZipError } from '../lib/zip-reader.ts';
 import type { ArchiveExportService } from '../services/archive/archive-export.service.ts';
 import type { ArchiveImportService } from '../services/archive/archive-import.service.ts';
+import type { ArchiveJobService } from '../services/archive/archive-jobs.service.ts';
 import type { ExportFiles } from '../services/archive/export-files.ts';
 import { receiveUploads } from './archive-uploads.ts';
 
@@ -20,14 +20,14 @@ export interface ArchiveRouteOptions {
   dataDir: string;
   limits: ArchiveConfig;
   /** The job forms are offered when the server has a queue. */
-  queue?: JobQueue;
+  jobs?: ArchiveJobService;
 }
 
 const tags = ['import-export'];
 const JobAccepted = Type.Object({ job: Type.Ref('Job') });
 
 export const archiveRoutes: FastifyPluginAsync<ArchiveRouteOptions> = async (fastify, opts) => {
-  const { exporter, importer, exportFiles, queue } = opts;
+  const { exporter, importer, exportFiles, jobs } = opts;
   // Scoped to this plugin: only the import routes accept multipart bodies, with the archive limits.
   await fastify.register(multipart, { limits: { fileSize: opts.limits.maxUploadBytes } });
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
@@ -94,11 +94,10 @@ export const archiveRoutes: FastifyPluginAsync<ArchiveRouteOptions> = async (fas
     return reply.code(204).send(null);
   });
 
-  if (!queue) return;
+  if (!jobs) return;
 
   app.post('/export/jobs', { schema: { tags, body: ExportConfig, response: { 202: JobAccepted } } }, async (req, reply) => {
-    exporter.options(req.body); // refuse bad options now, not in the job
-    const job = await queue.enqueue('archive.export', { config: req.body });
+    const job = await jobs.startExport(req.body); // bad options are refused now, not in the job
     return reply.code(202).send({ job });
   });
 
@@ -106,7 +105,7 @@ export const archiveRoutes: FastifyPluginAsync<ArchiveRouteOptions> = async (fas
     const uploads = await receiveUploads(req, opts.dataDir, opts.limits.maxUploadBytes);
     try {
       await assertZips(importer, uploads.files);
-      const job = await queue.enqueue('archive.import', { uploads: uploads.files, config: uploads.config });
+      const job = await jobs.startImport(uploads.files, uploads.config);
       return reply.code(202).send({ job });
     } catch (error) {
       await uploads.discard();

@@ -2,15 +2,16 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Backup, BackupCreate, BackupCreateResult, BackupIdParams, BackupSchedule, BackupScheduleState, ImportReport, RestoreRequest } from '@lora-manager/contract';
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
-import type { JobQueue } from '../jobs/job-queue.ts';
 import type { ArchiveImportService } from '../services/archive/archive-import.service.ts';
+import type { ArchiveJobService } from '../services/archive/archive-jobs.service.ts';
 import type { BackupService } from '../services/archive/backup.service.ts';
 import { sendZip } from './archive.routes.ts';
 
 export interface BackupRouteOptions {
   backups: BackupService;
   importer: ArchiveImportService;
-  queue?: JobQueue;
+  /** The job forms are offered when the server has a queue. */
+  jobs?: ArchiveJobService;
 }
 
 const tags = ['backups'];
@@ -21,7 +22,7 @@ async function emptyBodyIsDefaults(request: FastifyRequest): Promise<void> {
 }
 const JobAccepted = Type.Object({ job: Type.Ref('Job') });
 
-export const backupRoutes: FastifyPluginAsync<BackupRouteOptions> = async (fastify, { backups, importer, queue }) => {
+export const backupRoutes: FastifyPluginAsync<BackupRouteOptions> = async (fastify, { backups, importer, jobs }) => {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
 
   // The original's routes.
@@ -68,11 +69,10 @@ export const backupRoutes: FastifyPluginAsync<BackupRouteOptions> = async (fasti
     async (req) => importer.restoreBackup(req.params.id, req.body),
   );
 
-  if (!queue) return;
+  if (!jobs) return;
 
   app.post('/backups/jobs', { preValidation: emptyBodyIsDefaults, schema: { tags, body: BackupCreate, response: { 202: JobAccepted } } }, async (req, reply) => {
-    backups.parseType(req.body.backup_type);
-    const job = await queue.enqueue('backup.create', { ...req.body });
+    const job = await jobs.startBackup(req.body);
     return reply.code(202).send({ job });
   });
 
@@ -80,8 +80,7 @@ export const backupRoutes: FastifyPluginAsync<BackupRouteOptions> = async (fasti
     '/backups/:id/restore/jobs',
     { preValidation: emptyBodyIsDefaults, schema: { tags, params: BackupIdParams, body: RestoreRequest, response: { 202: JobAccepted } } },
     async (req, reply) => {
-      await importer.restorableBackup(req.params.id); // a missing or hostile backup is refused now, with its reason
-      const job = await queue.enqueue('backup.restore', { backup_id: req.params.id, config: req.body });
+      const job = await jobs.startRestore(req.params.id, req.body); // a missing or hostile backup is refused now, with its reason
       return reply.code(202).send({ job });
     },
   );

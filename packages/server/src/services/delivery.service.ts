@@ -4,7 +4,7 @@ import { Ajv } from 'ajv';
 import type { BackendRegistry } from '../backends/backend-registry.ts';
 import type { DeliveryConfig } from '../config.ts';
 import { AppError, NotFoundError } from '../errors.ts';
-import { DELIVERY_JOB } from '../jobs/delivery.handler.ts';
+import { JOB_KINDS } from '../jobs/job-catalogue.ts';
 import type { JobQueue } from '../jobs/job-queue.ts';
 import type { Clock } from '../lib/clock.ts';
 import { toIso } from '../lib/time.ts';
@@ -99,7 +99,7 @@ export class DeliveryService {
       [],
     );
     try {
-      await this.queue.enqueue(DELIVERY_JOB, { mode, prompt }, { id, maxAttempts: this.config.maxAttempts });
+      await this.queue.enqueue(JOB_KINDS.delivery, { mode, prompt }, { id, maxAttempts: this.config.maxAttempts });
     } catch (error) {
       await this.deliveries.remove(id);
       throw error;

@@ -15,7 +15,7 @@ import type { GenerationConfig } from '../config.ts';
 import type { BackendRegistry } from '../backends/backend-registry.ts';
 import type { DeliveryAdapterTable } from '../db/tables.ts';
 import { AppError, BadRequestError, NotFoundError } from '../errors.ts';
-import { GENERATION_JOB } from '../jobs/generation.handler.ts';
+import { JOB_KINDS } from '../jobs/job-catalogue.ts';
 import type { JobQueue } from '../jobs/job-queue.ts';
 import type { Clock } from '../lib/clock.ts';
 import { generationWarnings, resolveGenerationParams, resultUrls, uiStatus } from '../lib/generation-params.ts';
@@ -105,7 +105,7 @@ export class GenerationService {
     );
     try {
       await this.queue.enqueue(
-        GENERATION_JOB,
+        JOB_KINDS.generation,
         // The original's generation_started event carried the generation params; the WebSocket sends the payload.
         { ...resolved, backend },
         { id, maxAttempts: this.config.maxAttempts, group: this.config.onePerServer ? await this.registry.target(backend) : null },

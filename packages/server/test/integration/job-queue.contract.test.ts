@@ -8,6 +8,7 @@ import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.ts';
 import { createContainer, type Container } from '../../src/container.ts';
+import { anyKind } from '../support/any-kind-queue.ts';
 import { HandlerProbe, registerContractHandlers, registerCrashHandler } from '../support/queue-contract.ts';
 import { deleteRedisKeys, redisAvailable, uniqueRedisPrefix } from '../support/redis.ts';
 import { createPostgresDatabase, postgresAvailable, REDIS_TEST_URL } from '../support/services.ts';
@@ -94,7 +95,7 @@ describe.each(CASES)('job queue contract: $adapter on $db', { timeout: 30_000 },
   const drain = () => Promise.all(workers.map((c) => c.queue.drain()));
 
   it('runs a job to success, persisting and publishing its progress and result', async () => {
-    const job = await producer.queue.enqueue('contract.echo', { value: 21 });
+    const job = await anyKind(producer.queue).enqueue('contract.echo', { value: 21 });
     expect(job.status).toBe('pending');
     const done = await waitFor(() => row(job.id), (j) => j.status === 'succeeded', 'success');
     expect(done).toMatchObject({ result: { doubled: 42 }, progress: 1, attempts: 1, error: null });
@@ -106,7 +107,7 @@ describe.each(CASES)('job queue contract: $adapter on $db', { timeout: 30_000 },
   });
 
   it('retries with exponential backoff, then succeeds', async () => {
-    const job = await producer.queue.enqueue('contract.flaky', { failTimes: 2, name: 'retry-then-succeed' });
+    const job = await anyKind(producer.queue).enqueue('contract.flaky', { failTimes: 2, name: 'retry-then-succeed' });
     const done = await waitFor(() => row(job.id), (j) => j.status === 'succeeded', 'success after retries');
     expect(done).toMatchObject({ attempts: 3, result: { tries: 3 } });
     await waitFor(() => changes(job.id), (c) => c.includes('succeeded'), 'the succeeded event');
@@ -118,7 +119,7 @@ describe.each(CASES)('job queue contract: $adapter on $db', { timeout: 30_000 },
   });
 
   it('fails with a readable reason once its attempts are used up', async () => {
-    const job = await producer.queue.enqueue('contract.flaky', { failTimes: 99, name: 'always' }, { maxAttempts: 2 });
+    const job = await anyKind(producer.queue).enqueue('contract.flaky', { failTimes: 99, name: 'always' }, { maxAttempts: 2 });
     const done = await waitFor(() => row(job.id), (j) => j.status === 'failed', 'failure');
     expect(done).toMatchObject({ attempts: 2, error: 'flaky failure 2' });
     expect(done.finished_at).toMatch(/Z$/);
@@ -126,7 +127,7 @@ describe.each(CASES)('job queue contract: $adapter on $db', { timeout: 30_000 },
   });
 
   it('fails a permanent error at once', async () => {
-    const job = await producer.queue.enqueue('contract.permanent', {});
+    const job = await anyKind(producer.queue).enqueue('contract.permanent', {});
     const done = await waitFor(() => row(job.id), (j) => j.status === 'failed', 'failure');
     expect(done).toMatchObject({ attempts: 1, error: 'unknown mode: carrier-pigeon', result: { detail: 'unknown mode: carrier-pigeon' } });
     expect(changes(job.id)).not.toContain('retrying');
@@ -137,15 +138,15 @@ describe.each(CASES)('job queue contract: $adapter on $db', { timeout: 30_000 },
     probe.order = [];
     const names = ['g1', 'g2', 'g3', 'g4', 'g5', 'g6'];
     const jobs: Job[] = [];
-    for (const name of names) jobs.push(await producer.queue.enqueue('contract.group', { name }, { group: 'sdnext:http://gpu-1:7860' }));
+    for (const name of names) jobs.push(await anyKind(producer.queue).enqueue('contract.group', { name }, { group: 'sdnext:http://gpu-1:7860' }));
     for (const job of jobs) await waitFor(() => row(job.id), (j) => j.status === 'succeeded', `group job ${job.id}`);
     expect(probe.peak).toBe(1);
     expect(probe.order).toEqual(names);
   });
 
   it('cancels a pending job (it never runs) and a running one (its handler is aborted, the cancel stands)', async () => {
-    const running = await producer.queue.enqueue('contract.block', { name: 'holder' }, { group: 'cancel-group' });
-    const waiting = await producer.queue.enqueue('contract.block', { name: 'waiter' }, { group: 'cancel-group' });
+    const running = await anyKind(producer.queue).enqueue('contract.block', { name: 'holder' }, { group: 'cancel-group' });
+    const waiting = await anyKind(producer.queue).enqueue('contract.block', { name: 'waiter' }, { group: 'cancel-group' });
     await waitFor(() => row(running.id), (j) => j.status === 'running' && j.progress_detail?.message === 'blocking', 'the holder to run');
     expect((await row(waiting.id)).status).toBe('pending');
 
@@ -183,8 +184,8 @@ describe.each(CASES)('job queue recovery after kill -9: $adapter on $db', { time
     child.stderr.on('data', (d) => (childOutput += d));
     const exited = new Promise<NodeJS.Signals | number | null>((resolve) => child.on('exit', (code, signal) => resolve(signal ?? code)));
     try {
-      const again = await survivor.queue.enqueue('contract.crash', {});
-      const lost = await survivor.queue.enqueue('contract.crash', {}, { maxAttempts: 1 });
+      const again = await anyKind(survivor.queue).enqueue('contract.crash', {});
+      const lost = await anyKind(survivor.queue).enqueue('contract.crash', {}, { maxAttempts: 1 });
       for (const job of [again, lost]) {
         await waitFor(
           () => survivor.repositories.jobs.findById(job.id),

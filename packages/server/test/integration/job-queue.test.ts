@@ -2,6 +2,7 @@ import type { Job, JobEvent, ServerEvent } from '@lora-manager/contract';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { PermanentJobError } from '../../src/jobs/job-queue.ts';
+import { anyKind } from '../support/any-kind-queue.ts';
 import { createTestApp, TEST_DIALECTS, type TestApp } from '../support/test-app.ts';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -25,7 +26,8 @@ describe.each(TEST_DIALECTS)('embedded job queue on %s', (dialect) => {
 
   beforeAll(async () => {
     t = await createTestApp(dialect);
-    const { queue, events: bus } = t.container;
+    const queue = anyKind(t.container.queue);
+    const bus = t.container.events;
     bus.subscribe('jobs', (e) => events.push(e as JobEvent));
     queue.register('test.echo', async (payload: { value: number }, ctx) => {
       await ctx.progress({ progress: 0.5, step: 1, total_steps: 2, message: 'half way' });
@@ -67,7 +69,7 @@ describe.each(TEST_DIALECTS)('embedded job queue on %s', (dialect) => {
   const getJob = (id: string) => t.container.repositories.jobs.findById(id) as Promise<Job>;
 
   it('runs a job to success, keeping its result and progress, and publishes each change', async () => {
-    const job = await t.container.queue.enqueue('test.echo', { value: 21 });
+    const job = await anyKind(t.container.queue).enqueue('test.echo', { value: 21 });
     // The event follows the row write, so wait for the event rather than the row.
     await waitFor(async () => events.some((e) => e.job.id === job.id && e.change === 'succeeded'), Boolean);
     const done = await getJob(job.id);
@@ -79,14 +81,14 @@ describe.each(TEST_DIALECTS)('embedded job queue on %s', (dialect) => {
   });
 
   it('retries with backoff, then succeeds', async () => {
-    const job = await t.container.queue.enqueue('test.flaky', { failTimes: 2 });
+    const job = await anyKind(t.container.queue).enqueue('test.flaky', { failTimes: 2 });
     const done = await waitFor(() => getJob(job.id), (j) => j.status === 'succeeded');
     expect(done).toMatchObject({ status: 'succeeded', attempts: 3, result: { tries: 3 } });
     expect(events.filter((e) => e.job.id === job.id && e.change === 'retrying')).toHaveLength(2);
   });
 
   it('fails with a readable reason once attempts are used up', async () => {
-    const job = await t.container.queue.enqueue('test.flaky', { failTimes: 99 }, { maxAttempts: 2 });
+    const job = await anyKind(t.container.queue).enqueue('test.flaky', { failTimes: 99 }, { maxAttempts: 2 });
     const done = await waitFor(() => getJob(job.id), (j) => j.status === 'failed');
     expect(done.status).toBe('failed');
     expect(done.attempts).toBe(2);
@@ -94,15 +96,15 @@ describe.each(TEST_DIALECTS)('embedded job queue on %s', (dialect) => {
   });
 
   it('fails a permanent error at once', async () => {
-    const job = await t.container.queue.enqueue('test.permanent', {});
+    const job = await anyKind(t.container.queue).enqueue('test.permanent', {});
     const done = await waitFor(() => getJob(job.id), (j) => j.status === 'failed');
     expect(done).toMatchObject({ attempts: 1, error: 'unknown mode: carrier-pigeon', result: { detail: 'unknown mode: carrier-pigeon' } });
   });
 
   it('runs jobs of one group one at a time', async () => {
     concurrentPeak = 0;
-    const a = await t.container.queue.enqueue('test.blocking', {}, { group: 'sdnext:http://gpu' });
-    const b = await t.container.queue.enqueue('test.blocking', {}, { group: 'sdnext:http://gpu' });
+    const a = await anyKind(t.container.queue).enqueue('test.blocking', {}, { group: 'sdnext:http://gpu' });
+    const b = await anyKind(t.container.queue).enqueue('test.blocking', {}, { group: 'sdnext:http://gpu' });
     await waitFor(() => getJob(a.id), (j) => j.status === 'running');
     await sleep(50);
     expect((await getJob(b.id)).status).toBe('pending');
@@ -116,7 +118,7 @@ describe.each(TEST_DIALECTS)('embedded job queue on %s', (dialect) => {
 
   it('cancels a running job: the handler is aborted and its late result does not overwrite the cancel', async () => {
     abortedWith = null;
-    const job = await t.container.queue.enqueue('test.blocking', {});
+    const job = await anyKind(t.container.queue).enqueue('test.blocking', {});
     await waitFor(() => getJob(job.id), (j) => j.status === 'running');
     const res = await t.app.inject({ method: 'POST', url: `/api/v1/jobs/${job.id}/cancel` });
     expect(res.statusCode).toBe(200);
@@ -179,7 +181,7 @@ describe('progress WebSocket', () => {
   let base: string;
   beforeAll(async () => {
     t = await createTestApp('sqlite', { API_KEY: KEY });
-    t.container.queue.register('generation.test', async (_p, ctx) => {
+    anyKind(t.container.queue).register('generation.test', async (_p, ctx) => {
       await ctx.progress({ progress: 0.25, step: 5, total_steps: 20, eta_seconds: 3, preview: 'data:image/png;base64,AAAA' });
       return { images: ['/api/v1/generation/results/x/images/0'] };
     });
@@ -221,7 +223,7 @@ describe('progress WebSocket', () => {
     await waitFor(async () => messages.some((m) => m.type === 'subscription_confirmed'), Boolean);
     expect(messages.find((m) => m.type === 'subscription_confirmed')?.data).toEqual({ job_ids: null, include_previews: true });
 
-    const job = await t.container.queue.enqueue('generation.test', { prompt: 'a cat' });
+    const job = await anyKind(t.container.queue).enqueue('generation.test', { prompt: 'a cat' });
     await waitFor(async () => messages.some((m) => m.type === 'generation_complete'), Boolean);
     const types = messages.map((m) => m.type);
     expect(types).toEqual(expect.arrayContaining(['generation_started', 'queue_update', 'progress_update', 'generation_progress', 'generation_complete', 'job_update']));
@@ -237,7 +239,7 @@ describe('progress WebSocket', () => {
     const { socket, messages } = await connect(`/v1/ws/progress?api_key=${KEY}`);
     socket.send(JSON.stringify({ type: 'subscribe', job_ids: ['some-other-job'] }));
     await waitFor(async () => messages.some((m) => m.type === 'subscription_confirmed'), Boolean);
-    const job = await t.container.queue.enqueue('generation.test', {});
+    const job = await anyKind(t.container.queue).enqueue('generation.test', {});
     await waitFor(() => t.container.repositories.jobs.findById(job.id), (j) => j?.status === 'succeeded');
     await sleep(30);
     expect(messages.filter((m) => (m.data as { job_id?: string })?.job_id === job.id)).toHaveLength(0);

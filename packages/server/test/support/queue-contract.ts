@@ -1,4 +1,5 @@
 import type { JobQueue } from '../../src/jobs/job-queue.ts';
+import { anyKind } from './any-kind-queue.ts';
 import { PermanentJobError } from '../../src/jobs/job-queue.ts';
 
 /** What the contract handlers observed, shared by every queue (and worker) built in one test process. */
@@ -14,7 +15,8 @@ export class HandlerProbe {
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** The handlers the queue contract suite runs, registered the same way on every adapter. */
-export function registerContractHandlers(queue: JobQueue, probe: HandlerProbe): void {
+export function registerContractHandlers(typed: JobQueue, probe: HandlerProbe): void {
+  const queue = anyKind(typed);
   queue.register('contract.echo', async (payload: { value: number }, ctx) => {
     await ctx.progress({ progress: 0.5, step: 1, total_steps: 2, message: 'half way' });
     return { doubled: payload.value * 2 };
@@ -70,7 +72,7 @@ export function registerContractHandlers(queue: JobQueue, probe: HandlerProbe): 
 
 /** A job that hangs on its first attempt (in the process about to be killed) and succeeds when run again. */
 export function registerCrashHandler(queue: JobQueue, mode: 'hang' | 'succeed'): void {
-  queue.register(
+  anyKind(queue).register(
     'contract.crash',
     async (_payload, ctx) => {
       await ctx.progress({ progress: 0.2, message: `attempt ${ctx.attempt} in ${mode} mode` });

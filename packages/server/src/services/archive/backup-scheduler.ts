@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import { JOB_KINDS } from '../../jobs/job-catalogue.ts';
 import type { JobQueue } from '../../jobs/job-queue.ts';
 import type { Clock } from '../../lib/clock.ts';
 import type { BackupService } from './backup.service.ts';
@@ -41,7 +42,7 @@ export class BackupScheduler {
       // One job id per interval window: a second process (or a second tick) finds the id taken; a failed run is tried
       // again in the next window.
       const slot = Math.floor(this.clock.now().getTime() / (state.interval_hours * 3_600_000));
-      await this.queue.enqueue('backup.scheduled', {}, { id: `backup-scheduled-${state.interval_hours}h-${slot}` }).catch(() => undefined);
+      await this.queue.enqueue(JOB_KINDS.backupScheduled, {}, { id: `backup-scheduled-${state.interval_hours}h-${slot}` }).catch(() => undefined);
     } catch (error) {
       this.logger.warn({ err: error }, 'backup schedule check failed');
     }

@@ -3,6 +3,7 @@ import path from 'node:path';
 import type { Adapter, AdapterMetadata, Job, LibraryIssue, LibraryRoot, LibraryStatus, ScanSummary } from '@lora-manager/contract';
 import type { Logger } from 'pino';
 import { AppError, BadRequestError, ConflictError, NotFoundError } from '../../errors.ts';
+import { JOB_KINDS } from '../../jobs/job-catalogue.ts';
 import type { JobQueue } from '../../jobs/job-queue.ts';
 import type { Clock } from '../../lib/clock.ts';
 import { isInside } from '../../lib/paths.ts';
@@ -13,8 +14,6 @@ import type { LibraryRepository } from '../../repositories/library.repository.ts
 import type { LibraryRootsService } from '../library-roots.service.ts';
 import type { LibraryScanService } from './library-scan.service.ts';
 import type { LibrarySettingsService } from './library-settings.service.ts';
-
-export const JOB_KINDS = { scan: 'library.scan', hash: 'library.hash', civitai: 'library.civitai' } as const;
 
 /** Fields of A1111's NAME.json that a user's edit may be written back to. */
 const A1111_FIELDS = ['activation_text', 'preferred_weight', 'negative_text', 'notes', 'description', 'sd_version'] as const;
@@ -110,8 +109,8 @@ export class LibraryService {
       }
     }
     const payload = { roots: request.roots?.map((r) => path.resolve(r)) ?? null, paths: request.paths?.map((p) => path.resolve(p)) ?? null, force: request.force ?? false };
-    const active = await this.activeJob(JOB_KINDS.scan, payload);
-    return active ?? this.queue.enqueue(JOB_KINDS.scan, payload);
+    const active = await this.activeJob(JOB_KINDS.libraryScan, payload);
+    return active ?? this.queue.enqueue(JOB_KINDS.libraryScan, payload);
   }
 
   /** What a scan would do, without doing it. */
@@ -121,8 +120,8 @@ export class LibraryService {
 
   async startHash(request: { adapter_ids?: string[]; verify?: boolean }): Promise<Job> {
     const payload = { adapter_ids: request.adapter_ids ?? null, verify: request.verify ?? false };
-    const active = await this.activeJob(JOB_KINDS.hash, payload);
-    return active ?? this.queue.enqueue(JOB_KINDS.hash, payload);
+    const active = await this.activeJob(JOB_KINDS.libraryHash, payload);
+    return active ?? this.queue.enqueue(JOB_KINDS.libraryHash, payload);
   }
 
   async startCivitaiRefresh(request: { adapter_ids?: string[]; retry_not_found?: boolean }): Promise<Job> {
@@ -130,8 +129,8 @@ export class LibraryService {
       throw new ConflictError('civitai_disabled', 'CivitAI lookups are off; enable them in the library settings (they send file hashes to civitai.com)');
     }
     const payload = { adapter_ids: request.adapter_ids ?? null, retry_not_found: request.retry_not_found ?? false };
-    const active = await this.activeJob(JOB_KINDS.civitai, payload);
-    return active ?? this.queue.enqueue(JOB_KINDS.civitai, payload, { maxAttempts: 3 });
+    const active = await this.activeJob(JOB_KINDS.libraryCivitai, payload);
+    return active ?? this.queue.enqueue(JOB_KINDS.libraryCivitai, payload, { maxAttempts: 3 });
   }
 
   async status(): Promise<LibraryStatus> {
