@@ -1,6 +1,6 @@
 import type { AdapterListQuery } from '@lora-manager/contract';
 import { type Command, InvalidArgumentError } from 'commander';
-import { withContainer } from '../index.ts';
+import { withContainer } from '../cli-support.ts';
 
 function integer(value: string): number {
   const n = Number(value);

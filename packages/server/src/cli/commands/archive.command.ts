@@ -6,7 +6,7 @@ import cliProgress from 'cli-progress';
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import { formatBytes } from '../../lib/format.ts';
 import type { ArchiveProgress } from '../../services/archive/archive-export.service.ts';
-import { withContainer } from '../index.ts';
+import { withContainer } from '../cli-support.ts';
 
 const list = (value: string) => value.split(',').map((v) => v.trim()).filter(Boolean);
 

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { buildApp } from '../../app.ts';
 import { createContainer } from '../../container.ts';
-import { configOrExit } from '../index.ts';
+import { configOrExit } from '../cli-support.ts';
 
 export function registerServeCommand(program: Command): void {
   program

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { createContainer } from '../../container.ts';
-import { configOrExit } from '../index.ts';
+import { configOrExit } from '../cli-support.ts';
 
 /**
  * `lora-manager worker`: runs job handlers and nothing else (no HTTP). Start as many as the machines allow; they share

@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Logger } from 'pino';
 import { isInside } from '../../lib/paths.ts';
-import { ImportWriteGuard } from './write-guard.ts';
+import { ImportWriteGuard, ROOT_STAGING_DIR } from './write-guard.ts';
 
 /**
  * Where an import writes files before it commits. Files are extracted into a staging folder on the same file system
@@ -14,7 +14,6 @@ import { ImportWriteGuard } from './write-guard.ts';
  * After a crash, `recover()` reads it: when the database holds the import's `archive_import` row the commit happened
  * and the moves are finished (roll forward); otherwise the staged files are deleted and the library is as it was.
  */
-export const ROOT_STAGING_DIR = '.lora-manager-staging';
 const JOURNAL_SUFFIX = '.journal.json';
 /** A journal's id names its file and its folders: one plain path segment (imports use UUIDs). */
 const JOURNAL_ID = /^[A-Za-z0-9_-]{1,100}$/;

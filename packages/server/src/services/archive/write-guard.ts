@@ -2,7 +2,9 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { ManifestError } from '../../lib/archive-manifest.ts';
 import { isInside } from '../../lib/paths.ts';
-import { ROOT_STAGING_DIR } from './staging.ts';
+
+/** The folder in each library root where an import stages its files before they move into place (see staging.ts). */
+export const ROOT_STAGING_DIR = '.lora-manager-staging';
 
 /** Where a file an import writes belongs: a library root, DATA_DIR's previews, or OUTPUT_DIR (result images). */
 export type WriteZone = 'library' | 'data' | 'output';
