@@ -3,6 +3,79 @@ import pluginVue from 'eslint-plugin-vue';
 import globals from 'globals';
 import tseslint from 'typescript-eslint';
 
+/*
+ * Server layers (DESIGN.md section 3), enforced with `no-restricted-imports`: an import that runs up a layer fails
+ * `npm run lint`. Each row names a folder (or file) of packages/server/src and what it may NOT import; tests, benches
+ * and scripts are exempt. The contract package sits below everything and is open to every layer. Import cycles are
+ * caught by packages/server/src/architecture.test.ts.
+ */
+const SERVER = 'packages/server/src';
+/** A relative import (any depth of ../) of one of our folders, or of one top-level file of packages/server/src. */
+const folder = (name) => `^\\.\\.?/(\\.\\./)*${name}/`;
+const topFile = (name) => `^\\.\\.?/(\\.\\./)*${name}\\.(ts|js)$`;
+const OURS = {
+  routes: folder('routes'),
+  http: folder('http'),
+  services: folder('services'),
+  repositories: folder('repositories'),
+  backends: folder('backends'),
+  jobs: folder('jobs'),
+  // From inside jobs/ a handler is `./x.handler.ts`; from elsewhere `../jobs/x.handler.ts`.
+  jobHandlers: `^\\.\\.?/(\\.\\./)*(jobs/)?[^/]+\\.(handler|jobs)\\.(ts|js)$`,
+  jobsOtherThanPort: `${folder('jobs')}(?!job-queue\\.(ts|js)$|job-catalogue\\.(ts|js)$)`,
+  events: folder('events'),
+  probes: folder('probes'),
+  workers: folder('workers'),
+  db: folder('db'),
+  lib: folder('lib'),
+  cli: folder('cli'),
+  app: topFile('app'),
+  container: topFile('container'),
+  main: topFile('main'),
+  config: topFile('config'),
+  errors: topFile('errors'),
+};
+/** The composition layer: wires everything, imported by nothing below it. */
+const COMPOSITION = ['app', 'container', 'main', 'cli'];
+const ABOVE_SERVICES = ['routes', 'http', ...COMPOSITION];
+
+const layerRule = (files, forbidden, why, ignores = []) => ({
+  files: files.map((f) => `${SERVER}/${f}`),
+  ignores: ['**/*.test.ts', ...ignores.map((f) => `${SERVER}/${f}`)],
+  rules: {
+    'no-restricted-imports': ['error', { patterns: forbidden.map((name) => ({ regex: OURS[name], message: `${why} (layer rule: no ${name}).` })) }],
+  },
+});
+
+const serverLayers = [
+  // lib/: pure helpers; nothing of ours but lib/ (and the contract).
+  layerRule(['lib/**'], Object.keys(OURS).filter((n) => n !== 'lib'), 'lib/ is pure code and imports only lib/ and the contract'),
+  // db/: the Kysely database, dialects and migrations; only db/ and lib/.
+  layerRule(['db/**'], Object.keys(OURS).filter((n) => !['db', 'lib'].includes(n)), 'db/ imports only db/ and lib/'),
+  // repositories/: SQL only; db/, lib/, errors.
+  layerRule(['repositories/**'], Object.keys(OURS).filter((n) => !['repositories', 'db', 'lib', 'errors'].includes(n)), 'repositories/ import only db/, lib/ and errors'),
+  // backends/: generation and delivery adapters; lib/, errors and each other. Settings come in through a port they define.
+  layerRule(['backends/**'], Object.keys(OURS).filter((n) => !['backends', 'lib', 'errors'].includes(n)), 'backends/ import only lib/, errors and backends/'),
+  // events/, probes/, workers/: infrastructure adapters beside lib/ (event bus, health and GPU probes, reader threads).
+  layerRule(['events/**', 'probes/**', 'workers/**'], Object.keys(OURS).filter((n) => !['events', 'probes', 'workers', 'lib', 'errors'].includes(n)), 'events/, probes/ and workers/ are low-level adapters: lib/ and errors only'),
+  // jobs/ port, catalogue and queue adapters: sit under services (they record jobs through the job repository and publish events).
+  layerRule(['jobs/**'], ['services', 'backends', 'probes', 'workers', 'config', 'jobHandlers', ...ABOVE_SERVICES], 'the JobQueue port and its adapters sit below services', ['jobs/*.handler.ts', 'jobs/*.jobs.ts']),
+  // jobs/ handler files: call services; wired by container.ts.
+  layerRule(['jobs/*.handler.ts', 'jobs/*.jobs.ts'], ABOVE_SERVICES, 'job handlers call services and are wired by container.ts'),
+  // services/: business rules; never HTTP, the composition root, or job handlers (only the JobQueue port and catalogue).
+  layerRule(['services/**'], [...ABOVE_SERVICES, 'jobsOtherThanPort'], 'services never see HTTP or the composition root, and reach jobs only through jobs/job-queue.ts and jobs/job-catalogue.ts'),
+  // http/: Fastify glue used by app.ts and routes (auth, problem+json, guards); below everything with rules in it.
+  layerRule(['http/**'], Object.keys(OURS).filter((n) => !['http', 'lib', 'errors', 'config'].includes(n)), 'http/ is framework glue: lib/, errors and config only'),
+  // routes/: thin; call services, never repositories, the database, the queue or adapters.
+  layerRule(['routes/**'], ['repositories', 'db', 'jobs', 'backends', 'probes', 'workers', ...COMPOSITION], 'routes call services'),
+  // config.ts and errors.ts: read by every layer, so they import only lib/.
+  layerRule(['config.ts', 'errors.ts'], Object.keys(OURS).filter((n) => n !== 'lib'), 'config.ts and errors.ts are below every layer'),
+  // container.ts builds services; app.ts builds the HTTP app from it; main.ts and cli/ are the entry points above both.
+  layerRule(['container.ts'], ['routes', 'http', 'app', 'main', 'cli'], 'container.ts builds services, not the HTTP app or the CLI'),
+  layerRule(['app.ts'], ['main', 'cli'], 'app.ts is used by main.ts and cli/, never the reverse'),
+  layerRule(['cli/**'], ['main'], 'main.ts is the entry point above cli/'),
+];
+
 export default tseslint.config(
   { ignores: ['**/node_modules/**', '**/dist/**', 'data/**', 'test-results/**', 'playwright-report/**', '.ci-out/**'] },
   js.configs.recommended,
@@ -29,4 +102,5 @@ export default tseslint.config(
     files: ['scripts/**', '**/bench/**', '**/cli/**', '**/*.test.ts', '**/test/**', '**/e2e/**'],
     rules: { 'no-console': 'off' },
   },
+  ...serverLayers,
 );

@@ -1,8 +1,8 @@
 import type { BackendInfo } from '@lora-manager/contract';
 import type { Clock } from '../lib/clock.ts';
 import { toIso } from '../lib/time.ts';
-import type { EffectiveGenerationSettings, GenerationSettingsService } from '../services/generation-settings.service.ts';
 import { ComfyuiBackend } from './comfyui.backend.ts';
+import type { BackendSettingsSource, EffectiveGenerationSettings } from './backend-settings.ts';
 import type { BackendHealth, GenerationBackend } from './generation-backend.ts';
 import { SdnextBackend } from './sdnext.backend.ts';
 
@@ -18,7 +18,7 @@ export class BackendRegistry {
   private readonly probes = new Map<string, { at: number; health: BackendHealth; checkedAt: string }>();
 
   constructor(
-    private readonly settings: GenerationSettingsService,
+    private readonly settings: BackendSettingsSource,
     private readonly clock: Clock,
     private readonly pollIntervalMs: number,
   ) {}

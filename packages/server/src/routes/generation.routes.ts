@@ -14,10 +14,10 @@ import {
   ProgressQuery,
   QueuedGeneration,
 } from '@lora-manager/contract';
+import type { BackendInfo } from '@lora-manager/contract';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyPluginAsync } from 'fastify';
 import { Type } from 'typebox';
-import type { BackendRegistry } from '../backends/backend-registry.ts';
 import type { GenerationSettingsService } from '../services/generation-settings.service.ts';
 import type { GenerationOptions, GenerationService } from '../services/generation.service.ts';
 
@@ -35,7 +35,8 @@ function options(query: GenerationQuery, defaults: Pick<GenerationOptions, 'mode
 
 export interface GenerationRouteDeps {
   generation: GenerationService;
-  registry: BackendRegistry;
+  /** The configured backends and whether they answer (the container passes its BackendRegistry; routes never import backends/). */
+  registry: { list(): Promise<BackendInfo[]> };
   settings: GenerationSettingsService;
 }
 

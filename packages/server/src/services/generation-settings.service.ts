@@ -1,4 +1,5 @@
 import type { GenerationSettings, GenerationSettingsPatch } from '@lora-manager/contract';
+import type { BackendSettingsSource, EffectiveGenerationSettings } from '../backends/backend-settings.ts';
 import type { GenerationConfig } from '../config.ts';
 import { AppError } from '../errors.ts';
 import type { Clock } from '../lib/clock.ts';
@@ -20,20 +21,6 @@ interface SavedSdnext extends Partial<Record<'base_url' | 'username' | 'password
 interface Saved {
   sdnext?: SavedSdnext;
   comfyui?: Partial<Record<'base_url' | 'checkpoint', string>> & Partial<Record<'timeout_seconds', number>>;
-}
-
-/** The generation server settings in force: saved values (from the web page) over configuration over defaults. */
-export interface EffectiveGenerationSettings {
-  sdnext: {
-    baseUrl: string | null;
-    username: string | null;
-    password: string | null;
-    timeoutMs: number;
-    defaultSteps: number;
-    defaultSampler: string;
-    defaultCfgScale: number;
-  };
-  comfyui: { baseUrl: string | null; checkpoint: string | null; timeoutMs: number };
 }
 
 type Source = GenerationSettings['sources'][string];
@@ -74,7 +61,7 @@ function checkServerUrl(field: string, value: string): void {
  * override them at run time, stored in the database so every process (API and workers) sees the same servers.
  * Credentials are bound to the server they were given for: changing the URL never sends them to another host.
  */
-export class GenerationSettingsService {
+export class GenerationSettingsService implements BackendSettingsSource {
   constructor(
     private readonly config: GenerationConfig,
     private readonly settings: SettingRepository,
