@@ -76,6 +76,26 @@ const serverLayers = [
   layerRule(['cli/**'], ['main'], 'main.ts is the entry point above cli/'),
 ];
 
+/*
+ * config.ts is the only reader of process.env (DESIGN.md section 3): everything else gets a typed Config. Caught in
+ * every spelling: `process.env`, `process['env']`, `globalThis.process.env`, `const { env } = process` and
+ * `import { env } from 'node:process'`. Tests, benches and scripts are exempt.
+ */
+const ENV_MESSAGE = 'Only config.ts reads process.env; take the value from Config (or an argument) instead.';
+const processEnvRule = {
+  files: [`${SERVER}/**/*.ts`],
+  ignores: [`${SERVER}/config.ts`, '**/*.test.ts'],
+  rules: {
+    'no-restricted-syntax': [
+      'error',
+      { selector: 'MemberExpression[property.name="env"]:matches([object.name="process"], [object.property.name="process"])', message: ENV_MESSAGE },
+      { selector: 'MemberExpression[property.value="env"]:matches([object.name="process"], [object.property.name="process"])', message: ENV_MESSAGE },
+      { selector: 'VariableDeclarator[init.name="process"] > ObjectPattern > Property[key.name="env"]', message: ENV_MESSAGE },
+      { selector: 'ImportDeclaration[source.value=/^(node:)?process$/] > ImportSpecifier[imported.name="env"]', message: ENV_MESSAGE },
+    ],
+  },
+};
+
 export default tseslint.config(
   { ignores: ['**/node_modules/**', '**/dist/**', 'data/**', 'test-results/**', 'playwright-report/**', '.ci-out/**'] },
   js.configs.recommended,
@@ -103,4 +123,5 @@ export default tseslint.config(
     rules: { 'no-console': 'off' },
   },
   ...serverLayers,
+  processEnvRule,
 );

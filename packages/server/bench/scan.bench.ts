@@ -26,7 +26,7 @@ import { generateLibrary } from '../scripts/fixtures/library-generator.ts';
 import { loadConfig } from '../src/config.ts';
 import { createContainer } from '../src/container.ts';
 import { hashFile } from '../src/lib/hashes.ts';
-import { nativeHeaderReaderStatus } from '../src/lib/native-header-reader.ts';
+import { configureNativeHeaderReader, nativeHeaderReaderStatus } from '../src/lib/native-header-reader.ts';
 import { table } from './support.ts';
 
 const { values } = parseArgs({
@@ -100,9 +100,12 @@ function headerBytes(paths: readonly string[]): { bytes: number; readMs: number 
   return { bytes, readMs: performance.now() - started };
 }
 
+/** The bench's one setting from the environment (LORA_MANAGER_NATIVE_READER=off), passed on to Config like the server's. */
+const NATIVE_READER_ENV = { LORA_MANAGER_NATIVE_READER: process.env.LORA_MANAGER_NATIVE_READER ?? '' };
+
 async function scans(dir: string) {
   const data = fs.mkdtempSync(path.join(os.tmpdir(), 'lm-bench-scan-data-'));
-  const config = loadConfig({ DATA_DIR: data, LORA_PATHS: dir, LOG_LEVEL: 'silent', SCAN_THREADS: threads }, data);
+  const config = loadConfig({ DATA_DIR: data, LORA_PATHS: dir, LOG_LEVEL: 'silent', SCAN_THREADS: threads, ...NATIVE_READER_ENV }, data);
   const container = await createContainer(config, { logger: pino({ level: 'silent' }) });
   const measure = async (label: string) => {
     const load = os.loadavg()[0];
@@ -179,6 +182,7 @@ async function main() {
   const files = headers.length;
   process.stdout.write(`library: ${files.toLocaleString()} .safetensors files, ${(bytes / 2 ** 20).toFixed(0)} MiB of headers (mean ${(bytes / files / 1024).toFixed(0)} KiB)\n`);
   process.stdout.write(`machine floor: reading those headers alone (no parsing, one thread) takes ${(readMs / 1000).toFixed(2)} s right now\n`);
+  configureNativeHeaderReader({ enabled: loadConfig(NATIVE_READER_ENV).nativeHeaderReader });
   const reader = nativeHeaderReaderStatus();
   process.stdout.write(`scanning with SCAN_THREADS=${threads} on ${os.availableParallelism()} CPUs, ${reader.active ? 'native header reader' : 'JavaScript header reader'} (${reader.reason})…\n`);
   const { first, rescan, count } = await scans(dir);

@@ -17,6 +17,16 @@ describe('loadConfig', () => {
     expect(loadConfig({ LORA_PATHS: '["/x y"]' }, '/').loraPaths).toEqual(['/x y']);
   });
 
+  it('reads LORA_MANAGER_NATIVE_READER and whether LOG_LEVEL was set (no other file reads the environment)', () => {
+    expect(loadConfig({}, '/').nativeHeaderReader).toBe(true);
+    for (const off of ['off', 'OFF', '0', 'false', ' off ']) expect(loadConfig({ LORA_MANAGER_NATIVE_READER: off }, '/').nativeHeaderReader, off).toBe(false);
+    // As before the value moved into Config: only those spellings turn the reader off, and nothing stops the start.
+    for (const on of ['on', '1', 'yes', 'whatever', '']) expect(loadConfig({ LORA_MANAGER_NATIVE_READER: on }, '/').nativeHeaderReader, on).toBe(true);
+    expect(loadConfig({}, '/')).toMatchObject({ logLevel: 'info', logLevelSet: false });
+    expect(loadConfig({ LOG_LEVEL: '  ' }, '/').logLevelSet).toBe(false);
+    expect(loadConfig({ LOG_LEVEL: 'info' }, '/')).toMatchObject({ logLevel: 'info', logLevelSet: true });
+  });
+
   it('reads SECRETS_KEY as hex or base64, and refuses anything else without echoing it', () => {
     const key = Buffer.alloc(32, 7);
     expect(loadConfig({}, '/').secretsKey).toBeNull();

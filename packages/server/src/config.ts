@@ -21,6 +21,8 @@ export interface Config {
   loraPaths: string[];
   outputDir: string;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  /** Whether LOG_LEVEL was set at all: one-shot CLI commands log only warnings unless it was. */
+  logLevelSet: boolean;
   /** What /frontend/settings tells the SPA; null means the API on the same origin. */
   backendUrl: string | null;
   corsOrigins: string[];
@@ -35,6 +37,11 @@ export interface Config {
   bodyLimit: number;
   /** Threads that read safetensors headers during a scan (0 = on the main thread). */
   scanThreads: number;
+  /**
+   * Whether the C safetensors header reader (built by `npm install`) may be used; LORA_MANAGER_NATIVE_READER=off, 0 or
+   * false turns it off (any other value leaves it on), and the JavaScript reader gives the same results more slowly.
+   */
+  nativeHeaderReader: boolean;
   /** CivitAI REST API base (tests point it at a local server). */
   civitaiApiUrl: string;
   /** Least time between two CivitAI requests (their API rate-limits). */
@@ -312,6 +319,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     loraPaths: read.list('LORA_PATHS').map((p) => path.resolve(cwd, p)),
     outputDir: path.resolve(cwd, read.string('OUTPUT_DIR', path.join(dataDir, 'outputs'))),
     logLevel: read.oneOf('LOG_LEVEL', 'info', LOG_LEVELS),
+    logLevelSet: read.optional('LOG_LEVEL') !== null,
     backendUrl,
     corsOrigins: read.list('CORS_ORIGINS'),
     allowedHosts: read.list('ALLOWED_HOSTS').map((h) => h.toLowerCase()),
@@ -323,6 +331,8 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     },
     bodyLimit: read.int('BODY_LIMIT_BYTES', 10 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
     scanThreads: read.int('SCAN_THREADS', Math.min(4, os.availableParallelism()), 0, 64),
+    // Only these spellings turn the C reader off, as before; anything else leaves it on (it is never a start-up error).
+    nativeHeaderReader: !['off', '0', 'false'].includes((read.optional('LORA_MANAGER_NATIVE_READER') ?? '').toLowerCase()),
     civitaiApiUrl: (read.url('CIVITAI_API_URL', ['https:', 'http:']) ?? 'https://civitai.com/api/v1').replace(/\/+$/, ''),
     civitaiMinIntervalMs: read.int('CIVITAI_MIN_INTERVAL_MS', 1000, 0, 600_000),
     generation: readGenerationConfig(read),

@@ -62,7 +62,7 @@ import { LibraryWatcher } from './services/library/library-watcher.ts';
 import { LibraryService } from './services/library/library.service.ts';
 import { PreviewService } from './services/library/preview.service.ts';
 import { createAnalyser } from './workers/analyse-pool.ts';
-import { nativeHeaderReaderStatus } from './lib/native-header-reader.ts';
+import { configureNativeHeaderReader, nativeHeaderReaderStatus } from './lib/native-header-reader.ts';
 import { SystemStatusService, type SystemProbes } from './services/system-status.service.ts';
 
 /** The composition root: the one place that builds repositories, ports and services. */
@@ -227,6 +227,7 @@ export async function createContainer(config: Config, overrides: ContainerOverri
   await generationSettings.sealLegacySecrets();
   await librarySettings.sealLegacySecrets();
   const libraryLogger = logger.child({ component: 'library' });
+  configureNativeHeaderReader({ enabled: config.nativeHeaderReader });
   const headerReader = nativeHeaderReaderStatus();
   // A missing addon only slows scans down (the JavaScript reader gives the same results), but say so once.
   if (headerReader.active) libraryLogger.debug(headerReader.reason);
@@ -237,7 +238,7 @@ export async function createContainer(config: Config, overrides: ContainerOverri
     repositories.library,
     repositories.settings,
     libraryTransaction,
-    () => createAnalyser(config.scanThreads),
+    () => createAnalyser(config.scanThreads, { nativeHeaderReader: config.nativeHeaderReader }),
     clock,
     libraryLogger,
     config.dataDir,

@@ -22,7 +22,7 @@ export function configOrExit(): Config {
 /** Build a container for a one-shot command, run `fn`, and always close it. Logs stay quiet unless LOG_LEVEL asks. */
 export async function withContainer<T>(fn: (container: Container) => Promise<T>): Promise<T> {
   const config = configOrExit();
-  const container = await createContainer({ ...config, logLevel: process.env.LOG_LEVEL ? config.logLevel : 'warn' });
+  const container = await createContainer({ ...config, logLevel: config.logLevelSet ? config.logLevel : 'warn' });
   try {
     return await fn(container);
   } finally {

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { generateLibrary } from '../../scripts/fixtures/library-generator.ts';
 import { fuzzBases, mutate, rng } from '../../test/support/safetensors-fuzz.ts';
-import { nativeHeaderAddon, nativeHeaderReaderStatus, NativeStatus } from './native-header-reader.ts';
+import { configureNativeHeaderReader, nativeHeaderAddon, nativeHeaderReaderStatus, NativeStatus } from './native-header-reader.ts';
 import { inferFromTensors, takesNativeWalk } from './network-inference.ts';
 import { HeaderReader, readSafetensorsHeader, SafetensorsError, type SafetensorsHeader } from './safetensors.ts';
 
@@ -146,5 +146,26 @@ describe.skipIf(turnedOff)('native safetensors header reader', () => {
     expect(kohya).toBeLessThan(files.length);
     // Every intact file stays on the native path (checkpoints and embeddings are valid safetensors too).
     expect(reader.counts.native).toBeGreaterThanOrEqual(files.filter((f) => !f.broken).length);
+  });
+});
+
+describe('turning the native reader off', () => {
+  it('uses the JavaScript reader when Config says so (LORA_MANAGER_NATIVE_READER=off), and the addon again once allowed', () => {
+    const file = path.join(dir, 'off.safetensors');
+    const header = Buffer.from(JSON.stringify({ w: { dtype: 'F32', shape: [1], data_offsets: [0, 4] } }));
+    const length = Buffer.alloc(8);
+    length.writeBigUInt64LE(BigInt(header.length));
+    fs.writeFileSync(file, Buffer.concat([length, header, Buffer.alloc(4)]));
+    configureNativeHeaderReader({ enabled: false });
+    try {
+      expect(nativeHeaderReaderStatus()).toMatchObject({ active: false, turnedOff: true });
+      expect(nativeHeaderAddon()).toBeNull();
+      const reader = new HeaderReader();
+      expect(visible(outcome(() => reader.read(file)))).toEqual(visible(outcome(() => readSafetensorsHeader(file))));
+      expect(reader.counts.native).toBe(0);
+    } finally {
+      configureNativeHeaderReader({ enabled: true });
+    }
+    expect(nativeHeaderReaderStatus().turnedOff).toBe(false);
   });
 });

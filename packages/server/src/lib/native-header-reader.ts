@@ -3,7 +3,8 @@ import { createRequire } from 'node:module';
 /**
  * The compiled fast path of the safetensors header reader (packages/server/native/safetensors-header), built by
  * `npm install` when a C compiler is there. Without it every header is read by the JavaScript reader, which accepts
- * and refuses exactly the same files, only slower; LORA_MANAGER_NATIVE_READER=off turns it off.
+ * and refuses exactly the same files, only slower; LORA_MANAGER_NATIVE_READER=off turns it off (read by config.ts,
+ * handed in through configureNativeHeaderReader).
  */
 export interface NativeHeaderAddon {
   configure(dtypes: string[], bits: number[]): void;
@@ -43,6 +44,14 @@ export const NativeStatus = { ok: 0, grow: 1, fallback: 2 } as const;
 const ADDON_PATH = '../../native/safetensors-header/build/Release/safetensors_header.node';
 
 let loaded: ReturnType<typeof load> | undefined;
+/** Set from Config (LORA_MANAGER_NATIVE_READER) by the container and by each reader thread; lib/ reads no environment. */
+let enabled = true;
+
+/** Allow or forbid the addon in this thread; decided again on the next read. */
+export function configureNativeHeaderReader(options: { enabled: boolean }): void {
+  enabled = options.enabled;
+  loaded = undefined;
+}
 
 /** The addon, or null with the reason (not built, turned off). Loaded once per thread. */
 export function nativeHeaderAddon(): NativeHeaderAddon | null {
@@ -57,7 +66,7 @@ export function nativeHeaderReaderStatus(): { active: boolean; turnedOff: boolea
 }
 
 function load(): { addon: NativeHeaderAddon | null; turnedOff: boolean; reason: string } {
-  if (['off', '0', 'false'].includes((process.env.LORA_MANAGER_NATIVE_READER ?? '').toLowerCase())) {
+  if (!enabled) {
     return { addon: null, turnedOff: true, reason: 'turned off by LORA_MANAGER_NATIVE_READER' };
   }
   try {

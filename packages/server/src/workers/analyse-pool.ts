@@ -35,6 +35,12 @@ interface Task {
 }
 
 /** The reader loaded through tsx: the way in when the bundle is not there. */
+/** What a reader thread is told at start (its workerData): a thread has its own modules, so settings travel with it. */
+export interface ReaderThreadOptions {
+  /** Config.nativeHeaderReader: whether the thread may use the C header reader. */
+  nativeHeaderReader: boolean;
+}
+
 const TSX_WORKER_URL = new URL('./analyse.worker.mjs', import.meta.url);
 
 /**
@@ -54,11 +60,12 @@ export class WorkerAnalyser implements Analyser {
 
   /**
    * Threads start on the first request (a scan that finds nothing to read never starts any), from the bundled
-   * reader when `source` gives one, else through tsx.
+   * reader when `source` gives one, else through tsx. `options` travel to each thread as its workerData.
    */
   constructor(
     private readonly threads: number,
     private readonly source: () => Promise<string | null> = readerBundle,
+    private readonly options: ReaderThreadOptions = { nativeHeaderReader: true },
   ) {}
 
   /** How the threads were started: 'bundle', 'tsx', or null before the first request. */
@@ -93,7 +100,8 @@ export class WorkerAnalyser implements Analyser {
   }
 
   private spawn(): Slot {
-    const worker = this.bundle === null ? new Worker(TSX_WORKER_URL) : new Worker(this.bundle, { eval: true });
+    const workerData = this.options;
+    const worker = this.bundle === null ? new Worker(TSX_WORKER_URL, { workerData }) : new Worker(this.bundle, { eval: true, workerData });
     let markReady: () => void = () => undefined;
     const slot: Slot = { worker, inbox: [], ready: new Promise<void>((r) => (markReady = r)) };
     worker.on('message', (message: { ready?: boolean; id?: number; results?: AnalyseResult[] }) => {
@@ -142,6 +150,6 @@ function failed(reason: string): AnalyseResult {
   return { ok: false, code: 'internal_error', reason };
 }
 
-export function createAnalyser(threads: number): Analyser {
-  return threads > 0 ? new WorkerAnalyser(threads) : new InlineAnalyser();
+export function createAnalyser(threads: number, options: ReaderThreadOptions): Analyser {
+  return threads > 0 ? new WorkerAnalyser(threads, readerBundle, options) : new InlineAnalyser();
 }

@@ -1,5 +1,10 @@
-import { parentPort } from 'node:worker_threads';
+import { parentPort, workerData } from 'node:worker_threads';
 import { analyseLoraFile, type AnalyseRequest, type AnalyseResult } from '../lib/lora-file.ts';
+import { configureNativeHeaderReader } from '../lib/native-header-reader.ts';
+import type { ReaderThreadOptions } from './analyse-pool.ts';
+
+// The pool hands the thread its settings (this thread has its own copy of every module, configured by nobody else).
+configureNativeHeaderReader({ enabled: (workerData as ReaderThreadOptions | null)?.nativeHeaderReader !== false });
 
 /**
  * The reader thread's loop: batches of files in, their analyses out. The pool normally runs this file bundled into
