@@ -180,7 +180,7 @@ export function createApiClient(target: () => ApiTarget, ready?: () => Promise<u
       const t = target();
       if (!t.apiKey) return false;
       try {
-        const response = await fetch(resolveUrl(t, 'auth/session'), { method: 'POST', headers: { 'X-API-Key': t.apiKey, 'Content-Type': 'application/json' }, body: '{}', credentials: 'same-origin' });
+        const response = await fetch(resolveUrl(t, 'auth/session'), { method: 'POST', headers: { ...authHeaders(t), 'Content-Type': 'application/json' }, body: '{}', credentials: 'same-origin' });
         return response.ok;
       } catch {
         return false;
