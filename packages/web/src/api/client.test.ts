@@ -78,6 +78,42 @@ describe('createApiClient', () => {
     await expect(api.get('health')).rejects.toMatchObject({ code: 'network_error' });
   });
 
+  it('uploads a form with the key header, reports progress and turns a problem into an ApiError', async () => {
+    const sent: Array<{ url: string; headers: Record<string, string>; body: unknown }> = [];
+    let answer = { status: 200, text: '{"ok":true}' };
+    class FakeXhr {
+      upload: { onprogress?: (e: { lengthComputable: boolean; loaded: number; total: number }) => void } = {};
+      onload?: () => void;
+      onerror?: () => void;
+      status = 0;
+      statusText = '';
+      responseText = '';
+      private request = { url: '', headers: {} as Record<string, string>, body: null as unknown };
+      open(_method: string, url: string) {
+        this.request.url = url;
+      }
+      setRequestHeader(name: string, value: string) {
+        this.request.headers[name] = value;
+      }
+      send(body: unknown) {
+        sent.push({ ...this.request, body });
+        this.upload.onprogress?.({ lengthComputable: true, loaded: 5, total: 10 });
+        this.status = answer.status;
+        this.responseText = answer.text;
+        this.onload?.();
+      }
+    }
+    vi.stubGlobal('XMLHttpRequest', FakeXhr);
+    const api = createApiClient(() => ({ baseUrl: 'http://other:9000/api/v1', apiKey: 'abcdefgh' }));
+    const form = new FormData();
+    const progress: number[] = [];
+    await expect(api.upload('import/jobs', form, (f) => progress.push(f))).resolves.toEqual({ ok: true });
+    expect(sent[0]).toEqual({ url: 'http://other:9000/api/v1/import/jobs', headers: { 'X-API-Key': 'abcdefgh' }, body: form });
+    expect(progress).toEqual([0.5]);
+    answer = { status: 413, text: JSON.stringify({ title: 'Too large', status: 413, code: 'payload_too_large' }) };
+    await expect(api.upload('import/jobs', form)).rejects.toMatchObject({ status: 413, code: 'payload_too_large' });
+  });
+
   it('waits for the bootstrap before the first request', async () => {
     const urls: string[] = [];
     vi.stubGlobal('fetch', async (url: string) => {

@@ -87,16 +87,29 @@ export interface RequestOptions {
   blob?: boolean;
 }
 
+function unreachable(t: ApiTarget): ApiError {
+  return new ApiError(0, 'network_error', `Cannot reach the server at ${t.baseUrl}. Is it running? (Settings → Connection)`);
+}
+
+/** An ApiError from a failed response and its problem document, if it sent one. */
+function problemError(status: number, problem: Problem | null, statusText: string): ApiError {
+  return new ApiError(status, problem?.code ?? 'http_error', problem?.title ?? (statusText || `HTTP ${status}`), problem ?? undefined);
+}
+
 /**
  * `ready`, when given, is awaited before each request: the app mounts at once and its first requests wait for the
  * server to say where the API is, instead of the whole page waiting.
  */
 export function createApiClient(target: () => ApiTarget, ready?: () => Promise<unknown>) {
+  /** The headers that authenticate a request the client sends itself (never a URL the browser fetches). */
+  function authHeaders(t: ApiTarget): Record<string, string> {
+    return t.apiKey ? { 'X-API-Key': t.apiKey } : {};
+  }
+
   async function request<T>(method: string, path: string, options: RequestOptions = {}): Promise<T> {
     if (ready) await ready();
     const t = target();
-    const headers: Record<string, string> = {};
-    if (t.apiKey) headers['X-API-Key'] = t.apiKey;
+    const headers = authHeaders(t);
     let body: BodyInit | undefined;
     if (options.body instanceof FormData) body = options.body;
     else if (options.body !== undefined) {
@@ -108,20 +121,47 @@ export function createApiClient(target: () => ApiTarget, ready?: () => Promise<u
       response = await fetch(resolveUrl(t, path, options.query), { method, headers, body, signal: options.signal });
     } catch (error) {
       if ((error as Error).name === 'AbortError') throw error;
-      throw new ApiError(0, 'network_error', `Cannot reach the server at ${t.baseUrl}. Is it running? (Settings → Connection)`);
+      throw unreachable(t);
     }
     if (!response.ok) {
       const problem = (await response.json().catch(() => null)) as Problem | null;
-      const title = problem?.title ?? (response.statusText || `HTTP ${response.status}`);
-      throw new ApiError(response.status, problem?.code ?? 'http_error', title, problem ?? undefined);
+      throw problemError(response.status, problem, response.statusText);
     }
     if (response.status === 204) return undefined as T;
     if (options.blob) return (await response.blob()) as T;
     return (await response.json()) as T;
   }
 
+  /**
+   * Multipart POST of `form` to `path`, reporting upload progress (0–1) to `onProgress`. XMLHttpRequest, not fetch:
+   * fetch reports no upload progress, and archives can be gigabytes.
+   */
+  async function upload<T>(path: string, form: FormData, onProgress?: (fraction: number) => void): Promise<T> {
+    if (ready) await ready();
+    const t = target();
+    return new Promise<T>((resolve, reject) => {
+      const xhr = new XMLHttpRequest();
+      xhr.open('POST', resolveUrl(t, path));
+      for (const [name, value] of Object.entries(authHeaders(t))) xhr.setRequestHeader(name, value);
+      xhr.upload.onprogress = (e) => e.lengthComputable && onProgress?.(e.loaded / e.total);
+      xhr.onerror = () => reject(unreachable(t));
+      xhr.onload = () => {
+        let body: unknown = null;
+        try {
+          body = JSON.parse(xhr.responseText);
+        } catch {
+          /* not JSON: an error below, or an empty success */
+        }
+        if (xhr.status >= 200 && xhr.status < 300) resolve(body as T);
+        else reject(problemError(xhr.status, body as Problem | null, xhr.statusText));
+      };
+      xhr.send(form);
+    });
+  }
+
   return {
     request,
+    upload,
     get: <T>(path: string, query?: Query, signal?: AbortSignal) => request<T>('GET', path, { query, signal }),
     post: <T>(path: string, body?: unknown, query?: Query) => request<T>('POST', path, { body, query }),
     patch: <T>(path: string, body: unknown) => request<T>('PATCH', path, { body }),
@@ -140,7 +180,7 @@ export function createApiClient(target: () => ApiTarget, ready?: () => Promise<u
       const t = target();
       if (!t.apiKey) return false;
       try {
-        const response = await fetch(resolveUrl(t, 'auth/session'), { method: 'POST', headers: { 'X-API-Key': t.apiKey, 'Content-Type': 'application/json' }, body: '{}', credentials: 'same-origin' });
+        const response = await fetch(resolveUrl(t, 'auth/session'), { method: 'POST', headers: { ...authHeaders(t), 'Content-Type': 'application/json' }, body: '{}', credentials: 'same-origin' });
         return response.ok;
       } catch {
         return false;

@@ -11,4 +11,10 @@ describe('the API base', () => {
     const offenders = files.filter((file) => file !== './client.ts' && sources[file].includes('/api/v1'));
     expect(offenders).toEqual([]);
   });
+
+  it('is authenticated only by the API client: no other module sets the key header or sends its own requests', () => {
+    // The header name as a script string (a placeholder in a template that merely names it is fine).
+    const offenders = Object.keys(sources).filter((file) => file !== './client.ts' && /['`]X-API-Key['`]|XMLHttpRequest/.test(sources[file]));
+    expect(offenders).toEqual([]);
+  });
 });

@@ -2,6 +2,7 @@ import type { Job, ServerEvent } from '@lora-manager/contract';
 import { defineStore } from 'pinia';
 import { computed, ref, shallowRef, triggerRef, watch } from 'vue';
 import { EventStream, type ConnectionState } from '../api/events.ts';
+import { isActive } from '../lib/job-status.ts';
 import { useSettingsStore } from './settings.store.ts';
 
 const MAX_JOBS = 500;
@@ -60,7 +61,7 @@ export const useLiveStore = defineStore('live', () => {
     return () => listeners.delete(listener);
   }
 
-  const activeJobs = computed(() => [...jobs.value.values()].filter((j) => j.status === 'pending' || j.status === 'running' || j.status === 'retrying'));
+  const activeJobs = computed(() => [...jobs.value.values()].filter((j) => isActive(j.status)));
 
   return { state, jobs, activeJobs, lastEvent, connect, onEvent, upsertJob, handle };
 });

@@ -9,73 +9,48 @@ import type {
   ImportConfig,
   ImportReport,
   Job,
-  Problem,
 } from '@lora-manager/contract';
-import { ApiError, resolveAssetUrl, resolveUrl, type ApiTarget } from '../../../api/client.ts';
-
-/** What the archive API needs from the shared client: its JSON `request` and where the API is. */
-export interface ArchiveApiDeps {
-  request: <T>(method: string, path: string, options?: { query?: Record<string, unknown>; body?: unknown }) => Promise<T>;
-  target: () => ApiTarget;
-}
+import type { ApiClient } from '../../../api/client.ts';
 
 const id = (value: string) => encodeURIComponent(value);
 
+/** The multipart body of an import: the `config` JSON field and the archives. */
+function importForm(files: File[], config: ImportConfig): FormData {
+  const form = new FormData();
+  form.append('config', JSON.stringify(config));
+  for (const file of files) form.append('files', file, file.name);
+  return form;
+}
+
 /**
- * Import/export and backup endpoints. JSON calls go through the shared client; the upload uses XMLHttpRequest for
- * its progress events (fetch has none), and downloads are plain links the browser streams to disk.
+ * Import/export and backup endpoints, all through the shared client: JSON calls, the archive upload (with progress)
+ * and downloads, which are plain links the browser streams to disk.
  */
-export function archiveApi({ request, target }: ArchiveApiDeps) {
+export function archiveApi(api: ApiClient) {
   return {
-    estimate: (config: ExportConfig) => request<ExportEstimate>('POST', 'export/estimate', { body: config }),
-    startExport: (config: ExportConfig) => request<{ job: Job }>('POST', 'export/jobs', { body: config }),
-    exports: () => request<ExportFile[]>('GET', 'exports'),
-    deleteExport: (exportId: string) => request<void>('DELETE', `exports/${id(exportId)}`),
-    job: (jobId: string) => request<{ job: Job }>('GET', `jobs/${id(jobId)}`),
-    cancelJob: (jobId: string) => request<{ job: Job }>('POST', `jobs/${id(jobId)}/cancel`),
+    estimate: (config: ExportConfig) => api.post<ExportEstimate>('export/estimate', config),
+    startExport: (config: ExportConfig) => api.post<{ job: Job }>('export/jobs', config),
+    exports: () => api.get<ExportFile[]>('exports'),
+    deleteExport: (exportId: string) => api.delete(`exports/${id(exportId)}`),
+    job: (jobId: string) => api.get<{ job: Job }>(`jobs/${id(jobId)}`),
+    cancelJob: (jobId: string) => api.post<{ job: Job }>(`jobs/${id(jobId)}/cancel`),
 
     /** Checks the archives and reports conflicts without changing anything (mode dry-run). */
     analyse: (files: File[], config: ImportConfig, onUpload?: (fraction: number) => void) =>
-      upload<ImportReport>(target(), 'import', files, { ...config, mode: 'dry-run', validate: true }, onUpload),
+      api.upload<ImportReport>('import', importForm(files, { ...config, mode: 'dry-run', validate: true }), onUpload),
     startImport: (files: File[], config: ImportConfig, onUpload?: (fraction: number) => void) =>
-      upload<{ job: Job }>(target(), 'import/jobs', files, config, onUpload),
+      api.upload<{ job: Job }>('import/jobs', importForm(files, config), onUpload),
 
-    backups: () => request<Backup[]>('GET', 'backups'),
-    createBackup: (body: BackupCreate) => request<{ job: Job }>('POST', 'backups/jobs', { body }),
-    restoreBackup: (backupId: string, config: ImportConfig) => request<{ job: Job }>('POST', `backups/${id(backupId)}/restore/jobs`, { body: config }),
-    deleteBackup: (backupId: string) => request<void>('DELETE', `backups/${id(backupId)}`),
-    schedule: () => request<BackupScheduleState>('GET', 'backups/schedule'),
-    saveSchedule: (schedule: BackupSchedule) => request<BackupScheduleState>('PUT', 'backups/schedule', { body: schedule }),
+    backups: () => api.get<Backup[]>('backups'),
+    createBackup: (body: BackupCreate) => api.post<{ job: Job }>('backups/jobs', body),
+    restoreBackup: (backupId: string, config: ImportConfig) => api.post<{ job: Job }>(`backups/${id(backupId)}/restore/jobs`, config),
+    deleteBackup: (backupId: string) => api.delete(`backups/${id(backupId)}`),
+    schedule: () => api.get<BackupScheduleState>('backups/schedule'),
+    saveSchedule: (schedule: BackupSchedule) => api.put<BackupScheduleState>('backups/schedule', schedule),
 
     /** A link the browser downloads by itself: the session cookie authenticates it (the key only for another origin). */
-    downloadUrl: (path: string) => resolveAssetUrl(target(), path.replace(/^\/+/, '')),
+    downloadUrl: (path: string) => api.assetUrl(path.replace(/^\/+/, '')),
   };
 }
 
 export type ArchiveApi = ReturnType<typeof archiveApi>;
-
-/** Multipart POST of `files` plus the `config` JSON field, reporting upload progress (0–1). */
-function upload<T>(t: ApiTarget, path: string, files: File[], config: ImportConfig, onUpload?: (fraction: number) => void): Promise<T> {
-  const form = new FormData();
-  form.append('config', JSON.stringify(config));
-  for (const file of files) form.append('files', file, file.name);
-  return new Promise<T>((resolve, reject) => {
-    const xhr = new XMLHttpRequest();
-    xhr.open('POST', resolveUrl(t, path));
-    if (t.apiKey) xhr.setRequestHeader('X-API-Key', t.apiKey);
-    xhr.upload.onprogress = (e) => e.lengthComputable && onUpload?.(e.loaded / e.total);
-    xhr.onerror = () => reject(new ApiError(0, 'network_error', `Cannot reach the server at ${t.baseUrl}`));
-    xhr.onload = () => {
-      let body: unknown = null;
-      try {
-        body = JSON.parse(xhr.responseText);
-      } catch {
-        /* not JSON: reported below */
-      }
-      if (xhr.status >= 200 && xhr.status < 300) return resolve(body as T);
-      const problem = body as Problem | null;
-      reject(new ApiError(xhr.status, problem?.code ?? 'http_error', problem?.title ?? `HTTP ${xhr.status}`, problem ?? undefined));
-    };
-    xhr.send(form);
-  });
-}

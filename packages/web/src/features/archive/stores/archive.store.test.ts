@@ -2,7 +2,9 @@ import type { ImportReport, Job } from '@lora-manager/contract';
 import { createPinia, setActivePinia } from 'pinia';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { useLiveStore } from '../../../stores/live.store.ts';
-import { useArchiveStore } from './archive.store.ts';
+import { useArchiveBackupsStore } from './backups.store.ts';
+import { useArchiveExportStore } from './export.store.ts';
+import { useArchiveImportStore } from './import.store.ts';
 
 function job(status: Job['status'], progress: number, extra: Partial<Job> = {}): Job {
   return {
@@ -42,7 +44,7 @@ function serve(routes: Record<string, Array<unknown> | unknown>) {
   return calls;
 }
 
-describe('archive store', () => {
+describe('archive stores', () => {
   beforeEach(() => {
     localStorage.clear();
     setActivePinia(createPinia());
@@ -60,7 +62,7 @@ describe('archive store', () => {
       'GET /api/v1/jobs/job-1': [{ job: job('running', 0.4) }, { job: job('succeeded', 1, { result: exported }) }],
       'GET /api/v1/exports': [exported],
     });
-    const store = useArchiveStore();
+    const store = useArchiveExportStore();
     store.exportConfig.lora_files = false;
     const seen: number[] = [];
     const done = store.startExport();
@@ -79,7 +81,7 @@ describe('archive store', () => {
 
   it('follows a job from the WebSocket events the live store hears', async () => {
     const calls = serve({ 'POST /api/v1/export/jobs': { job: job('pending', 0) }, 'GET /api/v1/exports': [] });
-    const store = useArchiveStore();
+    const store = useArchiveExportStore();
     const live = useLiveStore();
     const done = store.startExport();
     await vi.advanceTimersByTimeAsync(0);
@@ -101,15 +103,58 @@ describe('archive store', () => {
       'GET /api/v1/backups': [],
       'GET /api/v1/backups/schedule': { enabled: false, interval_hours: 24, backup_type: 'metadata', keep: 7, last_run_at: null, next_run_at: null },
     });
-    const store = useArchiveStore();
+    const store = useArchiveBackupsStore();
     const done = store.createBackup('full');
     await vi.advanceTimersByTimeAsync(1000);
     await done;
     expect(store.backupError).toBe('The backup failed: no space left on device');
   });
 
+  it('uploads the archives through the client and lists the backup the import made first', async () => {
+    const report: ImportReport = {
+      success: true,
+      processed_files: 1,
+      total_files: 1,
+      results: [{ file: 'a.zip', status: 'imported', backup_id: 'pre-1' } as unknown as ImportReport['results'][number]],
+    };
+    const backup = { id: 'pre-1', type: 'metadata', status: 'completed', size: 10, adapter_count: 1, note: null, created_at: '2025-01-01T00:00:00.000Z' };
+    serve({
+      'GET /api/v1/jobs/job-1': [{ job: job('succeeded', 1, { kind: 'archive.import', result: report }) }],
+      'GET /api/v1/backups': [backup],
+      'GET /api/v1/backups/schedule': { enabled: false, interval_hours: 24, backup_type: 'metadata', keep: 7, last_run_at: null, next_run_at: null },
+    });
+    const uploads: string[] = [];
+    vi.stubGlobal(
+      'XMLHttpRequest',
+      class {
+        upload: { onprogress?: (e: { lengthComputable: boolean; loaded: number; total: number }) => void } = {};
+        onload?: () => void;
+        status = 202;
+        statusText = '';
+        responseText = JSON.stringify({ job: job('pending', 0, { kind: 'archive.import' }) });
+        open(method: string, url: string) {
+          uploads.push(`${method} ${url}`);
+        }
+        setRequestHeader() {}
+        send() {
+          this.upload.onprogress?.({ lengthComputable: true, loaded: 1, total: 1 });
+          this.onload?.();
+        }
+      },
+    );
+    const store = useArchiveImportStore();
+    store.chooseFiles([new File(['zip'], 'a.zip')]);
+    const done = store.startImport();
+    await vi.advanceTimersByTimeAsync(1000);
+    await done;
+    expect(uploads).toEqual(['POST /api/v1/import/jobs']);
+    expect(store.uploadProgress).toBe(1);
+    expect(store.importReport).toEqual(report);
+    expect(useArchiveBackupsStore().backups).toEqual([backup]);
+  });
+
   it('counts conflicts without a choice while the resolution is "ask", and sends the choices with the import', () => {
-    const store = useArchiveStore();
+    const store = useArchiveImportStore();
     const conflict = (archive_id: string) => ({ archive_id, name: archive_id, version: null, reason: 'same_id' as const, existing_id: archive_id, path: null });
     store.analysis = {
       success: false,

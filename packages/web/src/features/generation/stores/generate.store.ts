@@ -2,13 +2,13 @@ import type { BackendInfo, GenerationResultSummary, Job } from '@lora-manager/co
 import { defineStore } from 'pinia';
 import { computed, ref, watch } from 'vue';
 import { errorMessage } from '../../../api/client.ts';
+import { isFinished } from '../../../lib/job-status.ts';
 import { useLiveStore } from '../../../stores/live.store.ts';
 import { useSettingsStore } from '../../../stores/settings.store.ts';
 import { generationApi, type RunMode } from '../api/generation.api.ts';
 import { DEFAULT_FORM, fromParams, isGenerationJob, jobPrompt, toParams, validateForm, type GenerationForm } from '../lib/params.ts';
 
 const FORM_KEY = 'lora-manager.generate.form';
-const TERMINAL = new Set(['succeeded', 'failed', 'cancelled']);
 
 /** One row of the queue panel, whether it came from GET /generation/jobs/active or from a WebSocket event. */
 export interface QueueItem {
@@ -106,8 +106,8 @@ export const useGenerateStore = defineStore('generate', () => {
     for (const job of live.jobs.values()) if (isGenerationJob(job)) items.set(job.id, fromJob(job));
     return [...items.values()].sort((a, b) => b.createdAt.localeCompare(a.createdAt));
   });
-  const activeQueue = computed(() => queue.value.filter((q) => !TERMINAL.has(q.status)));
-  const finishedQueue = computed(() => queue.value.filter((q) => TERMINAL.has(q.status)).slice(0, 10));
+  const activeQueue = computed(() => queue.value.filter((q) => !isFinished(q.status)));
+  const finishedQueue = computed(() => queue.value.filter((q) => isFinished(q.status)).slice(0, 10));
 
   const recent = ref<GenerationResultSummary[]>([]);
   async function loadRecent(): Promise<void> {
