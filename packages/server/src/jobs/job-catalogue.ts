@@ -38,7 +38,9 @@ export type LibraryHashResult = {
   cached: number;
   skipped: number;
   failed: number;
+  /** New adapters recognised by hash as a missing adapter's file that moved, and merged into it. */
   relinked: number;
+  /** Embedded AutoV3 hashes that did not match the data. */
   autov3_mismatches: number;
   bytes: number;
   errors: Array<{ adapter_id: string; path: string; reason: string }>;

@@ -8,17 +8,11 @@ import { readVersion, stripHtml, type SidecarFacts } from '../../lib/sidecars.ts
 import type { AdapterFields, AdapterRepository } from '../../repositories/adapter.repository.ts';
 import type { LibraryRepository } from '../../repositories/library.repository.ts';
 import { CivitaiUnreachableError, type CivitaiClient, type CivitaiRecord } from './civitai.client.ts';
+import type { LibraryCivitaiResult } from '../../jobs/job-catalogue.ts';
 import type { LibrarySettingsService } from './library-settings.service.ts';
 
-export interface CivitaiBatchSummary {
-  looked_up: number;
-  found: number;
-  not_found: number;
-  unreachable: number;
-  no_hash: number;
-  filled: number;
-  results: CivitaiRefreshResult[];
-}
+/** A batch's outcome is what the CivitAI job stores (the catalogue's `LibraryCivitaiResult`). */
+export type CivitaiBatchSummary = LibraryCivitaiResult;
 
 const MAX_PREVIEW_BYTES = 20 * 1024 * 1024;
 const LOOKUP_BATCH = 100;

@@ -1,6 +1,7 @@
 import fs from 'node:fs/promises';
 import type { Adapter } from '@lora-manager/contract';
 import type { Logger } from 'pino';
+import type { LibraryHashResult } from '../../jobs/job-catalogue.ts';
 import type { Clock } from '../../lib/clock.ts';
 import { autov2, autov3, hashFile } from '../../lib/hashes.ts';
 import type { AdapterRepository } from '../../repositories/adapter.repository.ts';
@@ -16,19 +17,8 @@ export interface HashOptions {
   onProgress?: (p: { done: number; total: number; bytes: number; message: string }) => void;
 }
 
-export interface HashSummary {
-  hashed: number;
-  cached: number;
-  skipped: number;
-  failed: number;
-  /** New adapters recognised by hash as a missing adapter's file that moved, and merged into it. */
-  relinked: number;
-  /** Embedded AutoV3 hashes that did not match the data. */
-  autov3_mismatches: number;
-  bytes: number;
-  errors: Array<{ adapter_id: string; path: string; reason: string }>;
-  hashed_ids: string[];
-}
+/** The catalogue's hash result (`LibraryHashResult`), with the hashed adapters' ids rather than their count. */
+export type HashSummary = Omit<LibraryHashResult, 'hashed_ids'> & { hashed_ids: string[] };
 
 /**
  * Background hashing: full-file SHA-256 (and AutoV2 from it), AutoV1, and the tensor-data hash behind AutoV3 when
