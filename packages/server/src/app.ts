@@ -16,6 +16,7 @@ import { adapterRoutes } from './routes/adapters.routes.ts';
 import { archiveRoutes } from './routes/archive.routes.ts';
 import { backupRoutes } from './routes/backups.routes.ts';
 import { composeRoutes } from './routes/compose.routes.ts';
+import { deliveriesRoutes } from './routes/deliveries.routes.ts';
 import { generationRoutes } from './routes/generation.routes.ts';
 import { dashboardRoutes } from './routes/dashboard.routes.ts';
 import { jobRoutes } from './routes/jobs.routes.ts';
@@ -86,6 +87,7 @@ export async function buildApp(container: Container): Promise<FastifyInstance> {
     prefix: API_PREFIX,
   });
   await app.register(composeRoutes, { deliveries: services.deliveries, prefix: API_PREFIX });
+  await app.register(deliveriesRoutes, { deliveries: services.deliveries, prefix: API_PREFIX });
   await app.register(generationRoutes, { generation: services.generation, registry: container.backends, settings: services.generationSettings, prefix: API_PREFIX });
   await app.register(resultRoutes, { results: services.results, prefix: API_PREFIX });
   await app.register(progressSocketRoutes, { events: container.events, clock: container.clock });

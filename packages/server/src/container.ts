@@ -30,6 +30,7 @@ import { LibraryRepository } from './repositories/library.repository.ts';
 import { ArchiveRepository } from './repositories/archive.repository.ts';
 import { DashboardRepository } from './repositories/dashboard.repository.ts';
 import { DeliveryRepository } from './repositories/delivery.repository.ts';
+import { GenerationResultRepository } from './repositories/generation-result.repository.ts';
 import { JobRepository } from './repositories/job.repository.ts';
 import { SettingRepository } from './repositories/setting.repository.ts';
 import { AdapterService } from './services/adapter.service.ts';
@@ -81,6 +82,7 @@ export interface Container {
     dashboard: DashboardRepository;
     jobs: JobRepository;
     deliveries: DeliveryRepository;
+    results: GenerationResultRepository;
   };
   services: {
     adapters: AdapterService;
@@ -146,6 +148,7 @@ export async function createContainer(config: Config, overrides: ContainerOverri
     dashboard: new DashboardRepository(database.db),
     jobs: new JobRepository(database.db),
     deliveries: new DeliveryRepository(database.db),
+    results: new GenerationResultRepository(database.db),
   };
   // Embedded: in-process bus and queue. With REDIS_URL: Redis pub/sub and BullMQ, so any number of `serve` and
   // `worker` processes share the work and the progress. Services see only the ports either way.
@@ -190,6 +193,7 @@ export async function createContainer(config: Config, overrides: ContainerOverri
   const compose = new ComposeService(repositories.adapters);
   const generation = new GenerationService(
     repositories.deliveries,
+    repositories.results,
     repositories.jobs,
     queue,
     backends,
@@ -298,9 +302,9 @@ export async function createContainer(config: Config, overrides: ContainerOverri
     deliveries: new DeliveryService(repositories.deliveries, queue, backends, generation, compose, config.delivery, clock),
     generation,
     generationSettings,
-    results: new ResultService(repositories.deliveries, queue, outputs, clock),
+    results: new ResultService(repositories.deliveries, repositories.results, queue, outputs, clock),
   };
-  const generationRunner = new GenerationRunner(repositories.deliveries, repositories.adapters, backends, outputs, clock);
+  const generationRunner = new GenerationRunner(repositories.deliveries, repositories.results, repositories.adapters, backends, outputs, clock);
   queue.register(JOB_KINDS.generation, generationHandler(generationRunner), {
     concurrency: config.generation.concurrency,
     maxAttempts: config.generation.maxAttempts,

@@ -1,4 +1,5 @@
 import { toUiStatus, type Job, type JobEvent, type ServerEvent } from '@lora-manager/contract';
+import { isTerminalStatus } from './job-statuses.ts';
 
 /** Kinds whose events also go out in the generation vocabulary the original API and SPA used. */
 export function isGenerationKind(kind: string): boolean {
@@ -48,7 +49,7 @@ export function toServerEvents(event: JobEvent, timestamp: string, includePrevie
   }
   if (!generation) return out;
   if (change === 'queued') push('generation_started', { job_id: job.id, params: job.payload, estimated_duration: null });
-  if (change === 'succeeded' || change === 'failed' || change === 'cancelled') {
+  if (isTerminalStatus(change)) {
     const result = (job.result ?? {}) as Record<string, unknown>;
     push('generation_complete', {
       job_id: job.id,

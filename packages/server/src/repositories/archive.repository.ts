@@ -1,3 +1,4 @@
+import { TERMINAL_JOB_STATUSES } from '@lora-manager/contract';
 import type { Kysely, Transaction } from 'kysely';
 import type { DialectHelpers } from '../db/dialect.ts';
 import type {
@@ -61,7 +62,6 @@ const DELIVERY_ADAPTER_COLUMNS = Object.keys({ job_id: 1, position: 1, adapter_i
   keyof DeliveryAdapterTable,
   1
 >) as Array<keyof DeliveryAdapterTable>;
-const FINISHED = ['succeeded', 'failed', 'cancelled'];
 
 function pick<T>(row: Record<string, unknown>, columns: ReadonlyArray<keyof T>): T {
   return Object.fromEntries(columns.map((c) => [c, row[c as string] ?? null])) as T;
@@ -235,7 +235,7 @@ export class ArchiveRepository {
       .innerJoin('job as j', 'j.id', 'd.id')
       .select('d.id')
       .where('d.kind', '=', 'generation')
-      .where('j.status', 'in', FINISHED);
+      .where('j.status', 'in', [...TERMINAL_JOB_STATUSES]);
     if (range.from) q = q.where('d.created_at', '>=', range.from);
     if (range.to) q = q.where('d.created_at', '<=', range.to);
     return (await q.orderBy('d.created_at').orderBy('d.id').execute()).map((r) => r.id);

@@ -1,6 +1,7 @@
 import type { Job, JobStatus } from '@lora-manager/contract';
 import { sql, type Kysely } from 'kysely';
 import type { DB } from '../db/tables.ts';
+import { ACTIVE_JOB_STATUSES } from '../lib/job-statuses.ts';
 import { toJob } from './job.repository.ts';
 
 export interface AdapterSummary {
@@ -21,7 +22,7 @@ export interface JobSummary {
   recentDurations: number[];
 }
 
-const ACTIVE: JobStatus[] = ['pending', 'running', 'retrying'];
+const ACTIVE = [...ACTIVE_JOB_STATUSES];
 
 /** Read-only figures for the dashboard and system status, across the adapter and job tables. SQL only. */
 export class DashboardRepository {

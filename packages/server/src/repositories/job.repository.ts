@@ -1,8 +1,9 @@
 import { TERMINAL_JOB_STATUSES, type Job, type JobProgress, type JobStatus } from '@lora-manager/contract';
 import { sql, type Kysely } from 'kysely';
 import type { DB, JobTable } from '../db/tables.ts';
+import { ACTIVE_JOB_STATUSES } from '../lib/job-statuses.ts';
 
-const ACTIVE: JobStatus[] = ['pending', 'running', 'retrying'];
+const ACTIVE = [...ACTIVE_JOB_STATUSES];
 
 export interface NewJob {
   id: string;

@@ -72,32 +72,7 @@ export class DeliveryService {
 
   private async enqueueDelivery(prompt: string, mode: string, params: Record<string, unknown>): Promise<string> {
     const id = randomUUID();
-    await this.deliveries.insert(
-      {
-        id,
-        kind: 'delivery',
-        mode,
-        backend: null,
-        prompt,
-        prompt_key: prompt.toLowerCase(),
-        negative_prompt: null,
-        params: JSON.stringify(params),
-        width: null,
-        height: null,
-        steps: null,
-        cfg_scale: null,
-        sampler_name: null,
-        seed: null,
-        image_count: 0,
-        generation_info: null,
-        rating: null,
-        is_favorite: 0,
-        rating_updated_at: null,
-        favorite_updated_at: null,
-        created_at: toIso(this.clock.now()),
-      },
-      [],
-    );
+    await this.deliveries.insert({ id, kind: 'delivery', mode, prompt, params: JSON.stringify(params), created_at: toIso(this.clock.now()) }, []);
     try {
       await this.queue.enqueue(JOB_KINDS.delivery, { mode, prompt }, { id, maxAttempts: this.config.maxAttempts });
     } catch (error) {

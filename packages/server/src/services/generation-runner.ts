@@ -11,6 +11,7 @@ import { parseLoraTokens } from '../lib/prompt-syntax.ts';
 import { toIso } from '../lib/time.ts';
 import type { AdapterRepository } from '../repositories/adapter.repository.ts';
 import type { DeliveryRepository } from '../repositories/delivery.repository.ts';
+import type { GenerationResultRepository } from '../repositories/generation-result.repository.ts';
 import type { GenerationJobResult } from '../jobs/job-catalogue.ts';
 import { PermanentJobError } from '../jobs/job-queue.ts';
 import type { OutputStore } from './output-store.ts';
@@ -41,6 +42,7 @@ export interface GenerationRun {
 export class GenerationRunner {
   constructor(
     private readonly deliveries: DeliveryRepository,
+    private readonly results: GenerationResultRepository,
     private readonly adapters: AdapterRepository,
     private readonly registry: BackendRegistry,
     private readonly outputs: OutputStore,
@@ -105,7 +107,7 @@ export class GenerationRunner {
       });
     }
     const info = compactInfo(output.info);
-    await this.deliveries.saveGeneration(id, rows, {
+    await this.results.saveGeneration(id, rows, {
       width: rows[0]?.width ?? params.width,
       height: rows[0]?.height ?? params.height,
       seed: rows[0]?.seed ?? (params.seed >= 0 ? params.seed : null),

@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs/promises';
 import {
-  TERMINAL_JOB_STATUSES,
   type ComposeRequest,
   type DeliveryRecord,
   type GenerationJobStatus,
@@ -21,7 +20,9 @@ import type { Clock } from '../lib/clock.ts';
 import { generationWarnings, resolveGenerationParams, resultUrls, uiStatus } from '../lib/generation-params.ts';
 import { parseLoraTokens } from '../lib/prompt-syntax.ts';
 import { toIso } from '../lib/time.ts';
+import { isActiveStatus, isTerminalStatus } from '../lib/job-statuses.ts';
 import type { DeliveryRepository, DeliveryWithJob } from '../repositories/delivery.repository.ts';
+import type { GenerationResultRepository } from '../repositories/generation-result.repository.ts';
 import type { JobRepository } from '../repositories/job.repository.ts';
 import type { ComposeService, Composition } from './compose.service.ts';
 import type { GenerationSettingsService } from './generation-settings.service.ts';
@@ -37,7 +38,6 @@ export interface GenerationOptions {
   returnFormat: ReturnFormat;
 }
 
-const ACTIVE: readonly string[] = ['pending', 'running', 'retrying'];
 /** How often an immediate generation looks at its job row while waiting. */
 const WAIT_POLL_MS = 200;
 
@@ -48,6 +48,7 @@ const WAIT_POLL_MS = 200;
 export class GenerationService {
   constructor(
     private readonly deliveries: DeliveryRepository,
+    private readonly results: GenerationResultRepository,
     private readonly jobs: JobRepository,
     private readonly queue: JobQueue,
     private readonly registry: BackendRegistry,
@@ -78,7 +79,6 @@ export class GenerationService {
         mode: backend,
         backend,
         prompt: resolved.prompt,
-        prompt_key: resolved.prompt.toLowerCase(),
         negative_prompt: resolved.negative_prompt,
         params: JSON.stringify({
           generation_params: resolved,
@@ -93,12 +93,6 @@ export class GenerationService {
         cfg_scale: resolved.cfg_scale,
         sampler_name: resolved.sampler_name,
         seed: resolved.seed >= 0 ? resolved.seed : null,
-        image_count: 0,
-        generation_info: null,
-        rating: null,
-        is_favorite: 0,
-        rating_updated_at: null,
-        favorite_updated_at: null,
         created_at: now,
       },
       adapters,
@@ -160,7 +154,7 @@ export class GenerationService {
     for (;;) {
       const row = await this.deliveries.findById(id);
       if (!row) throw new NotFoundError('job_not_found', 'Job not found');
-      if ((TERMINAL_JOB_STATUSES as readonly string[]).includes(row.status) || Date.now() >= deadline) return row;
+      if (isTerminalStatus(row.status) || Date.now() >= deadline) return row;
       await new Promise((resolve) => setTimeout(resolve, WAIT_POLL_MS));
     }
   }
@@ -171,7 +165,7 @@ export class GenerationService {
     const status = uiStatus(row.status);
     let images: string[] | null = null;
     if (status === 'completed') {
-      const files = (await this.deliveries.imagesFor([row.id])).get(row.id) ?? [];
+      const files = (await this.results.imagesFor([row.id])).get(row.id) ?? [];
       const values = await Promise.all(
         files.map(async (file) => {
           if (format === 'url') return resultUrls.image(row.id, file.idx);
@@ -216,7 +210,7 @@ export class GenerationService {
     const job = await this.jobs.findById(id);
     if (!job || !(await this.deliveries.findRow(id))) throw new NotFoundError('job_not_found', 'Job not found');
     const refuse = () => new BadRequestError('job_not_cancellable', 'Job cannot be cancelled in its current state');
-    if (!ACTIVE.includes(job.status)) throw refuse();
+    if (!isActiveStatus(job.status)) throw refuse();
     try {
       const after = await this.queue.cancel(id);
       if (after.status !== 'cancelled') throw refuse();

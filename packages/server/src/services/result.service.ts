@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
-import type { GenerationResultSummary, ResultListQuery } from '@lora-manager/contract';
+import { JOB_STATUSES, type GenerationResultSummary, type ResultListQuery } from '@lora-manager/contract';
 import yazl from 'yazl';
 import type { DeliveryAdapterTable, GenerationImageTable } from '../db/tables.ts';
 import { AppError, NotFoundError } from '../errors.ts';
@@ -9,7 +9,9 @@ import type { JobQueue } from '../jobs/job-queue.ts';
 import type { Clock } from '../lib/clock.ts';
 import { resultUrls, uiStatus } from '../lib/generation-params.ts';
 import { normaliseIso, toIso } from '../lib/time.ts';
-import type { DeliveryRepository, DeliveryWithJob, ResultFilter } from '../repositories/delivery.repository.ts';
+import { isActiveStatus } from '../lib/job-statuses.ts';
+import type { DeliveryRepository, DeliveryWithJob } from '../repositories/delivery.repository.ts';
+import type { GenerationResultRepository, ResultFilter } from '../repositories/generation-result.repository.ts';
 import { parseJson, toJobStatus } from './generation.service.ts';
 import type { OutputStore } from './output-store.ts';
 
@@ -27,8 +29,6 @@ const SORTS: Record<string, ResultFilter['sort']> = {
   rating_asc: 'rating_asc',
 };
 
-const ACTIVE = ['pending', 'running', 'retrying'];
-
 export interface ResultFile {
   path: string;
   filename: string;
@@ -40,6 +40,7 @@ export interface ResultFile {
 export class ResultService {
   constructor(
     private readonly deliveries: DeliveryRepository,
+    private readonly results: GenerationResultRepository,
     private readonly queue: JobQueue,
     private readonly outputs: OutputStore,
     private readonly clock: Clock,
@@ -50,8 +51,8 @@ export class ResultService {
     const size = query.page_size ?? query.limit ?? 20;
     const page = query.page ?? 1;
     const offset = paged ? (page - 1) * size : (query.offset ?? 0);
-    const statuses = query.status === 'failed' ? ['failed', 'cancelled'] : query.status === 'all' ? ['pending', 'running', 'retrying', 'succeeded', 'failed', 'cancelled'] : ['succeeded'];
-    const { rows, total } = await this.deliveries.listResults({
+    const statuses = query.status === 'failed' ? ['failed', 'cancelled'] : query.status === 'all' ? [...JOB_STATUSES] : ['succeeded'];
+    const { rows, total } = await this.results.listResults({
       statuses,
       search: query.search?.trim() || undefined,
       minRating: query.min_rating,
@@ -70,7 +71,7 @@ export class ResultService {
 
   private async summaries(rows: readonly DeliveryWithJob[]): Promise<GenerationResultSummary[]> {
     const ids = rows.map((r) => r.id);
-    const [images, adapters] = await Promise.all([this.deliveries.imagesFor(ids), this.deliveries.adaptersFor(ids)]);
+    const [images, adapters] = await Promise.all([this.results.imagesFor(ids), this.deliveries.adaptersFor(ids)]);
     return rows.map((row) => toSummary(row, images.get(row.id) ?? [], adapters.get(row.id) ?? []));
   }
 
@@ -81,17 +82,17 @@ export class ResultService {
   }
 
   async rate(id: string, rating: number | null): Promise<GenerationResultSummary> {
-    if (!(await this.deliveries.setRating(id, rating, toIso(this.clock.now())))) throw new NotFoundError('result_not_found', 'Result not found');
+    if (!(await this.results.setRating(id, rating, toIso(this.clock.now())))) throw new NotFoundError('result_not_found', 'Result not found');
     return this.get(id);
   }
 
   async favorite(id: string, isFavorite: boolean): Promise<GenerationResultSummary> {
-    if ((await this.deliveries.setFavorite([id], isFavorite, toIso(this.clock.now()))) === 0) throw new NotFoundError('result_not_found', 'Result not found');
+    if ((await this.results.setFavorite([id], isFavorite, toIso(this.clock.now()))) === 0) throw new NotFoundError('result_not_found', 'Result not found');
     return this.get(id);
   }
 
   async bulkFavorite(ids: ReadonlyArray<string | number>, isFavorite: boolean): Promise<{ updated: number }> {
-    return { updated: await this.deliveries.setFavorite(uniqueIds(ids), isFavorite, toIso(this.clock.now())) };
+    return { updated: await this.results.setFavorite(uniqueIds(ids), isFavorite, toIso(this.clock.now())) };
   }
 
   async delete(id: string): Promise<void> {
@@ -100,19 +101,19 @@ export class ResultService {
 
   /** Delete results of any status with their files; unknown ids are ignored. A running job is cancelled first. */
   async deleteMany(input: ReadonlyArray<string | number>): Promise<number> {
-    const ids = await this.deliveries.existingIds(uniqueIds(input));
+    const ids = await this.results.existingIds(uniqueIds(input));
     if (ids.length === 0) return 0;
     for (const row of await this.deliveries.findByIds(ids)) {
-      if (ACTIVE.includes(row.status)) await this.queue.cancel(row.id).catch(() => undefined);
+      if (isActiveStatus(row.status)) await this.queue.cancel(row.id).catch(() => undefined);
     }
-    const deleted = await this.deliveries.deleteWithJobs(ids);
+    const deleted = await this.results.deleteWithJobs(ids);
     for (const id of ids) await this.outputs.removeJob(id);
     return deleted;
   }
 
   /** One stored image (or its thumbnail; the image itself when there is none). */
   async imageFile(id: string, index: number, thumbnail = false): Promise<ResultFile> {
-    const image = await this.deliveries.image(id, index);
+    const image = await this.results.image(id, index);
     if (!image) {
       if (!(await this.deliveries.findRow(id))) throw new NotFoundError('result_not_found', 'Result not found');
       throw new NotFoundError('image_not_found', 'Result asset is unavailable');
@@ -138,7 +139,7 @@ export class ResultService {
   async export(input: ReadonlyArray<string | number>, includeMetadata = true): Promise<{ filename: string; stream: Readable }> {
     const rows = await this.deliveries.findByIds(uniqueIds(input));
     if (rows.length === 0) throw new NotFoundError('results_not_found', 'No results found');
-    const images = await this.deliveries.imagesFor(rows.map((r) => r.id));
+    const images = await this.results.imagesFor(rows.map((r) => r.id));
     const zip = new yazl.ZipFile();
     const now = this.clock.now();
     const manifest: { generated_at: string; count: number; results: unknown[] } = { generated_at: toIso(now), count: rows.length, results: [] };

@@ -7,6 +7,7 @@ import { pipeline } from 'node:stream/promises';
 import type { ConflictDecision, ConflictResolution, ImportConfig, ImportConflict } from '@lora-manager/contract';
 import { BadRequestError } from '../../errors.ts';
 import { ManifestError, safeSegment } from '../../lib/archive-manifest.ts';
+import { isTerminalStatus } from '../../lib/job-statuses.ts';
 import type { ArchiveRepository, ExistingAdapterKey } from '../../repositories/archive.repository.ts';
 import { HashingStream } from './hashing.ts';
 import type { ArchiveAdapter, ArchiveContents, ArchiveFile, ArchiveResult, SettingsDocument } from './import-reader.ts';
@@ -215,7 +216,7 @@ export class ImportPlanner {
     const existing = await this.archive.existingResultIds(results.map((r) => r.manifest.id));
     const out: PlannedResult[] = [];
     for (const source of results) {
-      if (!['succeeded', 'failed', 'cancelled'].includes(source.doc.job.status)) {
+      if (!isTerminalStatus(source.doc.job.status)) {
         warnings.push(`result ${source.manifest.id} was ${source.doc.job.status} when exported and was left out`);
         continue;
       }
