@@ -1,0 +1,57 @@
+import type { Logger } from 'pino';
+import type { Config } from '../../config.ts';
+import type { JobQueue } from '../../jobs/job-queue.ts';
+import type { Clock } from '../../lib/clock.ts';
+import type { AdapterRepository } from '../../repositories/adapter.repository.ts';
+import type { ArchiveRepository } from '../../repositories/archive.repository.ts';
+import type { SettingRepository } from '../../repositories/setting.repository.ts';
+import type { LibraryRootsService } from '../library-roots.service.ts';
+import { ArchiveExportService } from './archive-export.service.ts';
+import { ArchiveImportService } from './archive-import.service.ts';
+import { ArchiveJobService } from './archive-jobs.service.ts';
+import { BackupScheduler } from './backup-scheduler.ts';
+import { BackupService } from './backup.service.ts';
+import { ExportFiles } from './export-files.ts';
+import { StagingArea } from './staging.ts';
+
+export interface ArchiveDeps {
+  config: Pick<Config, 'dataDir' | 'outputDir' | 'archive'>;
+  repositories: { adapters: AdapterRepository; archive: ArchiveRepository; settings: SettingRepository };
+  queue: JobQueue;
+  libraryRoots: LibraryRootsService;
+  clock: Clock;
+  logger: Logger;
+}
+
+export interface ArchiveServices {
+  archiveExport: ArchiveExportService;
+  archiveImport: ArchiveImportService;
+  backups: BackupService;
+  exportFiles: ExportFiles;
+  staging: StagingArea;
+  /** Export, import, backup and restore as queued jobs. */
+  archiveJobs: ArchiveJobService;
+  /** Started by `serve` only. */
+  backupScheduler: BackupScheduler;
+}
+
+/** Export, import, backups and the staging area that makes imports all-or-nothing. */
+export function createArchive(deps: ArchiveDeps): ArchiveServices {
+  const { config, repositories, queue, libraryRoots, clock, logger } = deps;
+  const roots = () => libraryRoots.list();
+  const archiveExport = new ArchiveExportService(repositories.adapters, repositories.archive, libraryRoots, config.dataDir, config.outputDir, clock, logger);
+  const backups = new BackupService(repositories.archive, archiveExport, repositories.settings, config.dataDir, config.archive, clock, logger);
+  const exportFiles = new ExportFiles(archiveExport, config.dataDir, clock);
+  // Imported images go to OUTPUT_DIR, which may be on a disk of its own: staging considers it a root too.
+  const staging = new StagingArea(config.dataDir, async () => [...(await roots()), config.outputDir], async (id) => (await repositories.archive.findImport(id)) !== undefined, logger);
+  const archiveImport = new ArchiveImportService(repositories.archive, roots, staging, backups, config.dataDir, config.outputDir, config.archive, clock, logger);
+  return {
+    archiveExport,
+    archiveImport,
+    backups,
+    exportFiles,
+    staging,
+    archiveJobs: new ArchiveJobService(archiveExport, exportFiles, archiveImport, backups, queue),
+    backupScheduler: new BackupScheduler(backups, exportFiles, queue, clock, logger.child({ component: 'backups' })),
+  };
+}
