@@ -63,20 +63,20 @@ export async function createLibrary(deps: LibraryDeps): Promise<LibraryCapabilit
   // A missing addon only slows scans down (the JavaScript reader gives the same results), but say so once.
   if (headerReader.active) logger.debug(headerReader.reason);
   else logger.warn(headerReader.reason);
-  const libraryScan = new LibraryScanService(
-    libraryRoots,
-    repositories.adapters,
-    repositories.library,
-    repositories.settings,
+  const libraryScan = new LibraryScanService({
+    roots: libraryRoots,
+    adapters: repositories.adapters,
+    library: repositories.library,
+    settings: repositories.settings,
     transaction,
-    () => createAnalyser(config.scanThreads, { nativeHeaderReader: config.nativeHeaderReader }),
+    analyser: () => createAnalyser(config.scanThreads, { nativeHeaderReader: config.nativeHeaderReader }),
     clock,
     logger,
-    config.dataDir,
-    config.scanThreads,
-    database.dialect.holdCheckpoints,
-    { maxEntries: config.library.maxEntries, maxDepth: config.library.maxDepth },
-  );
+    dataDir: config.dataDir,
+    readerThreads: config.scanThreads,
+    holdCheckpoints: database.dialect.holdCheckpoints,
+    limits: { maxEntries: config.library.maxEntries, maxDepth: config.library.maxDepth },
+  });
   const libraryHash = new LibraryHashService(repositories.adapters, repositories.library, transaction, clock, logger, (file) => libraryRoots.confine(file));
   const civitai = new CivitaiService(
     new HttpCivitaiClient({ baseUrl: config.civitaiApiUrl, minIntervalMs: config.civitaiMinIntervalMs }),
