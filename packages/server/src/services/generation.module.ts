@@ -56,18 +56,18 @@ export async function createGeneration(deps: GenerationDeps): Promise<Generation
   await generationSettings.sealLegacySecrets();
   const backends = new BackendRegistry(generationSettings, clock, config.generation.sdnext.pollIntervalMs);
   const compose = new ComposeService(repositories.adapters);
-  const generation = new GenerationService(
-    repositories.deliveries,
-    repositories.results,
-    repositories.jobs,
+  const generation = new GenerationService({
+    deliveries: repositories.deliveries,
+    results: repositories.results,
+    jobs: repositories.jobs,
     queue,
-    backends,
-    generationSettings,
-    compose,
+    registry: backends,
+    settings: generationSettings,
+    composer: compose,
     outputs,
-    config.generation,
+    config: config.generation,
     clock,
-  );
+  });
   const deliveryTargets = [
     new HttpDeliveryTarget({ allowedHosts: config.delivery.httpAllowedHosts, timeoutMs: config.delivery.httpTimeoutMs }),
     new CliDeliveryTarget({

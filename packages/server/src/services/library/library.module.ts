@@ -87,7 +87,18 @@ export async function createLibrary(deps: LibraryDeps): Promise<LibraryCapabilit
     logger,
     config.dataDir,
   );
-  const library = new LibraryService(libraryRoots, repositories.adapters, repositories.library, repositories.jobs, queue, libraryScan, librarySettings, clock, logger, config.loraPaths);
+  const library = new LibraryService({
+    roots: libraryRoots,
+    adapters: repositories.adapters,
+    library: repositories.library,
+    jobs: repositories.jobs,
+    queue,
+    scanner: libraryScan,
+    settings: librarySettings,
+    clock,
+    logger,
+    configuredRoots: config.loraPaths,
+  });
   const watcher = new LibraryWatcher(
     (paths) => library.startScan({ paths }),
     () => libraryRoots.list(),
