@@ -44,7 +44,17 @@ export function createArchive(deps: ArchiveDeps): ArchiveServices {
   const exportFiles = new ExportFiles(archiveExport, config.dataDir, clock);
   // Imported images go to OUTPUT_DIR, which may be on a disk of its own: staging considers it a root too.
   const staging = new StagingArea(config.dataDir, async () => [...(await roots()), config.outputDir], async (id) => (await repositories.archive.findImport(id)) !== undefined, logger);
-  const archiveImport = new ArchiveImportService(repositories.archive, roots, staging, backups, config.dataDir, config.outputDir, config.archive, clock, logger);
+  const archiveImport = new ArchiveImportService({
+    archive: repositories.archive,
+    roots,
+    staging,
+    backups,
+    dataDir: config.dataDir,
+    outputDir: config.outputDir,
+    limits: config.archive,
+    clock,
+    logger,
+  });
   return {
     archiveExport,
     archiveImport,
