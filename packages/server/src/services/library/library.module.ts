@@ -78,15 +78,15 @@ export async function createLibrary(deps: LibraryDeps): Promise<LibraryCapabilit
     limits: { maxEntries: config.library.maxEntries, maxDepth: config.library.maxDepth },
   });
   const libraryHash = new LibraryHashService(repositories.adapters, repositories.library, transaction, clock, logger, (file) => libraryRoots.confine(file));
-  const civitai = new CivitaiService(
-    new HttpCivitaiClient({ baseUrl: config.civitaiApiUrl, minIntervalMs: config.civitaiMinIntervalMs }),
-    repositories.adapters,
-    repositories.library,
-    librarySettings,
+  const civitai = new CivitaiService({
+    client: new HttpCivitaiClient({ baseUrl: config.civitaiApiUrl, minIntervalMs: config.civitaiMinIntervalMs }),
+    adapters: repositories.adapters,
+    library: repositories.library,
+    settings: librarySettings,
     clock,
     logger,
-    config.dataDir,
-  );
+    dataDir: config.dataDir,
+  });
   const library = new LibraryService({
     roots: libraryRoots,
     adapters: repositories.adapters,
