@@ -39,8 +39,24 @@ export interface ArchiveServices {
 export function createArchive(deps: ArchiveDeps): ArchiveServices {
   const { config, repositories, queue, libraryRoots, clock, logger } = deps;
   const roots = () => libraryRoots.list();
-  const archiveExport = new ArchiveExportService(repositories.adapters, repositories.archive, libraryRoots, config.dataDir, config.outputDir, clock, logger);
-  const backups = new BackupService(repositories.archive, archiveExport, repositories.settings, config.dataDir, config.archive, clock, logger);
+  const archiveExport = new ArchiveExportService({
+    adapters: repositories.adapters,
+    archive: repositories.archive,
+    roots: libraryRoots,
+    dataDir: config.dataDir,
+    outputDir: config.outputDir,
+    clock,
+    logger,
+  });
+  const backups = new BackupService({
+    archive: repositories.archive,
+    exporter: archiveExport,
+    settings: repositories.settings,
+    dataDir: config.dataDir,
+    defaults: config.archive,
+    clock,
+    logger,
+  });
   const exportFiles = new ExportFiles(archiveExport, config.dataDir, clock);
   // Imported images go to OUTPUT_DIR, which may be on a disk of its own: staging considers it a root too.
   const staging = new StagingArea(config.dataDir, async () => [...(await roots()), config.outputDir], async (id) => (await repositories.archive.findImport(id)) !== undefined, logger);
