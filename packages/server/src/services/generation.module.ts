@@ -80,7 +80,7 @@ export async function createGeneration(deps: GenerationDeps): Promise<Generation
   return {
     services: {
       compose,
-      deliveries: new DeliveryService(repositories.deliveries, queue, backends, generation, compose, config.delivery, clock),
+      deliveries: new DeliveryService({ deliveries: repositories.deliveries, queue, registry: backends, generation, composer: compose, config: config.delivery, clock }),
       generation,
       generationSettings,
       results: new ResultService(repositories.deliveries, repositories.results, queue, outputs, clock),

@@ -80,7 +80,7 @@ describe.each(TEST_DIALECTS)('DeliveryService mode dispatch (%s)', (dialect) => 
       config: config.generation,
       clock,
     });
-    service = new DeliveryService(deliveries, queue as unknown as JobQueue, registry, generation, composer, config.delivery, clock);
+    service = new DeliveryService({ deliveries, queue: queue as unknown as JobQueue, registry, generation, composer, config: config.delivery, clock });
   });
   beforeEach(() => {
     queue.enqueued = [];
