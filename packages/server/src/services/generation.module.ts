@@ -88,7 +88,14 @@ export async function createGeneration(deps: GenerationDeps): Promise<Generation
     backends,
     outputs,
     runners: {
-      generation: new GenerationRunner(repositories.deliveries, repositories.results, repositories.adapters, backends, outputs, clock),
+      generation: new GenerationRunner({
+        deliveries: repositories.deliveries,
+        results: repositories.results,
+        adapters: repositories.adapters,
+        registry: backends,
+        outputs,
+        clock,
+      }),
       delivery: new DeliveryRunner(repositories.deliveries, deliveryTargets),
     },
   };

@@ -77,7 +77,14 @@ export async function createLibrary(deps: LibraryDeps): Promise<LibraryCapabilit
     holdCheckpoints: database.dialect.holdCheckpoints,
     limits: { maxEntries: config.library.maxEntries, maxDepth: config.library.maxDepth },
   });
-  const libraryHash = new LibraryHashService(repositories.adapters, repositories.library, transaction, clock, logger, (file) => libraryRoots.confine(file));
+  const libraryHash = new LibraryHashService({
+    adapters: repositories.adapters,
+    library: repositories.library,
+    transaction,
+    clock,
+    logger,
+    confine: (file) => libraryRoots.confine(file),
+  });
   const civitai = new CivitaiService({
     client: new HttpCivitaiClient({ baseUrl: config.civitaiApiUrl, minIntervalMs: config.civitaiMinIntervalMs }),
     adapters: repositories.adapters,
@@ -122,7 +129,7 @@ export async function createLibrary(deps: LibraryDeps): Promise<LibraryCapabilit
       libraryHash,
       library,
       civitai,
-      previews: new PreviewService(repositories.adapters, libraryRoots, librarySettings, clock, logger, config.dataDir),
+      previews: new PreviewService({ adapters: repositories.adapters, roots: libraryRoots, settings: librarySettings, clock, logger, dataDir: config.dataDir }),
     },
     watcher,
     jobRunner: new LibraryJobRunner(libraryScan, libraryHash, civitai, librarySettings, library),
