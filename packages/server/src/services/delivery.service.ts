@@ -20,20 +20,39 @@ class InvalidGenerationParamsError extends AppError {
   }
 }
 
+/** What DeliveryService needs; one object, so call sites name each part. */
+export interface DeliveryServiceOptions {
+  deliveries: DeliveryRepository;
+  queue: JobQueue;
+  registry: BackendRegistry;
+  generation: GenerationService;
+  composer: ComposeService;
+  config: DeliveryConfig;
+  clock: Clock;
+}
+
 /**
  * Deliveries: a prompt sent somewhere by the queue. `http` and `cli` run as delivery jobs; a mode (or
  * `params.backend`) naming a generation backend becomes a generation job, as in the original runner.
  */
 export class DeliveryService {
-  constructor(
-    private readonly deliveries: DeliveryRepository,
-    private readonly queue: JobQueue,
-    private readonly registry: BackendRegistry,
-    private readonly generation: GenerationService,
-    private readonly composer: ComposeService,
-    private readonly config: DeliveryConfig,
-    private readonly clock: Clock,
-  ) {}
+  private readonly deliveries: DeliveryRepository;
+  private readonly queue: JobQueue;
+  private readonly registry: BackendRegistry;
+  private readonly generation: GenerationService;
+  private readonly composer: ComposeService;
+  private readonly config: DeliveryConfig;
+  private readonly clock: Clock;
+
+  constructor(options: DeliveryServiceOptions) {
+    this.deliveries = options.deliveries;
+    this.queue = options.queue;
+    this.registry = options.registry;
+    this.generation = options.generation;
+    this.composer = options.composer;
+    this.config = options.config;
+    this.clock = options.clock;
+  }
 
   /** `POST /compose`: the composed prompt, and the delivery or generation it asked for, if any. */
   async compose(request: ComposeRequest): Promise<ComposeResponse> {

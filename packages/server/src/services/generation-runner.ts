@@ -34,20 +34,37 @@ export interface GenerationRun {
   logger: Logger;
 }
 
+/** What GenerationRunner needs; one object, so call sites name each part. */
+export interface GenerationRunnerOptions {
+  deliveries: DeliveryRepository;
+  results: GenerationResultRepository;
+  adapters: AdapterRepository;
+  registry: BackendRegistry;
+  outputs: OutputStore;
+  clock: Clock;
+}
+
 /**
  * Runs one generation job: calls the backend with live progress, writes the images (with their infotext and a
  * thumbnail) under OUTPUT_DIR/<job id>/, records them, and returns the job result. Server errors that retrying can
  * fix are thrown as-is (the queue retries with backoff); the rest fail the job at once with a readable reason.
  */
 export class GenerationRunner {
-  constructor(
-    private readonly deliveries: DeliveryRepository,
-    private readonly results: GenerationResultRepository,
-    private readonly adapters: AdapterRepository,
-    private readonly registry: BackendRegistry,
-    private readonly outputs: OutputStore,
-    private readonly clock: Clock,
-  ) {}
+  private readonly deliveries: DeliveryRepository;
+  private readonly results: GenerationResultRepository;
+  private readonly adapters: AdapterRepository;
+  private readonly registry: BackendRegistry;
+  private readonly outputs: OutputStore;
+  private readonly clock: Clock;
+
+  constructor(options: GenerationRunnerOptions) {
+    this.deliveries = options.deliveries;
+    this.results = options.results;
+    this.adapters = options.adapters;
+    this.registry = options.registry;
+    this.outputs = options.outputs;
+    this.clock = options.clock;
+  }
 
   async run(job: GenerationRun): Promise<GenerationJobResult> {
     const id = job.jobId;

@@ -41,23 +41,48 @@ export interface GenerationOptions {
 /** How often an immediate generation looks at its job row while waiting. */
 const WAIT_POLL_MS = 200;
 
+/** What GenerationService needs; one object, so call sites name each part. */
+export interface GenerationServiceOptions {
+  deliveries: DeliveryRepository;
+  results: GenerationResultRepository;
+  jobs: JobRepository;
+  queue: JobQueue;
+  registry: BackendRegistry;
+  settings: GenerationSettingsService;
+  composer: ComposeService;
+  outputs: OutputStore;
+  config: GenerationConfig;
+  clock: Clock;
+}
+
 /**
  * Generation jobs: every generation, immediate ones included, is a `job` row plus a `delivery_job` row, run by the
  * queue (one job at a time per server unless configured otherwise). Status and progress are read from the job row.
  */
 export class GenerationService {
-  constructor(
-    private readonly deliveries: DeliveryRepository,
-    private readonly results: GenerationResultRepository,
-    private readonly jobs: JobRepository,
-    private readonly queue: JobQueue,
-    private readonly registry: BackendRegistry,
-    private readonly settings: GenerationSettingsService,
-    private readonly composer: ComposeService,
-    private readonly outputs: OutputStore,
-    private readonly config: GenerationConfig,
-    private readonly clock: Clock,
-  ) {}
+  private readonly deliveries: DeliveryRepository;
+  private readonly results: GenerationResultRepository;
+  private readonly jobs: JobRepository;
+  private readonly queue: JobQueue;
+  private readonly registry: BackendRegistry;
+  private readonly settings: GenerationSettingsService;
+  private readonly composer: ComposeService;
+  private readonly outputs: OutputStore;
+  private readonly config: GenerationConfig;
+  private readonly clock: Clock;
+
+  constructor(options: GenerationServiceOptions) {
+    this.deliveries = options.deliveries;
+    this.results = options.results;
+    this.jobs = options.jobs;
+    this.queue = options.queue;
+    this.registry = options.registry;
+    this.settings = options.settings;
+    this.composer = options.composer;
+    this.outputs = options.outputs;
+    this.config = options.config;
+    this.clock = options.clock;
+  }
 
   /** Create and enqueue a generation job. Unknown backends are refused; unconfigured ones fail when the job runs. */
   async enqueue(params: GenerationParams, options: GenerationOptions, composition?: Composition): Promise<{ id: string; warnings: string[] }> {

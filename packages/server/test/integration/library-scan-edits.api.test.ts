@@ -48,18 +48,18 @@ function scannerWithEditBeforeWrite(t: TestApp, between: () => Promise<void>): L
     }
     return database.db.transaction().execute((trx) => fn({ adapters: new AdapterRepository(trx, database.dialect), library: new LibraryRepository(trx, database.dialect.bulk) }));
   };
-  return new LibraryScanService(
-    services.libraryRoots,
-    repositories.adapters,
-    repositories.library,
-    repositories.settings,
+  return new LibraryScanService({
+    roots: services.libraryRoots,
+    adapters: repositories.adapters,
+    library: repositories.library,
+    settings: repositories.settings,
     transaction,
-    () => new InlineAnalyser(),
+    analyser: () => new InlineAnalyser(),
     clock,
-    pino({ level: 'silent' }),
-    config.dataDir,
-    0,
-  );
+    logger: pino({ level: 'silent' }),
+    dataDir: config.dataDir,
+    readerThreads: 0,
+  });
 }
 
 describe.each(TEST_DIALECTS)('a scan keeps what a user set, on %s', (dialect) => {

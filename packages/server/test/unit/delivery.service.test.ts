@@ -68,8 +68,19 @@ describe.each(TEST_DIALECTS)('DeliveryService mode dispatch (%s)', (dialect) => 
     const composer = new ComposeService(new AdapterRepository(db.database.db, db.database.dialect));
     const deliveries = new DeliveryRepository(db.database.db);
     const outputs = new OutputStore(path.join(tmp, 'outputs'), config.generation.thumbnailSize);
-    const generation = new GenerationService(deliveries, new GenerationResultRepository(db.database.db), jobs, queue as unknown as JobQueue, registry, settings, composer, outputs, config.generation, clock);
-    service = new DeliveryService(deliveries, queue as unknown as JobQueue, registry, generation, composer, config.delivery, clock);
+    const generation = new GenerationService({
+      deliveries,
+      results: new GenerationResultRepository(db.database.db),
+      jobs,
+      queue: queue as unknown as JobQueue,
+      registry,
+      settings,
+      composer,
+      outputs,
+      config: config.generation,
+      clock,
+    });
+    service = new DeliveryService({ deliveries, queue: queue as unknown as JobQueue, registry, generation, composer, config: config.delivery, clock });
   });
   beforeEach(() => {
     queue.enqueued = [];

@@ -71,21 +71,37 @@ const ENTRY_OVERHEAD = 30 + 46 + 24 + 32 + 9;
 const DEFAULT_RATE_BPS = 100 * 1024 * 1024;
 const VERSION = '0.1.0';
 
+/** What ArchiveExportService needs; one object, so call sites name each part. */
+export interface ArchiveExportOptions {
+  adapters: AdapterRepository;
+  archive: ArchiveRepository;
+  roots: LibraryRootsService;
+  dataDir: string;
+  outputDir: string;
+  clock: Clock;
+  logger: Logger;
+}
+
 /** Streams archives: one plan, one pass over the files, hashes taken on the way, manifest written last. */
 export class ArchiveExportService {
   private readonly planner: ExportPlanner;
   private measuredRate: number | null = null;
 
-  constructor(
-    private readonly adapters: AdapterRepository,
-    private readonly archive: ArchiveRepository,
-    private readonly roots: LibraryRootsService,
-    private readonly dataDir: string,
-    outputDir: string,
-    private readonly clock: Clock,
-    private readonly logger: Logger,
-  ) {
-    this.planner = new ExportPlanner(adapters, archive, () => this.confinement(), outputDir);
+  private readonly adapters: AdapterRepository;
+  private readonly archive: ArchiveRepository;
+  private readonly roots: LibraryRootsService;
+  private readonly dataDir: string;
+  private readonly clock: Clock;
+  private readonly logger: Logger;
+
+  constructor(options: ArchiveExportOptions) {
+    this.adapters = options.adapters;
+    this.archive = options.archive;
+    this.roots = options.roots;
+    this.dataDir = options.dataDir;
+    this.clock = options.clock;
+    this.logger = options.logger;
+    this.planner = new ExportPlanner(options.adapters, options.archive, () => this.confinement(), options.outputDir);
   }
 
   async confinement(): Promise<FileConfinement> {

@@ -42,6 +42,20 @@ const ADAPTER_FIELDS = Object.keys(Adapter.properties).filter((k) => !['id', 'ta
 const REFERENCED_PATH_FIELDS = ['preview_path', 'json_file_path', 'primary_file_local_path'];
 const ALLOWED_SETTING = /^[A-Za-z0-9_.:-]{1,200}$/;
 
+/** What ArchiveImportService needs; one object, so call sites name each part. */
+export interface ArchiveImportOptions {
+  archive: ArchiveRepository;
+  /** The library roots an archive's files may be placed under. */
+  roots: () => Promise<string[]>;
+  staging: StagingArea;
+  backups: BackupStore;
+  dataDir: string;
+  outputDir: string;
+  limits: ZipLimits;
+  clock: Clock;
+  logger: Logger;
+}
+
 /**
  * Imports archives. Per archive: check the zip's directory (before anything is written), read and verify the
  * manifest and metadata, plan every adapter's fate, stage the files on the destination's file system, then commit
@@ -55,17 +69,25 @@ export class ArchiveImportService {
   /** One import at a time in this process: plans must not race each other's writes. */
   private queue: Promise<unknown> = Promise.resolve();
 
-  constructor(
-    private readonly archive: ArchiveRepository,
-    private readonly roots: () => Promise<string[]>,
-    private readonly staging: StagingArea,
-    private readonly backups: BackupStore,
-    private readonly dataDir: string,
-    outputDir: string,
-    private readonly limits: ZipLimits,
-    private readonly clock: Clock,
-    private readonly logger: Logger,
-  ) {
+  private readonly archive: ArchiveRepository;
+  private readonly roots: () => Promise<string[]>;
+  private readonly staging: StagingArea;
+  private readonly backups: BackupStore;
+  private readonly dataDir: string;
+  private readonly limits: ZipLimits;
+  private readonly clock: Clock;
+  private readonly logger: Logger;
+
+  constructor(options: ArchiveImportOptions) {
+    const { archive, roots, dataDir, outputDir } = options;
+    this.archive = archive;
+    this.roots = roots;
+    this.staging = options.staging;
+    this.backups = options.backups;
+    this.dataDir = dataDir;
+    this.limits = options.limits;
+    this.clock = options.clock;
+    this.logger = options.logger;
     this.planner = new ImportPlanner(archive, roots, dataDir, outputDir);
     this.guard = new ImportWriteGuard(dataDir, outputDir);
     this.rootPolicy = { dataDir, outputDir };

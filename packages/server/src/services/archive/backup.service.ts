@@ -35,6 +35,21 @@ const ID_PATTERN = /^[A-Za-z0-9_-]{1,100}$/;
 /** What the server names backup files (and what the folder scan accepts): one plain segment. */
 const FILE_NAME_PATTERN = /^[A-Za-z0-9_-]{1,100}\.zip$/;
 
+type BackupDefaults = Pick<ArchiveConfig, 'backupScheduleHours' | 'backupKeep' | 'backupScheduleType'>;
+
+/** What BackupService needs; one object, so call sites name each part. */
+export interface BackupServiceOptions {
+  archive: ArchiveRepository;
+  exporter: ArchiveExportService;
+  settings: SettingRepository;
+  /** Backups go to DATA_DIR/backups. */
+  dataDir: string;
+  /** The schedule and retention used until the user saves their own. */
+  defaults: BackupDefaults;
+  clock: Clock;
+  logger: Logger;
+}
+
 /**
  * Backups are export archives kept in DATA_DIR/backups (never inside a library root), described by `backup` rows.
  * A full backup carries the LoRA files, previews, generation results and their images; a metadata backup
@@ -43,16 +58,21 @@ const FILE_NAME_PATTERN = /^[A-Za-z0-9_-]{1,100}\.zip$/;
 export class BackupService {
   readonly dir: string;
 
-  constructor(
-    private readonly archive: ArchiveRepository,
-    private readonly exporter: ArchiveExportService,
-    private readonly settings: SettingRepository,
-    dataDir: string,
-    private readonly defaults: Pick<ArchiveConfig, 'backupScheduleHours' | 'backupKeep' | 'backupScheduleType'>,
-    private readonly clock: Clock,
-    private readonly logger: Logger,
-  ) {
-    this.dir = path.join(dataDir, 'backups');
+  private readonly archive: ArchiveRepository;
+  private readonly exporter: ArchiveExportService;
+  private readonly settings: SettingRepository;
+  private readonly defaults: BackupDefaults;
+  private readonly clock: Clock;
+  private readonly logger: Logger;
+
+  constructor(options: BackupServiceOptions) {
+    this.archive = options.archive;
+    this.exporter = options.exporter;
+    this.settings = options.settings;
+    this.defaults = options.defaults;
+    this.clock = options.clock;
+    this.logger = options.logger;
+    this.dir = path.join(options.dataDir, 'backups');
   }
 
   /** `full_system` → full, `metadata_only` → metadata; anything else is a 422 naming what is accepted. */

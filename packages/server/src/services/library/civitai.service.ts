@@ -17,21 +17,40 @@ export type CivitaiBatchSummary = LibraryCivitaiResult;
 const MAX_PREVIEW_BYTES = 20 * 1024 * 1024;
 const LOOKUP_BATCH = 100;
 
+/** What CivitaiService needs; one object, so call sites name each part. */
+export interface CivitaiServiceOptions {
+  client: CivitaiClient;
+  adapters: AdapterRepository;
+  library: LibraryRepository;
+  settings: LibrarySettingsService;
+  clock: Clock;
+  logger: Logger;
+  dataDir: string;
+}
+
 /**
  * Optional CivitAI enrichment (off until enabled: it sends file hashes to a third party). A lookup by hash fills
  * only empty fields and never a field the user edited; "not on CivitAI" is remembered, "unreachable" is retried by
  * the next refresh.
  */
 export class CivitaiService {
-  constructor(
-    private readonly client: CivitaiClient,
-    private readonly adapters: AdapterRepository,
-    private readonly library: LibraryRepository,
-    private readonly settings: LibrarySettingsService,
-    private readonly clock: Clock,
-    private readonly logger: Logger,
-    private readonly dataDir: string,
-  ) {}
+  private readonly client: CivitaiClient;
+  private readonly adapters: AdapterRepository;
+  private readonly library: LibraryRepository;
+  private readonly settings: LibrarySettingsService;
+  private readonly clock: Clock;
+  private readonly logger: Logger;
+  private readonly dataDir: string;
+
+  constructor(options: CivitaiServiceOptions) {
+    this.client = options.client;
+    this.adapters = options.adapters;
+    this.library = options.library;
+    this.settings = options.settings;
+    this.clock = options.clock;
+    this.logger = options.logger;
+    this.dataDir = options.dataDir;
+  }
 
   /** Adapters a bulk refresh looks up: hashed ones never asked, or last found unreachable. */
   async candidates(retryNotFound: boolean): Promise<string[]> {

@@ -20,21 +20,38 @@ export interface HashOptions {
 /** The catalogue's hash result (`LibraryHashResult`), with the hashed adapters' ids rather than their count. */
 export type HashSummary = Omit<LibraryHashResult, 'hashed_ids'> & { hashed_ids: string[] };
 
+/** What LibraryHashService needs; one object, so call sites name each part. */
+export interface LibraryHashOptions {
+  adapters: AdapterRepository;
+  library: LibraryRepository;
+  transaction: LibraryTransaction;
+  clock: Clock;
+  logger: Logger;
+  /** The file's real path when it lies inside the library roots, else null (LibraryRootsService.confine). */
+  confine?: (file: string) => Promise<string | null>;
+}
+
 /**
  * Background hashing: full-file SHA-256 (and AutoV2 from it), AutoV1, and the tensor-data hash behind AutoV3 when
  * the header has no sshs_model_hash or a check is asked for. Results are cached by path, size and mtime, so an
  * unchanged file is never hashed twice, even after its adapter is deleted and found again.
  */
 export class LibraryHashService {
-  constructor(
-    private readonly adapters: AdapterRepository,
-    private readonly library: LibraryRepository,
-    private readonly transaction: LibraryTransaction,
-    private readonly clock: Clock,
-    private readonly logger: Logger,
-    /** The file's real path when it lies inside the library roots, else null (LibraryRootsService.confine). */
-    private readonly confine: (file: string) => Promise<string | null> = async (file) => file,
-  ) {}
+  private readonly adapters: AdapterRepository;
+  private readonly library: LibraryRepository;
+  private readonly transaction: LibraryTransaction;
+  private readonly clock: Clock;
+  private readonly logger: Logger;
+  private readonly confine: (file: string) => Promise<string | null>;
+
+  constructor(options: LibraryHashOptions) {
+    this.adapters = options.adapters;
+    this.library = options.library;
+    this.transaction = options.transaction;
+    this.clock = options.clock;
+    this.logger = options.logger;
+    this.confine = options.confine ?? (async (file) => file);
+  }
 
   /** Mark adapters pending so the next hash job takes them (and say how many there are). */
   async pendingIds(): Promise<string[]> {

@@ -68,6 +68,25 @@ class PendingWrites {
   }
 }
 
+/** What a scan needs; one object, so call sites name each part. */
+export interface LibraryScanOptions {
+  roots: LibraryRootsService;
+  adapters: AdapterRepository;
+  library: LibraryRepository;
+  settings: SettingRepository;
+  transaction: LibraryTransaction;
+  /** Makes the header reader (a pool of threads, or inline when readerThreads is 0). */
+  analyser: () => Analyser;
+  clock: Clock;
+  logger: Logger;
+  dataDir: string;
+  readerThreads: number;
+  /** The database's checkpoint hold for large scans (SQLite), or none. */
+  holdCheckpoints?: () => () => Promise<void>;
+  /** Bounds of every walk (LIBRARY_MAX_ENTRIES, LIBRARY_MAX_DEPTH). */
+  limits?: { maxEntries?: number; maxDepth?: number };
+}
+
 /**
  * Fills the catalogue from the library roots and keeps it in step with the disk: new files are read (header and
  * sidecars, on reader threads) and inserted in batches, changed ones updated without touching the user's fields,
@@ -76,22 +95,33 @@ class PendingWrites {
  * with the reason and do not stop the others.
  */
 export class LibraryScanService {
-  constructor(
-    private readonly roots: LibraryRootsService,
-    private readonly adapters: AdapterRepository,
-    private readonly library: LibraryRepository,
-    private readonly settings: SettingRepository,
-    private readonly transaction: LibraryTransaction,
-    private readonly analyser: () => Analyser,
-    private readonly clock: Clock,
-    private readonly logger: Logger,
-    private readonly dataDir: string,
-    private readonly readerThreads: number,
-    /** The database's checkpoint hold for large scans (SQLite), or none. */
-    private readonly holdCheckpoints: () => () => Promise<void> = () => async () => undefined,
-    /** Bounds of every walk (LIBRARY_MAX_ENTRIES, LIBRARY_MAX_DEPTH). */
-    private readonly limits: { maxEntries?: number; maxDepth?: number } = {},
-  ) {}
+  private readonly roots: LibraryRootsService;
+  private readonly adapters: AdapterRepository;
+  private readonly library: LibraryRepository;
+  private readonly settings: SettingRepository;
+  private readonly transaction: LibraryTransaction;
+  private readonly analyser: () => Analyser;
+  private readonly clock: Clock;
+  private readonly logger: Logger;
+  private readonly dataDir: string;
+  private readonly readerThreads: number;
+  private readonly holdCheckpoints: () => () => Promise<void>;
+  private readonly limits: { maxEntries?: number; maxDepth?: number };
+
+  constructor(options: LibraryScanOptions) {
+    this.roots = options.roots;
+    this.adapters = options.adapters;
+    this.library = options.library;
+    this.settings = options.settings;
+    this.transaction = options.transaction;
+    this.analyser = options.analyser;
+    this.clock = options.clock;
+    this.logger = options.logger;
+    this.dataDir = options.dataDir;
+    this.readerThreads = options.readerThreads;
+    this.holdCheckpoints = options.holdCheckpoints ?? (() => async () => undefined);
+    this.limits = options.limits ?? {};
+  }
 
   /** Background work the last scan left running (the WAL checkpoint after a large one). */
   private background: Promise<void> = Promise.resolve();

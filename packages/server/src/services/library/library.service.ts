@@ -25,23 +25,48 @@ export interface WatcherState {
   detail?: string | null;
 }
 
+/** What LibraryService needs; one object, so call sites name each part. */
+export interface LibraryServiceOptions {
+  roots: LibraryRootsService;
+  adapters: AdapterRepository;
+  library: LibraryRepository;
+  jobs: JobRepository;
+  queue: JobQueue;
+  scanner: LibraryScanService;
+  settings: LibrarySettingsService;
+  clock: Clock;
+  logger: Logger;
+  configuredRoots: readonly string[];
+}
+
 /** The library's use cases behind the routes and the CLI: roots, scans, status, metadata, duplicates, write-back. */
 export class LibraryService {
   private rootListeners: Array<() => void> = [];
   watcherState: () => WatcherState = () => ({ enabled: false, running: false });
 
-  constructor(
-    private readonly roots: LibraryRootsService,
-    private readonly adapters: AdapterRepository,
-    private readonly library: LibraryRepository,
-    private readonly jobs: JobRepository,
-    private readonly queue: JobQueue,
-    private readonly scanner: LibraryScanService,
-    private readonly settings: LibrarySettingsService,
-    private readonly clock: Clock,
-    private readonly logger: Logger,
-    private readonly configuredRoots: readonly string[],
-  ) {}
+  private readonly roots: LibraryRootsService;
+  private readonly adapters: AdapterRepository;
+  private readonly library: LibraryRepository;
+  private readonly jobs: JobRepository;
+  private readonly queue: JobQueue;
+  private readonly scanner: LibraryScanService;
+  private readonly settings: LibrarySettingsService;
+  private readonly clock: Clock;
+  private readonly logger: Logger;
+  private readonly configuredRoots: readonly string[];
+
+  constructor(options: LibraryServiceOptions) {
+    this.roots = options.roots;
+    this.adapters = options.adapters;
+    this.library = options.library;
+    this.jobs = options.jobs;
+    this.queue = options.queue;
+    this.scanner = options.scanner;
+    this.settings = options.settings;
+    this.clock = options.clock;
+    this.logger = options.logger;
+    this.configuredRoots = options.configuredRoots;
+  }
 
   onRootsChanged(listener: () => void): void {
     this.rootListeners.push(listener);

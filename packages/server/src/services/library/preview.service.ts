@@ -33,6 +33,16 @@ const CONTENT_TYPES: Record<string, string> = {
 export const MAX_PREVIEW_UPLOAD = 20 * 1024 * 1024;
 const DEFAULT_THUMB = 256;
 
+/** What PreviewService needs; one object, so call sites name each part. */
+export interface PreviewServiceOptions {
+  adapters: AdapterRepository;
+  roots: LibraryRootsService;
+  settings: LibrarySettingsService;
+  clock: Clock;
+  logger: Logger;
+  dataDir: string;
+}
+
 /**
  * Previews: the file found next to the LoRA (or uploaded, or from CivitAI), and WebP thumbnails made once with
  * sharp and kept in the data directory. An upload is written beside the LoRA as NAME.preview.png only when the
@@ -41,14 +51,21 @@ const DEFAULT_THUMB = 256;
 export class PreviewService {
   private readonly making = new Map<string, Promise<void>>();
 
-  constructor(
-    private readonly adapters: AdapterRepository,
-    private readonly roots: LibraryRootsService,
-    private readonly settings: LibrarySettingsService,
-    private readonly clock: Clock,
-    private readonly logger: Logger,
-    private readonly dataDir: string,
-  ) {}
+  private readonly adapters: AdapterRepository;
+  private readonly roots: LibraryRootsService;
+  private readonly settings: LibrarySettingsService;
+  private readonly clock: Clock;
+  private readonly logger: Logger;
+  private readonly dataDir: string;
+
+  constructor(options: PreviewServiceOptions) {
+    this.adapters = options.adapters;
+    this.roots = options.roots;
+    this.settings = options.settings;
+    this.clock = options.clock;
+    this.logger = options.logger;
+    this.dataDir = options.dataDir;
+  }
 
   async preview(id: string, thumbnail: { width: number } | null): Promise<PreviewFile> {
     const adapter = await this.adapters.findById(id);
