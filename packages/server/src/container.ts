@@ -34,6 +34,7 @@ import { createLibrary, type LibraryCapability } from './services/library/librar
 import { SecretCipher } from './services/secret-cipher.ts';
 import type { SystemProbes } from './services/system-status.service.ts';
 import { createSystem, type SystemServices } from './services/system.module.ts';
+import { createRecipes, type RecipesCapability } from './recipes/services/recipes.module.ts';
 
 /** The composition root: builds the database, repositories and ports, then each capability from its factory. */
 export interface Container {
@@ -44,7 +45,7 @@ export interface Container {
   events: EventBus;
   queue: JobQueue;
   repositories: Repositories;
-  services: { libraryRoots: LibraryRootsService } & LibraryCapability['services'] & ArchiveServices & GenerationCapability['services'] & SystemServices;
+  services: { libraryRoots: LibraryRootsService } & LibraryCapability['services'] & ArchiveServices & GenerationCapability['services'] & SystemServices & RecipesCapability['services'];
   /** Watches the library roots for changes; `serve` starts it when the setting is on. */
   libraryWatcher: LibraryCapability['watcher'];
   backends: GenerationCapability['backends'];
@@ -116,7 +117,19 @@ export async function createContainer(config: Config, overrides: ContainerOverri
     clock,
   });
   const library = await createLibrary({ config, database, repositories, queue, libraryRoots, secrets, clock, logger });
-  const services: Container['services'] = { libraryRoots, ...library.services, ...archive, ...generation.services, ...system };
+  const recipes = createRecipes({
+    config,
+    database,
+    repositories,
+    queue,
+    events,
+    results: generation.services.results,
+    generator: generation.services.generation,
+    civitaiEnabled: async () => (await library.services.librarySettings.values()).civitaiEnabled,
+    clock,
+    logger,
+  });
+  const services: Container['services'] = { libraryRoots, ...library.services, ...archive, ...generation.services, ...system, ...recipes.services };
 
   // Every job kind is registered here, on the queue, so `serve` and `worker` run the same set of handlers.
   registerLibraryJobs(queue, library.jobRunner);
@@ -150,6 +163,7 @@ export async function createContainer(config: Config, overrides: ContainerOverri
     outputs: generation.outputs,
     async close() {
       await libraryWatcher.end();
+      await recipes.stop();
       services.backupScheduler.stop();
       await queue.close();
       await events.close();

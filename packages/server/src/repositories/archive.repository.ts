@@ -49,7 +49,7 @@ export interface ResultRows {
 const DELIVERY_COLUMNS = Object.keys({
   id: 1, kind: 1, mode: 1, backend: 1, prompt: 1, prompt_key: 1, negative_prompt: 1, params: 1, width: 1, height: 1, steps: 1,
   cfg_scale: 1, sampler_name: 1, seed: 1, image_count: 1, generation_info: 1, rating: 1, is_favorite: 1, rating_updated_at: 1,
-  favorite_updated_at: 1, created_at: 1,
+  favorite_updated_at: 1, created_at: 1, recipe_id: 1,
 } satisfies Record<keyof DeliveryJobTable, 1>) as Array<keyof DeliveryJobTable>;
 const JOB_COLUMNS = Object.keys({
   id: 1, kind: 1, status: 1, payload: 1, result: 1, error: 1, progress: 1, progress_detail: 1, attempts: 1, max_attempts: 1,
