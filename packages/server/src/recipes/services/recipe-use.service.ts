@@ -173,6 +173,8 @@ function withSweep(recipe: Recipe, body: RecipeApplyBody, i: number, count: numb
   return { ...generationParams(recipe), prompt: promptWithLoras(recipe, { position: sweep.position, weight: Number(weight.toFixed(3)) }) };
 }
 
+const KNOWN_KEYS = new Set(['Lora hashes', 'TI hashes', 'Model hash', 'Model', 'Steps', 'Sampler', 'Seed', 'Size', 'CFG scale']);
+
 /** A1111 infotext for a recipe, with `Lora hashes` from the matched adapters (AutoV3, else AutoV2) or the source. */
 export function recipeInfotext(recipe: Recipe, adapter: (id: string) => { autov2: string | null; autov3: string | null } | undefined): string {
   const p = recipe.params;
@@ -199,6 +201,10 @@ export function recipeInfotext(recipe: Recipe, adapter: (id: string) => { autov2
     ['Hires upscale', p.hires?.upscale],
     ['Hires steps', p.hires?.steps],
     ['Hires upscaler', p.hires?.upscaler],
+    ['Hires resize', p.hires?.resize_x && p.hires.resize_y ? `${p.hires.resize_x}x${p.hires.resize_y}` : null],
+    ...Object.entries(p.adetailer ?? {}),
+    // What the source said that has no field of ours (ENSD, extension keys) travels along, as A1111 would keep it.
+    ...Object.entries(recipe.extra).filter(([k]) => k !== 'Version' && !KNOWN_KEYS.has(k)),
     ['Lora hashes', loraHashes || null],
     ['TI hashes', recipe.embeddings.filter((e) => e.hash).map((e) => `${e.name}: ${e.hash}`).join(', ') || null],
     ['Version', 'lora-manager recipe'],
