@@ -2,23 +2,11 @@ import path from 'node:path';
 import type { Adapter, Recipe } from '@lora-manager/contract';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { api, scan, writeLora } from '../support/library.ts';
-import { a1111Infotext, civitaiImageItem, comfyPromptGraph, jpegWithComment, plainPng, pngWithText } from '../support/recipe-images.ts';
+import { a1111Infotext, civitaiImageItem, comfyPromptGraph, jpegWithComment, multipart, plainPng, pngWithText } from '../support/recipe-images.ts';
 import { createTestApp, TEST_DIALECTS, type TestApp } from '../support/test-app.ts';
 import { until } from '../support/wait.ts';
 
 const API = '/api/v1';
-
-/** A multipart body with image parts and fields, as a browser's FormData sends it. */
-export function multipart(files: Array<{ name: string; data: Buffer; field?: string }>, fields: Record<string, string> = {}): { payload: Buffer; headers: Record<string, string> } {
-  const boundary = '----recipe-test-boundary';
-  const parts: Buffer[] = [];
-  for (const [key, value] of Object.entries(fields)) parts.push(Buffer.from(`--${boundary}\r\ncontent-disposition: form-data; name="${key}"\r\n\r\n${value}\r\n`));
-  for (const f of files) {
-    parts.push(Buffer.from(`--${boundary}\r\ncontent-disposition: form-data; name="${f.field ?? 'files'}"; filename="${f.name}"\r\ncontent-type: application/octet-stream\r\n\r\n`), f.data, Buffer.from('\r\n'));
-  }
-  parts.push(Buffer.from(`--${boundary}--\r\n`));
-  return { payload: Buffer.concat(parts), headers: { 'content-type': `multipart/form-data; boundary=${boundary}` } };
-}
 
 describe.each(TEST_DIALECTS)('recipes API on %s', (dialect) => {
   let t: TestApp;

@@ -198,3 +198,15 @@ export function civitaiImageItem(): Record<string, unknown> {
     },
   };
 }
+
+/** A multipart body with image parts and fields, as a browser's FormData sends it. */
+export function multipart(files: Array<{ name: string; data: Buffer; field?: string }>, fields: Record<string, string> = {}): { payload: Buffer; headers: Record<string, string> } {
+  const boundary = '----recipe-test-boundary';
+  const parts: Buffer[] = [];
+  for (const [key, value] of Object.entries(fields)) parts.push(Buffer.from(`--${boundary}\r\ncontent-disposition: form-data; name="${key}"\r\n\r\n${value}\r\n`));
+  for (const f of files) {
+    parts.push(Buffer.from(`--${boundary}\r\ncontent-disposition: form-data; name="${f.field ?? 'files'}"; filename="${f.name}"\r\ncontent-type: application/octet-stream\r\n\r\n`), f.data, Buffer.from('\r\n'));
+  }
+  parts.push(Buffer.from(`--${boundary}--\r\n`));
+  return { payload: Buffer.concat(parts), headers: { 'content-type': `multipart/form-data; boundary=${boundary}` } };
+}
