@@ -156,7 +156,8 @@ export const RecipeListQuery = Type.Object({
 export type RecipeListQuery = Static<typeof RecipeListQuery>;
 
 export const RecipePage = Type.Object({ items: Type.Array(Type.Ref('Recipe')), total: Type.Integer() });
-export type RecipePage = Static<typeof RecipePage>;
+/** Written out: a `$ref` item is `unknown` to TypeBox's inference. */
+export type RecipePage = { items: Recipe[]; total: number };
 
 /** `parse` and `import` with JSON instead of multipart: the text of a parameters block or a CivitAI / ComfyUI JSON. */
 export const RecipeTextBody = Type.Object({
@@ -193,7 +194,7 @@ export const RecipeParseResult = Type.Object({
 export type RecipeParseResult = Static<typeof RecipeParseResult>;
 
 export const RecipeImportResult = Type.Object({ created: Type.Array(Type.Ref('Recipe')), failed: Type.Array(RecipeInputFailure) });
-export type RecipeImportResult = Static<typeof RecipeImportResult>;
+export type RecipeImportResult = { created: Recipe[]; failed: RecipeInputFailure[] };
 
 export const RECIPE_APPLY_TARGETS = ['compose', 'generate'] as const;
 
