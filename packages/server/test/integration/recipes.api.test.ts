@@ -170,6 +170,8 @@ describe.each(TEST_DIALECTS)('recipes API on %s', (dialect) => {
     const json = await t.app.inject({ method: 'GET', url: `${API}/recipes/${a.id}/export?format=json` });
     expect(json.headers['content-disposition']).toContain('.recipe.json');
     expect(json.json()).toMatchObject({ format: 'lora-manager-recipe', recipe: { name: 'a', loras: [{ name: 'dupFox', weight: 0.6 }] } });
+    const shared = await api(t, 'POST', '/recipes/parse', { text: json.body }, 200);
+    expect(shared.drafts[0].draft).toMatchObject({ source: 'lora-manager', prompt: merged.prompt, params: merged.params, duplicates: [a.id] });
 
     const exported = await t.app.inject({ method: 'GET', url: `${API}/recipes/${a.id}/export?format=png` });
     expect(exported.headers['content-type']).toBe('image/png');

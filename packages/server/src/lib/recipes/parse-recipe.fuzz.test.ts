@@ -78,7 +78,7 @@ describe('recipe parser fuzzing', () => {
     const random = rng(61);
     const shapes: unknown[] = [null, 1, 'x', [], [[1, 2]], { meta: null }, { resources: 'x' }, { resources: [null, 1, { type: 'lora' }] }, { nodes: [null, 1, { type: 'LoraLoader', widgets_values: null }] },
       { 1: { class_type: 'KSampler', inputs: { model: ['1', 0], positive: ['1', 0], latent_image: ['2', 0] } }, 2: { class_type: 'LoraLoader', inputs: { model: ['1', 0], lora_name: {} } } },
-      { 1: { class_type: 'Power Lora Loader (rgthree)', inputs: { lora_1: { on: true, lora: 5, strength: 'x' } } } }, { hashes: { 'lora:': 'zz' }, prompt: 7 }];
+      { 1: { class_type: 'Power Lora Loader (rgthree)', inputs: { lora_1: { on: true, lora: 5, strength: 'x' } } } }, { hashes: { 'lora:': 'zz' }, prompt: 7 }, { format: 'lora-manager-recipe', recipe: { loras: [null, { name: 5 }, { name: 'x', weight: 'y' }], params: 3 } }];
     for (const shape of shapes) outcome(() => parseRecipeText(JSON.stringify(shape)));
     for (let i = 0; i < 3000; i++) {
       const text = mutate(Buffer.from(texts[i % texts.length]), random).toString('utf8');

@@ -2,6 +2,7 @@ import { looksLikeInfotext, parseA1111 } from './a1111.ts';
 import { civitaiMeta, parseCivitai } from './civitai.ts';
 import { isComfyPromptGraph, isComfyWorkflow, parseComfyPrompt, parseComfyWorkflow } from './comfyui.ts';
 import { readImageText } from './image-text.ts';
+import { isRecipeExport, parseRecipeExport } from './lora-manager.ts';
 import { hasRecipe, RecipeParseError, type RecipeDraft } from './recipe-draft.ts';
 
 /**
@@ -13,6 +14,7 @@ import { hasRecipe, RecipeParseError, type RecipeDraft } from './recipe-draft.ts
 export const MAX_RECIPE_TEXT = 2 * 1024 * 1024;
 
 function parseJson(value: unknown): RecipeDraft | null {
+  if (isRecipeExport(value)) return parseRecipeExport(value);
   const meta = civitaiMeta(value);
   if (meta) return parseCivitai(meta);
   if (isComfyPromptGraph(value)) return parseComfyPrompt(value);

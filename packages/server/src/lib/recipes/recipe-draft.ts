@@ -3,7 +3,7 @@
  * recipe parser (A1111 / SDNext infotext, ComfyUI graphs, CivitAI metadata) returns.
  */
 
-export const RECIPE_SOURCES = ['a1111', 'sdnext', 'comfyui', 'civitai'] as const;
+export const RECIPE_SOURCES = ['a1111', 'sdnext', 'comfyui', 'civitai', 'lora-manager'] as const;
 export type RecipeSource = (typeof RECIPE_SOURCES)[number];
 
 /** A hash as written in the source; its length says which kind it probably is (see `hashKind`). */
