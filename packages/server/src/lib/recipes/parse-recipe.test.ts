@@ -156,3 +156,16 @@ describe('CivitAI metadata JSON', () => {
     expect(() => parseRecipeText('just some words')).toThrow(RecipeParseError);
   });
 });
+
+describe('hostile images', () => {
+  it('a zTXt bomb is skipped, not inflated: the image says it has no recipe', async () => {
+    const { deflateSync } = await import('node:zlib');
+    const { encodeChunks, readChunks } = await import('../png.ts');
+    const png = await plainPng();
+    const chunks = readChunks(png);
+    const bomb = deflateSync(Buffer.alloc(64 * 1024 * 1024, 0x41));
+    chunks.splice(1, 0, { type: 'zTXt', data: Buffer.concat([Buffer.from('parameters\0\0', 'latin1'), bomb]) });
+    expect(bomb.length).toBeLessThan(1024 * 1024);
+    expect(() => parseRecipeImage(encodeChunks(chunks))).toThrow(/No generation recipe/);
+  });
+});
