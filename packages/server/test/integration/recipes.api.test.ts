@@ -1,7 +1,9 @@
 import path from 'node:path';
 import type { Adapter, Recipe } from '@lora-manager/contract';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { exportZip, importZip } from '../support/archive-fixtures.ts';
 import { api, scan, writeLora } from '../support/library.ts';
+import { unzip } from '../support/wait.ts';
 import { a1111Infotext, civitaiImageItem, comfyPromptGraph, jpegWithComment, multipart, plainPng, pngWithText } from '../support/recipe-images.ts';
 import { createTestApp, TEST_DIALECTS, type TestApp } from '../support/test-app.ts';
 import { until } from '../support/wait.ts';
@@ -183,6 +185,21 @@ describe.each(TEST_DIALECTS)('recipes API on %s', (dialect) => {
     expect(draft.prompt).toBe(merged.prompt);
     expect(draft.params).toEqual(merged.params);
     expect(draft.duplicates).toEqual([a.id]);
+  });
+
+  it('recipes travel in archives (user_data): export, delete, import gives them back with their LoRAs matched', async () => {
+    const recipe = await api<Recipe>(t, 'POST', '/recipes', { name: 'archived', prompt: 'p', tags: ['kept'], rating: 3, loras: [{ name: 'x', weight: 0.4, adapter_id: fox.id }, { name: 'elsewhere', weight: 1 }] }, 201);
+    const zip = await exportZip(t, { user_data: true, lora_files: false, previews: false });
+    const entries = await unzip(zip);
+    expect(JSON.parse((entries.get('manifest.json') as Buffer).toString())).toMatchObject({ recipes_path: 'recipes.json' });
+    expect(JSON.parse((entries.get('recipes.json') as Buffer).toString()).map((r: { recipe: { id: string } }) => r.recipe.id)).toContain(recipe.id);
+    await api(t, 'DELETE', `/recipes/${recipe.id}`, undefined, 204);
+    const { body } = await importZip(t, zip);
+    expect(body.results[0].status).toBe('imported');
+    const back = await api<Recipe>(t, 'GET', `/recipes/${recipe.id}`, undefined, 200);
+    expect(back).toMatchObject({ name: 'archived', tags: ['kept'], rating: 3, missing_count: 1, fingerprint: recipe.fingerprint });
+    expect(back.loras.map((l) => [l.adapter_id, l.weight])).toEqual([[fox.id, 0.4], [null, 1]]);
+    expect((await api(t, 'GET', '/recipes?tag=kept', undefined, 200)).total).toBe(1);
   });
 
   it('refuses hostile input with 4xx problems', async () => {
