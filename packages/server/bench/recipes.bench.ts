@@ -115,7 +115,12 @@ async function main() {
     if (res.statusCode !== 201) throw new Error(`import answered ${res.statusCode}: ${res.body.slice(0, 300)}`);
     const body = res.json() as { created: Array<{ loras: Array<{ missing: boolean }> }> };
     created += body.created.length;
-    for (const r of body.created) for (const l of r.loras) (l.missing ? missing++ : matched++);
+    for (const r of body.created) {
+      for (const l of r.loras) {
+        if (l.missing) missing++;
+        else matched++;
+      }
+    }
     const done = i + files.length;
     const quarter = IMAGES / 4;
     if (Math.floor(done / quarter) > Math.floor(i / quarter)) memory(`after ${done}`);

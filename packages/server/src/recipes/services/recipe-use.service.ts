@@ -6,7 +6,7 @@ import type { Clock } from '../../lib/clock.ts';
 import { formatInfotext } from '../../lib/infotext.ts';
 import { isPng, withTextChunk } from '../../lib/png.ts';
 import { formatWeight } from '../../lib/prompt-syntax.ts';
-import type { AdapterRepository } from '../../repositories/adapter.repository.ts';
+import type { AdapterRepository } from '../../library/repositories/adapter.repository.ts';
 import type { RecipeRepository } from '../repositories/recipe.repository.ts';
 import { cleanTags, parseJson, tagKey } from './recipe-mapping.ts';
 import type { RecipePreviewStore } from './recipe-preview.store.ts';

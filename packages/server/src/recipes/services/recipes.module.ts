@@ -5,7 +5,7 @@ import type { EventBus } from '../../events/event-bus.ts';
 import type { JobQueue } from '../../jobs/job-queue.ts';
 import { JOB_KINDS } from '../../jobs/job-catalogue.ts';
 import type { Clock } from '../../lib/clock.ts';
-import type { AdapterRepository } from '../../repositories/adapter.repository.ts';
+import type { AdapterRepository } from '../../library/repositories/adapter.repository.ts';
 import { RecipeRepository } from '../repositories/recipe.repository.ts';
 import type { AppDatabase } from '../../db/database.ts';
 import { RecipeMatcher } from './recipe-matcher.ts';
