@@ -202,6 +202,12 @@ describe.each(TEST_DIALECTS)('recipes API on %s', (dialect) => {
     expect((await api(t, 'GET', '/recipes?tag=kept', undefined, 200)).total).toBe(1);
   });
 
+  it('is in the OpenAPI document', async () => {
+    const doc = (await t.app.inject('/api/docs/json')).json();
+    for (const p of ['/api/v1/recipes', '/api/v1/recipes/import', '/api/v1/recipes/parse', '/api/v1/recipes/{id}', '/api/v1/recipes/{id}/apply']) expect(doc.paths[p], p).toBeDefined();
+    expect(doc.paths['/api/v1/recipes/import'].post.tags).toEqual(['recipes']);
+  });
+
   it('refuses hostile input with 4xx problems', async () => {
     const many = Array.from({ length: 51 }, (_, i) => ({ name: `${i}.png`, data: Buffer.from('x') }));
     const tooMany = await importFiles(many);
