@@ -48,6 +48,7 @@ describe.each(TEST_DIALECTS)('recipes and generation on %s', (dialect) => {
     await t.container.queue.drain();
     const row = await t.container.database.db.selectFrom('delivery_job').select(['recipe_id']).where('id', '=', jobId).executeTakeFirstOrThrow();
     expect(row.recipe_id).toBe(recipe.id);
+    expect((await api(t, 'GET', `/generation/results/${jobId}`, undefined, 200)).recipe_id).toBe(recipe.id);
 
     const file = await until('the generated image', async () => {
       const res = await t.app.inject({ method: 'GET', url: `${API}/generation/results/${jobId}/images/0` });
