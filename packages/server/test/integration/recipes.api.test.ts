@@ -1,3 +1,5 @@
+import { createHash } from 'node:crypto';
+import fs from 'node:fs';
 import path from 'node:path';
 import type { Adapter, Recipe } from '@lora-manager/contract';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -200,6 +202,24 @@ describe.each(TEST_DIALECTS)('recipes API on %s', (dialect) => {
     expect(back).toMatchObject({ name: 'archived', tags: ['kept'], rating: 3, missing_count: 1, fingerprint: recipe.fingerprint });
     expect(back.loras.map((l) => [l.adapter_id, l.weight])).toEqual([[fox.id, 0.4], [null, 1]]);
     expect((await api(t, 'GET', '/recipes?tag=kept', undefined, 200)).total).toBe(1);
+  });
+
+  it('a hash nothing matches while files are unhashed queues the hash job, whose completion matches the LoRA', async () => {
+    const file = writeLora(path.join(t.libraryDir, 'unhashed', 'quietRiver.safetensors'), { seed: 31, data: 'fill' });
+    const id = (await api(t, 'POST', '/adapters', { name: 'Quiet River', file_path: file }, 201)).adapter.id as string;
+    const autov2 = createHash('sha256').update(fs.readFileSync(file)).digest('hex').slice(0, 10);
+    const before = new Date().toISOString();
+    const res = await importFiles([{ name: 'river.png', data: await pngWithText({ parameters: a1111Infotext([{ name: 'riverAlias', weight: 0.5, hash: autov2 }]) }) }]);
+    const recipe: Recipe = res.json().created[0];
+    expect(recipe.missing_count).toBe(1);
+    const hashJobs = await t.container.database.db.selectFrom('job').select('id').where('kind', '=', 'library.hash').where('created_at', '>=', before).execute();
+    expect(hashJobs).toHaveLength(1);
+    await t.container.queue.drain();
+    const matched = await until('matched once hashed', async () => {
+      const r = await api<Recipe>(t, 'GET', `/recipes/${recipe.id}`, undefined, 200);
+      return r.missing_count === 0 && r;
+    });
+    expect(matched.loras[0]).toMatchObject({ adapter_id: id, match: 'autov2' });
   });
 
   it('is in the OpenAPI document', async () => {

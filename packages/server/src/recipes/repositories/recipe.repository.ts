@@ -230,10 +230,10 @@ export class RecipeRepository {
     return this.db.selectFrom('adapter').select(['id', 'name', 'file_path', 'sha256', 'autov2', 'autov3', 'base_model']).where('id', 'in', [...ids]).execute();
   }
 
-  /** How many present adapters still lack a SHA-256 (hash matching cannot see them yet). */
-  async unhashedAdapterCount(): Promise<number> {
-    const row = await this.db.selectFrom('adapter').select((eb) => eb.fn.countAll<number>().as('n')).where('missing', '=', 0).where('sha256', 'is', null).executeTakeFirstOrThrow();
-    return Number(row.n);
+  /** Present adapters that still lack a SHA-256 (hash matching cannot see them yet), at most `limit`. */
+  async unhashedAdapterIds(limit: number): Promise<string[]> {
+    const rows = await this.db.selectFrom('adapter').select('id').where('missing', '=', 0).where('sha256', 'is', null).limit(limit).execute();
+    return rows.map((r) => r.id);
   }
 
   async allIds(): Promise<string[]> {

@@ -9,6 +9,8 @@ import { fingerprintOf } from './recipe-mapping.ts';
 /** An index older than this is rebuilt even without a library event (another process may have scanned). */
 const INDEX_TTL_MS = 10_000;
 const REMATCH_BATCH = 5_000;
+/** One on-demand hash job covers at most this many files; the next import asks for more. */
+const MAX_HASH_ON_DEMAND = 10_000;
 
 /**
  * Matches recipe LoRAs to the catalogue and keeps recipes matched as the library changes: the index over every present
@@ -56,9 +58,11 @@ export class RecipeMatcher {
     if (unmatchedWithHash === 0) return;
     const now = this.clock.now().getTime();
     if (now - this.hashRequested < 60_000) return;
-    if ((await this.recipes.unhashedAdapterCount()) === 0) return;
+    // Named ids: files registered through the API (not scanned) have no pending hash status a plain hash job would see.
+    const ids = await this.recipes.unhashedAdapterIds(MAX_HASH_ON_DEMAND);
+    if (ids.length === 0) return;
     this.hashRequested = now;
-    await this.queue.enqueue(JOB_KINDS.libraryHash, {});
+    await this.queue.enqueue(JOB_KINDS.libraryHash, { adapter_ids: ids });
   }
 
   /** Match every recipe LoRA that has no adapter yet; recount and re-fingerprint the recipes that changed. */
