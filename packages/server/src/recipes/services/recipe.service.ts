@@ -18,34 +18,17 @@ import type { Clock } from '../../lib/clock.ts';
 import { imageFormat } from '../../lib/recipes/image-text.ts';
 import { parseRecipeImage, parseRecipeText } from '../../lib/recipes/parse-recipe.ts';
 import { emptyParams, loraBaseName, normaliseHash, RecipeParseError, type RecipeDraft } from '../../lib/recipes/recipe-draft.ts';
-import { parseLoraTokens, stripLoraTokens } from '../../lib/prompt-syntax.ts';
 import type { RecipeRepository } from '../repositories/recipe.repository.ts';
 import type { RecipeMatcher } from './recipe-matcher.ts';
 import { cleanTags, defaultName, fingerprintOf, paramsOf, searchTextOf, tagKey, toRecipe, toRecipeLora } from './recipe-mapping.ts';
 import type { RecipePreviewStore } from './recipe-preview.store.ts';
+import { recipeFromResult, type LoraIn, type RecipeResultSource } from './recipe-from-result.ts';
 
 /** One thing to read a recipe from: an uploaded image or a pasted text, with the label failures are reported under. */
 export interface RecipeInput {
   label: string;
   bytes?: Buffer;
   text?: string;
-}
-
-/** The parts of other capabilities a recipe needs: a history result and its first image, the CivitAI switch. */
-export interface RecipeResultSource {
-  get(id: string): Promise<{
-    prompt: string;
-    negative_prompt: string | null;
-    width: number | null;
-    height: number | null;
-    steps: number | null;
-    cfg_scale: number | null;
-    seed: number | null;
-    sampler_name: string | null;
-    generation_info: unknown;
-    adapters: Array<{ id: string | null; name: string; weight: number }>;
-  }>;
-  imageFile(id: string, index: number): Promise<{ path: string }>;
 }
 
 export interface RecipeServiceOptions {
@@ -57,7 +40,6 @@ export interface RecipeServiceOptions {
   clock: Clock;
 }
 
-type LoraIn = { name: string; weight: number; clip_weight: number | null; hash: string | null; adapter_id?: string | null; civitai_model_id: number | null; civitai_version_id: number | null };
 
 const MAX_PREVIEW_BYTES = 32 * 1024 * 1024;
 
@@ -106,7 +88,7 @@ export class RecipeService {
     let preview: Buffer | null = null;
     let source: RecipeTable['source'] = body.source ?? 'manual';
     if (body.result_id) {
-      const fromResult = await this.fromResult(body.result_id);
+      const fromResult = await recipeFromResult(this.o.results, body.result_id);
       prompt = body.prompt ?? fromResult.prompt;
       negative = body.negative_prompt ?? fromResult.negative;
       params = { ...fromResult.params, ...(body.params ?? {}) };
@@ -338,42 +320,6 @@ export class RecipeService {
     }
     await this.o.recipes.recount([id], now);
     return id;
-  }
-
-  private async fromResult(resultId: string): Promise<{ prompt: string; negative: string; params: RecipeParams; loras: LoraIn[]; preview: Buffer | null }> {
-    const result = await this.o.results.get(resultId);
-    const tokens = parseLoraTokens(result.prompt, 'a1111');
-    const used = result.adapters.length > 0 ? result.adapters : tokens.map((t) => ({ id: null, name: t.name, weight: t.weight }));
-    const loras: LoraIn[] = used.map((a) => {
-      const token = tokens.find((t) => t.name === a.name);
-      const model = token?.unet ?? a.weight;
-      const clip = token?.te ?? model;
-      return { name: a.name, weight: model, clip_weight: clip !== model ? clip : null, hash: null, adapter_id: a.id, civitai_model_id: null, civitai_version_id: null };
-    });
-    const info = (result.generation_info && typeof result.generation_info === 'object' ? result.generation_info : {}) as Record<string, unknown>;
-    let preview: Buffer | null = null;
-    try {
-      preview = await fsp.readFile((await this.o.results.imageFile(resultId, 0)).path);
-    } catch {
-      // A result without images (failed, or its files deleted) still gives a recipe, without a preview.
-    }
-    return {
-      prompt: stripLoraTokens(result.prompt),
-      negative: result.negative_prompt ?? '',
-      params: {
-        ...emptyParams(),
-        checkpoint: typeof info.sd_model_name === 'string' ? info.sd_model_name : null,
-        model_hash: normaliseHash(info.sd_model_hash),
-        sampler: result.sampler_name,
-        steps: result.steps,
-        cfg_scale: result.cfg_scale,
-        width: result.width,
-        height: result.height,
-        seed: result.seed,
-      },
-      loras,
-      preview,
-    };
   }
 }
 

@@ -11,7 +11,8 @@ import type { AppDatabase } from '../../db/database.ts';
 import { RecipeMatcher } from './recipe-matcher.ts';
 import { RecipePreviewStore } from './recipe-preview.store.ts';
 import { RecipeUseService, type RecipeGenerator } from './recipe-use.service.ts';
-import { RecipeService, type RecipeResultSource } from './recipe.service.ts';
+import type { RecipeResultSource } from './recipe-from-result.ts';
+import { RecipeService } from './recipe.service.ts';
 
 /** Library jobs after which a missing recipe LoRA may have arrived (new files, new hashes, restored adapters). */
 const LIBRARY_CHANGES = new Set<string>([JOB_KINDS.libraryScan, JOB_KINDS.libraryHash, JOB_KINDS.archiveImport, JOB_KINDS.backupRestore]);
