@@ -62,8 +62,9 @@ export async function buildApp(container: Container): Promise<FastifyInstance> {
   await app.register(websocket, { options: { maxPayload: 64 * 1024 } });
 
   // The bootstrap routes are public at the root only; their /api/v1 twins need the key like the rest of the API.
-  await app.register(systemRoutes, { config, public: true });
-  await app.register(systemRoutes, { config, public: false, prefix: API_PREFIX });
+  const health = () => services.systemStatus.health();
+  await app.register(systemRoutes, { config, health, public: true });
+  await app.register(systemRoutes, { config, health, public: false, prefix: API_PREFIX });
   await app.register(authRoutes, { sessions, clock: container.clock, prefix: API_PREFIX });
   await app.register(adapterRoutes, { adapters: services.adapters, prefix: API_PREFIX });
   await app.register(archiveRoutes, {

@@ -81,6 +81,7 @@ export async function createContainer(config: Config, overrides: ContainerOverri
     ? await RedisEventBus.connect(config.redisUrl, {
         prefix: config.redisPrefix,
         onListenerError: (error, channel) => logger.error({ err: error, channel }, 'event listener failed'),
+        onDropped: (channel, reason) => logger.warn({ channel, reason }, 'Redis unavailable: events are dropped until it answers (the database keeps the state)'),
       })
     : new InProcessEventBus();
   const lifecycle = new JobLifecycle(repositories.jobs, events, clock, logger.child({ component: 'jobs' }));

@@ -112,6 +112,13 @@ export interface JobTable {
   updated_at: string;
 }
 
+/** A job attempt still to be handed to Redis (scaled queue; migration 0010). */
+export interface JobOutboxTable {
+  job_id: string;
+  attempt: number;
+  created_at: string;
+}
+
 /** Per-adapter facts from the file's header and sidecars, and scan state (issue 3). JSON columns are text. */
 export interface AdapterMetadataTable {
   adapter_id: string;
@@ -255,6 +262,7 @@ export interface DB {
   adapter_search: AdapterSearchTable;
   setting: SettingTable;
   job: JobTable;
+  job_outbox: JobOutboxTable;
   adapter_metadata: AdapterMetadataTable;
   file_hash_cache: FileHashCacheTable;
   library_issue: LibraryIssueTable;

@@ -9,8 +9,11 @@ export function publicBackendUrl(configured: string | null): string {
   return `/${configured.replace(/^\/+/, '').replace(/\/+$/, '')}`;
 }
 
-export const systemRoutes: FastifyPluginAsync<{ config: Config; public: boolean }> = async (app, { config, public: isPublic }) => {
-  app.get('/health', { config: { public: isPublic }, schema: { tags: ['system'], response: { 200: Health } } }, async () => ({ status: 'ok', service: 'lora-manager' }));
+export const systemRoutes: FastifyPluginAsync<{ config: Config; public: boolean; health: () => Promise<Health> }> = async (
+  app,
+  { config, public: isPublic, health },
+) => {
+  app.get('/health', { config: { public: isPublic }, schema: { tags: ['system'], response: { 200: Health } } }, async () => health());
 
   app.get('/frontend/settings', { config: { public: isPublic }, schema: { tags: ['system'], response: { 200: FrontendSettings } } }, async () => ({
     backendUrl: publicBackendUrl(config.backendUrl),
