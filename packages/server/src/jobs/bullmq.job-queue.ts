@@ -44,6 +44,15 @@ function groupQueueName(group: string): string {
   return `group.${readable}.${createHash('sha256').update(group).digest('hex').slice(0, 8)}`;
 }
 
+/** Wait for every promise to settle, or `ms`; true when they all settled in time. */
+async function settledWithin(promises: Array<Promise<unknown>>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), ms)));
+  const settled = await Promise.race([Promise.allSettled(promises).then(() => true), deadline]);
+  clearTimeout(timer);
+  return settled;
+}
+
 function kindQueueName(kind: string): string {
   return `kind.${kind.replace(/:/g, '_')}`;
 }
@@ -155,14 +164,12 @@ export class BullMqJobQueue implements JobQueue, AnyKindJobQueue {
     this.unsubscribe();
     await this.handOff.stop();
     for (const job of this.running.values()) job.controller.abort(SHUTDOWN);
+    // Workers and queues close through Redis; a Redis that is down must not keep the process from exiting.
     const workers = [...this.workers.values()];
-    const graceful = Promise.allSettled(workers.map((w) => w.close()));
-    const timedOut = await Promise.race([graceful.then(() => false), new Promise<boolean>((r) => setTimeout(() => r(true), 5000).unref())]);
-    if (timedOut) await Promise.allSettled(workers.map((w) => w.close(true)));
+    const graceful = await settledWithin(workers.map((w) => w.close()), 5000);
+    if (!graceful) await settledWithin(workers.map((w) => w.close(true)), 2000);
     await this.sweeping;
-    // A Queue closes through Redis; a Redis that is down must not keep the process from exiting.
-    const queues = Promise.allSettled([...this.queues.values()].map((q) => q.close()));
-    await Promise.race([queues, new Promise((resolve) => setTimeout(resolve, 5000).unref())]);
+    await settledWithin([...this.queues.values()].map((q) => q.close()), 2000);
   }
 
   private every(ms: number, task: () => Promise<void>): void {
