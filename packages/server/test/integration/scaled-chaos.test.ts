@@ -165,7 +165,7 @@ describe.runIf(HAVE_SERVICES)('scaled mode under chaos (serve + 2 workers, priva
             body: JSON.stringify({ prompt: `chaos ${n}`, steps: 2, width: 16, height: 16, seed: n }),
             signal: AbortSignal.timeout(10_000),
           });
-          if (res.ok) accepted.push((await res.json()).delivery_id);
+          if (res.ok) accepted.push(((await res.json()) as { delivery_id: string }).delivery_id);
           else refused.push(res.status);
         } catch (error) {
           if ((error as Error).name === 'TimeoutError') hung.push(`chaos ${n}`);
@@ -222,7 +222,7 @@ describe.runIf(HAVE_SERVICES)('scaled mode under chaos (serve + 2 workers, priva
       });
 
       expect(hung).toEqual([]);
-      expect(accepted.length).toBeGreaterThan(20);
+      expect(accepted.length).toBeGreaterThan(10);
       const jobs = (await db.query(`select id, status, attempts, error from job`)).rows as Array<{ id: string; status: string; attempts: number; error: string | null }>;
       const byId = new Map(jobs.map((j) => [j.id, j]));
       // Every accepted job succeeded (a job row is written once; its status is set terminal once, guarded in SQL).
