@@ -46,6 +46,7 @@ async function stopWorker(child: ChildProcess): Promise<void> {
 
 /** Latencies (ms) and the span of the given jobs, from their rows. */
 async function measured(container: Container, ids: string[]): Promise<{ latencies: number[]; firstCreated: number; lastFinished: number; succeeded: number }> {
+  if (ids.length === 0) return { latencies: [], firstCreated: 0, lastFinished: 0, succeeded: 0 };
   const rows = await container.database.db.selectFrom('job').select(['id', 'status', 'created_at', 'finished_at']).where('id', 'in', ids).execute();
   const done = rows.filter((r) => r.status === 'succeeded' && r.finished_at);
   const latencies = done.map((r) => Date.parse(r.finished_at!) - Date.parse(r.created_at)).sort((a, b) => a - b);
@@ -130,6 +131,7 @@ export async function runScaledBench(options: { jobs: number; clients: number; c
     redisDown = false;
     redisBackAt = Date.now();
     await stream;
+    process.stderr.write(`stream: ${streamIds.length} jobs, ${outageIds.length} while Redis was down\n`);
     await waitForAll(container, 120_000);
     const restart = await measured(container, streamIds);
     const outage = await measured(container, outageIds);
