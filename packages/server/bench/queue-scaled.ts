@@ -66,6 +66,49 @@ async function waitForAll(container: Container, limitMs: number): Promise<void> 
   }
 }
 
+/**
+ * Jobs at a fixed rate for 6 s, as requests arrive. With `outage`, Redis is killed at 2 s and comes back empty 1 s
+ * later: recovery is the time from Redis answering again until the last job accepted during the outage finished.
+ */
+async function streamPhase(container: Container, redis: PrivateRedis, jobsPerSecond: number, outage: boolean): Promise<ScaledResult> {
+  const streamIds: string[] = [];
+  const outageIds: string[] = [];
+  let redisDown = false;
+  let redisBackAt = 0;
+  const streamEnd = Date.now() + 6000;
+  const stream = (async () => {
+    const interval = 1000 / jobsPerSecond;
+    for (let n = 0; Date.now() < streamEnd; n++) {
+      const job = await anyKind(container.queue).enqueue('bench.noop', { n });
+      streamIds.push(job.id);
+      if (redisDown) outageIds.push(job.id);
+      await sleep(interval);
+    }
+  })();
+  if (outage) {
+    await sleep(2000);
+    redisDown = true;
+    await redis.stop();
+    await sleep(1000);
+    await redis.restart();
+    redisDown = false;
+    redisBackAt = Date.now();
+  }
+  await stream;
+  await waitForAll(container, 120_000);
+  const all = await measured(container, streamIds);
+  const during = await measured(container, outageIds);
+  return {
+    phase: outage ? `${jobsPerSecond}/s stream, Redis killed 1 s, back empty` : `${jobsPerSecond}/s stream`,
+    jobs: streamIds.length,
+    jobsPerSecond: streamIds.length / ((all.lastFinished - all.firstCreated) / 1000),
+    p50Ms: percentile(all.latencies, 50),
+    p99Ms: percentile(all.latencies, 99),
+    recoverMs: outage ? (outageIds.length > 0 ? during.lastFinished - redisBackAt : 0) : null,
+    lost: streamIds.length - all.succeeded,
+  };
+}
+
 export async function runScaledBench(options: { jobs: number; clients: number; concurrency: number; restartJobsPerSecond: number }): Promise<{ results: ScaledResult[]; database: string }> {
   const redis = await PrivateRedis.start();
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'lm-bench-scaled-'));
@@ -99,7 +142,7 @@ export async function runScaledBench(options: { jobs: number; clients: number; c
     await waitForAll(container, 120_000);
     const steady = await measured(container, ids);
     results.push({
-      phase: 'steady',
+      phase: `burst of ${ids.length}`,
       jobs: ids.length,
       jobsPerSecond: ids.length / ((steady.lastFinished - steady.firstCreated) / 1000),
       p50Ms: percentile(steady.latencies, 50),
@@ -108,43 +151,8 @@ export async function runScaledBench(options: { jobs: number; clients: number; c
       lost: ids.length - steady.succeeded,
     });
 
-    // A stream at a fixed rate for 6 s; Redis is killed at 2 s and comes back empty 1 s later.
-    const streamIds: string[] = [];
-    const outageIds: string[] = [];
-    let redisDown = false;
-    let redisBackAt = 0;
-    const streamEnd = Date.now() + 6000;
-    const stream = (async () => {
-      const interval = 1000 / options.restartJobsPerSecond;
-      for (let n = 0; Date.now() < streamEnd; n++) {
-        const job = await anyKind(container.queue).enqueue('bench.noop', { n });
-        streamIds.push(job.id);
-        if (redisDown) outageIds.push(job.id);
-        await sleep(interval);
-      }
-    })();
-    await sleep(2000);
-    redisDown = true;
-    await redis.stop();
-    await sleep(1000);
-    await redis.restart();
-    redisDown = false;
-    redisBackAt = Date.now();
-    await stream;
-    process.stderr.write(`stream: ${streamIds.length} jobs, ${outageIds.length} while Redis was down\n`);
-    await waitForAll(container, 120_000);
-    const restart = await measured(container, streamIds);
-    const outage = await measured(container, outageIds);
-    results.push({
-      phase: 'Redis killed 1 s, back empty',
-      jobs: streamIds.length,
-      jobsPerSecond: streamIds.length / ((restart.lastFinished - restart.firstCreated) / 1000),
-      p50Ms: percentile(restart.latencies, 50),
-      p99Ms: percentile(restart.latencies, 99),
-      // From Redis answering again until the last job accepted during the outage has finished.
-      recoverMs: outageIds.length > 0 ? outage.lastFinished - redisBackAt : 0,
-      lost: streamIds.length - restart.succeeded,
-    });
+    results.push(await streamPhase(container, redis, options.restartJobsPerSecond, false));
+    results.push(await streamPhase(container, redis, options.restartJobsPerSecond, true));
   } finally {
     await Promise.all(workers.map(stopWorker));
     await container.close();

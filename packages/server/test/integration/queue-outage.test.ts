@@ -128,6 +128,46 @@ describe.runIf(HAVE_REDIS_SERVER)('scaled queue while Redis goes away (a private
   });
 });
 
+describe.runIf(HAVE_REDIS_SERVER)('switching between embedded and Redis mode across a restart', { timeout: 60_000 }, () => {
+  it('keeps the pending jobs both ways', async () => {
+    const redis = await PrivateRedis.start();
+    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'lm-switch-'));
+    const open = async (scaled: boolean, runs: string[]) => {
+      const env: Record<string, string> = { DATA_DIR: tmp, LOG_LEVEL: 'silent', WEB_DIST_DIR: path.join(tmp, 'no-web') };
+      if (scaled) Object.assign(env, { REDIS_URL: redis.url, REDIS_PREFIX: 'switch', RUN_WORKERS: 'true' });
+      const c = await createContainer(loadConfig(env, tmp), { logger: pino({ level: 'silent' }) });
+      anyKind(c.queue).register('test.switch', async (payload: { name: string }) => {
+        runs.push(payload.name);
+        return {};
+      });
+      return c;
+    };
+    try {
+      const runs: string[] = [];
+      // Embedded, stopped before it ran anything (queue never started): the job is a pending row.
+      const embedded = await open(false, runs);
+      const first = await anyKind(embedded.queue).enqueue('test.switch', { name: 'from-embedded' });
+      await embedded.close();
+      const scaled = await open(true, runs);
+      await scaled.queue.start();
+      await until('the embedded job to run on Redis', async () => (await scaled.repositories.jobs.findById(first.id))?.status === 'succeeded');
+      await scaled.close();
+      // Redis mode with no worker running (as `serve` with RUN_WORKERS=false), then back to embedded.
+      const noWorkers = await open(true, runs);
+      const second = await anyKind(noWorkers.queue).enqueue('test.switch', { name: 'from-redis' });
+      await noWorkers.close();
+      const back = await open(false, runs);
+      await back.queue.start();
+      await until('the Redis job to run embedded', async () => (await back.repositories.jobs.findById(second.id))?.status === 'succeeded');
+      await back.close();
+      expect(runs).toEqual(['from-embedded', 'from-redis']);
+    } finally {
+      await redis.close();
+      fs.rmSync(tmp, { recursive: true, force: true });
+    }
+  });
+});
+
 describe.runIf(HAVE_POSTGRES)('PostgreSQL going away (through a proxy the test cuts)', { timeout: 60_000 }, () => {
   let proxy: TcpProxy;
   let drop: () => Promise<void>;
