@@ -144,6 +144,9 @@ export class BullMqJobQueue implements JobQueue, AnyKindJobQueue {
     for (const [kind, { options }] of this.registrations) this.startWorker(kindQueueName(kind), options.concurrency ?? 1);
     await this.refreshGroupWorkers().catch((error: unknown) => this.logger.warn({ err: error }, 'could not read the group list from Redis yet'));
     await this.sweep();
+    // Jobs left pending by an embedded-mode process (or accepted while Redis was away) go to Redis now, not after
+    // the stale sweep's delay.
+    await this.handOff.rebuild().catch((error: unknown) => this.logger.warn({ err: error }, 'could not send the waiting jobs to Redis yet'));
     const { stallTimeoutMs } = this.options;
     this.every(Math.max(200, Math.floor(stallTimeoutMs / 3)), () => this.heartbeat());
     this.every(Math.max(250, Math.floor(stallTimeoutMs / 2)), () => this.sweep());

@@ -140,9 +140,17 @@ export class RedisHandOff {
     if (current === this.epoch) return;
     if (this.epoch !== null) this.options.logger.warn('Redis lost its queues (flushed or restarted empty): rebuilding them from the database');
     this.options.onFlushed();
+    await this.rebuild();
+    this.epoch = current;
+  }
+
+  /**
+   * Send every waiting job of the kinds this process knows to Redis again (a flushed Redis; a worker starting, which
+   * may find jobs an embedded-mode process left pending). Sending one BullMQ already holds changes nothing.
+   */
+  async rebuild(): Promise<void> {
     const waiting = await this.options.jobs.waiting(this.options.kinds(), REBUILD_LIMIT);
     for (const w of waiting) await this.options.dispatch(w.job, this.delayOf(w));
-    this.epoch = current;
   }
 
   private delayOf(waiting: WaitingJob): number {
