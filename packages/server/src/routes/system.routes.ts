@@ -13,7 +13,12 @@ export const systemRoutes: FastifyPluginAsync<{ config: Config; public: boolean;
   app,
   { config, public: isPublic, health },
 ) => {
-  app.get('/health', { config: { public: isPublic }, schema: { tags: ['system'], response: { 200: Health } } }, async () => health());
+  app.get('/health', { config: { public: isPublic }, schema: { tags: ['system'], response: { 200: Health } } }, async () => {
+    const answer = await health();
+    // Without the key, only which service is down ("Redis unavailable"): the error text names hosts and ports.
+    if (isPublic && answer.reasons) return { ...answer, reasons: answer.reasons.map((r) => r.split(':')[0]) };
+    return answer;
+  });
 
   app.get('/frontend/settings', { config: { public: isPublic }, schema: { tags: ['system'], response: { 200: FrontendSettings } } }, async () => ({
     backendUrl: publicBackendUrl(config.backendUrl),
