@@ -177,6 +177,15 @@ function createRepositories(database: AppDatabase) {
 async function connectRedis(url: string, logger: Logger) {
   await checkRedis(url);
   const redis = openRedis(url, 'lora-manager:queue');
-  redis.on('error', (error) => logger.warn({ err: error }, 'Redis connection error'));
+  // Once per outage: ioredis reports every reconnect attempt as an error.
+  let reported = false;
+  redis.on('error', (error) => {
+    if (!reported) logger.warn({ err: error }, 'Redis connection error: reconnecting (jobs wait in the database meanwhile)');
+    reported = true;
+  });
+  redis.on('ready', () => {
+    if (reported) logger.info('Redis connection ready again');
+    reported = false;
+  });
   return redis;
 }

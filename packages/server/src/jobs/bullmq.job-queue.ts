@@ -90,6 +90,7 @@ export class BullMqJobQueue implements JobQueue, AnyKindJobQueue {
   private closing = false;
   private sweeping: Promise<void> | null = null;
   private readonly handOff: RedisHandOff;
+  private readonly lastWarned = new Map<string, number>();
 
   constructor(
     private readonly jobs: JobRepository,
@@ -175,6 +176,14 @@ export class BullMqJobQueue implements JobQueue, AnyKindJobQueue {
     await settledWithin([...this.queues.values()].map((q) => q.close()), 2000);
   }
 
+  /** While Redis is away BullMQ reports every reconnect attempt; one line per source and 30 s is enough. */
+  private warnAtMostEvery(key: string, fields: Record<string, unknown>, message: string): void {
+    const now = Date.now();
+    if ((this.lastWarned.get(key) ?? 0) > now - 30_000) return;
+    this.lastWarned.set(key, now);
+    this.logger.warn(fields, message);
+  }
+
   private every(ms: number, task: () => Promise<void>): void {
     const timer = setInterval(() => {
       if (!this.closing) void task().catch((error: unknown) => this.logger.warn({ err: error }, 'queue maintenance failed'));
@@ -187,7 +196,7 @@ export class BullMqJobQueue implements JobQueue, AnyKindJobQueue {
     let queue = this.queues.get(name);
     if (!queue) {
       queue = new Queue(name, { connection: this.options.connection, prefix: this.options.prefix });
-      queue.on('error', (error) => this.logger.warn({ err: error, queue: name }, 'BullMQ queue error'));
+      queue.on('error', (error) => this.warnAtMostEvery(`queue:${name}`, { err: error, queue: name }, 'BullMQ queue error'));
       this.queues.set(name, queue);
     }
     return queue;
@@ -242,7 +251,7 @@ export class BullMqJobQueue implements JobQueue, AnyKindJobQueue {
       // Jobs from a worker that vanished come back once; the row's own attempts decide whether it runs again.
       maxStalledCount: 1,
     });
-    worker.on('error', (error) => this.logger.warn({ err: error, queue: name }, 'BullMQ worker error'));
+    worker.on('error', (error) => this.warnAtMostEvery(`worker:${name}`, { err: error, queue: name }, 'BullMQ worker error'));
     this.workers.set(name, worker);
     void worker.run().catch((error: unknown) => this.logger.error({ err: error, queue: name }, 'BullMQ worker stopped'));
   }
