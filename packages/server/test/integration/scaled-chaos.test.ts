@@ -38,9 +38,17 @@ function random(seed: number): () => number {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/**
+ * One app process under a supervisor, as compose's `restart: unless-stopped` runs it: a process that stops by itself
+ * (it refuses to start while Redis or PostgreSQL is away, by design) is started again after half a second.
+ */
 class AppProcess {
   child: ChildProcess | null = null;
   output = '';
+  selfExits = 0;
+  /** The end of the output at each exit it made by itself, to tell a start-up refusal from a crash. */
+  exitReasons: string[] = [];
+  supervising = true;
   constructor(
     readonly name: string,
     private readonly args: string[],
@@ -53,7 +61,11 @@ class AppProcess {
     child.stdout?.on('data', keep);
     child.stderr?.on('data', keep);
     child.once('exit', () => {
-      if (this.child === child) this.child = null;
+      if (this.child !== child) return;
+      this.child = null;
+      this.selfExits += 1;
+      this.exitReasons.push(this.output.slice(-400).replace(/\s+/g, ' '));
+      if (this.supervising) setTimeout(() => this.child === null && this.supervising && this.start(), 500);
     });
     this.child = child;
   }
@@ -121,7 +133,10 @@ describe.runIf(HAVE_SERVICES)('scaled mode under chaos (serve + 2 workers, priva
   });
 
   afterAll(async () => {
-    for (const p of [serve, ...(workers ?? [])]) await p?.kill();
+    for (const p of [serve, ...(workers ?? [])]) {
+      if (p) p.supervising = false;
+      await p?.kill();
+    }
     await sd?.close();
     await redis?.close();
     await proxy?.cut();
@@ -208,10 +223,12 @@ describe.runIf(HAVE_SERVICES)('scaled mode under chaos (serve + 2 workers, priva
     }
     stop = true;
     await stream;
-    process.stdout.write(`chaos: ${actions.join(', ')}; accepted ${accepted.length}, refused ${refused.length}\n`);
+    const restarts = [serve, ...workers].map((p) => `${p.name} ${p.selfExits}`).join(', ');
+    for (const p of [serve, ...workers]) for (const reason of p.exitReasons) process.stdout.write(`${p.name} stopped by itself: …${reason}\n`);
+    process.stdout.write(`chaos: ${actions.join(', ')}; accepted ${accepted.length}, refused ${refused.length}; restarted by the supervisor: ${restarts}\n`);
 
     // Everything back up; then every job the database holds must reach an end.
-    await until('serve to answer again', () => health(), 30_000);
+    await until('serve to answer again', () => health(), 45_000);
     const db = new pg.Client({ connectionString: POSTGRES_ADMIN_URL.replace(/\/[^/]*$/, `/${databaseName}`) });
     await db.connect();
     try {
