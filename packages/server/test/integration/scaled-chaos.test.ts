@@ -7,7 +7,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startA1111TestServer, type A1111TestServer } from '../support/a1111-test-server.ts';
 import { PrivateRedis, freePort, redisServerInstalled } from '../support/redis-server.ts';
-import { createPostgresDatabase, postgresAvailable, POSTGRES_ADMIN_URL } from '../support/services.ts';
+import { createPostgresDatabase, postgresAvailable, POSTGRES_ADMIN_URL, REQUIRE_SERVICES } from '../support/services.ts';
 import { TcpProxy } from '../support/tcp-proxy.ts';
 import { until } from '../support/wait.ts';
 
@@ -19,6 +19,7 @@ import { until } from '../support/wait.ts';
  * written once, and nothing is left waiting or running. CHAOS_SEED=n replays a run (the seed is printed).
  */
 const SERVER_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+if (!redisServerInstalled() && REQUIRE_SERVICES) throw new Error('redis-server is not installed (REQUIRE_SERVICES=1)');
 const HAVE_SERVICES = redisServerInstalled() && (await postgresAvailable());
 const CHAOS_MS = 20_000;
 const SETTLE_MS = 45_000;
