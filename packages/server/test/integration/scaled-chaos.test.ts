@@ -131,7 +131,7 @@ describe.runIf(HAVE_SERVICES)('scaled mode under chaos (serve + 2 workers, priva
     await until('serve to answer', () => health(), 30_000);
     for (const w of workers) w.start();
     await until('both workers to be ready', () => workers.every((w) => w.output.includes('worker ready')), 30_000);
-  });
+  }, 90_000); // three tsx processes start on a busy machine: more than the default hook time
 
   afterAll(async () => {
     for (const p of [serve, ...(workers ?? [])]) {
