@@ -61,7 +61,7 @@ export class SystemStatusService {
         { name: 'generation backends', kind: 'unknown', base_url: null, available: false, error: error.message, checked_at: toIso(now) },
       ]),
       this.probes.redis ? this.probes.redis() : Promise.resolve(null),
-      this.libraryRoots(),
+      this.libraryRoots().catch((): string[] => []),
       this.repository.adapterSummary(toIso(now.getTime() - t.importerStaleHours * HOUR)).catch(() => noAdapters),
       this.repository.jobSummary(toIso(now.getTime() - t.windowHours * HOUR)).catch((): JobSummary => ({ byStatus: {}, recentDurations: [] })),
     ]);

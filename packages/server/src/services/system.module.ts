@@ -72,7 +72,7 @@ export function createSystem(deps: SystemDeps): SystemServices {
       const dirs: Array<[string, string]> = [
         ['data', config.dataDir],
         ['output', config.outputDir],
-        ...(await libraryRoots.list()).map((root): [string, string] => ['library', root]),
+        ...(await libraryRoots.list().catch((): string[] => [])).map((root): [string, string] => ['library', root]),
       ];
       return (await Promise.all(dirs.map(([name, dir]) => diskUsage(name, dir)))).filter((d): d is DiskUsage => d !== null);
     }),

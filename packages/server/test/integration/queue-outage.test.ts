@@ -216,6 +216,9 @@ describe.runIf(HAVE_POSTGRES)('PostgreSQL going away (through a proxy the test c
     expect(write.json().code).toBe('database_unavailable');
     await until('health to say degraded', async () => ((await app.inject('/health')).json().status === 'degraded' ? true : undefined));
     expect((await app.inject('/health')).json().reasons).toEqual(['Database unavailable']);
+    const status = await answered('system status with the database down', app.inject(`${API}/system/status`));
+    expect(status.statusCode).toBe(200);
+    expect(status.json()).toMatchObject({ status: 'degraded', degraded_reasons: [expect.stringMatching(/^Database unavailable: /)] });
     expect((await app.inject(`${API}/health`)).json().reasons.join(' ')).toMatch(/Database unavailable: /);
 
     await proxy.restore();
