@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { JobEvent } from '@lora-manager/contract';
+import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../src/app.ts';
@@ -128,6 +129,39 @@ describe.runIf(HAVE_REDIS_SERVER)('scaled queue while Redis goes away (a private
     }
     expect(Object.fromEntries(runs)).toEqual({ a: 1, b: 1, c: 1, d: 1 });
     for (const job of jobs) expect((await t.container.repositories.jobs.findById(job.id))?.attempts).toBe(1);
+  });
+});
+
+describe.runIf(HAVE_REDIS_SERVER)('scaled queue on a Redis that is flushed under it', { timeout: 60_000 }, () => {
+  it('notices the FLUSHALL by itself (no reconnect happens) and runs every waiting job once', async () => {
+    const redis = await PrivateRedis.start();
+    const t = await createTestApp('sqlite', { REDIS_URL: redis.url, REDIS_PREFIX: 'flush', RUN_WORKERS: 'true', QUEUE_STALL_TIMEOUT_MS: '60000' });
+    try {
+      const runs = new Map<string, number>();
+      let open: () => void = () => undefined;
+      const gate = new Promise<void>((resolve) => (open = resolve));
+      anyKind(t.container.queue).register(
+        'test.flushed',
+        async (payload: { name: string }) => {
+          runs.set(payload.name, (runs.get(payload.name) ?? 0) + 1);
+          await gate;
+          return {};
+        },
+        { concurrency: 1 },
+      );
+      const jobs = [];
+      for (const name of ['a', 'b', 'c']) jobs.push(await anyKind(t.container.queue).enqueue('test.flushed', { name }));
+      await until('the first job to start', () => runs.size === 1);
+      const admin = new Redis(redis.url);
+      await admin.flushall(); // our own redis-server: the shared one is never flushed
+      await admin.quit();
+      open();
+      for (const job of jobs) await until(`job ${job.payload.name} to succeed`, async () => (await t.container.repositories.jobs.findById(job.id))?.status === 'succeeded');
+      expect(Object.fromEntries(runs)).toEqual({ a: 1, b: 1, c: 1 });
+    } finally {
+      await t.close();
+      await redis.close();
+    }
   });
 });
 
