@@ -13,7 +13,8 @@ const FOLDS: Array<[RegExp, string]> = [
   // Windows and POSIX paths of at least two segments ("/a/b", "C:\x\y", "./x/y").
   [/(?:[a-z]:\\|\.{0,2}\/)?(?:[\w.@~-]+[\\/]){1,}[\w.@~-]+/gi, '<path>'],
   [/\b[0-9a-f]{8,}\b/gi, '<hash>'],
-  [/\d+(?:\.\d+)?/g, '<n>'],
+  // Standalone numbers only: "txt2img" and "sd15" name things, "500" and "2.00" measure them.
+  [/\b\d+(?:\.\d+)?\b/g, '<n>'],
 ];
 
 /** The message a failed job reports: its error, else the first message-like field of its result. */

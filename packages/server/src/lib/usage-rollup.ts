@@ -89,8 +89,11 @@ export function foldFinished(jobs: Iterable<FinishedGeneration>): UsageDeltas {
       const message = job.message ?? 'Unknown error';
       const signature = errorSignature(message);
       const key = `${hour}\u0000${signature}`;
-      const e = errors.get(key) ?? { hour, signature, count: 0, example: errorExample(message) };
+      const example = errorExample(message);
+      const e = errors.get(key) ?? { hour, signature, count: 0, example };
       e.count += 1;
+      // The greatest message is kept (in SQL too), so the live path and a rebuild keep the same example.
+      if (example > e.example) e.example = example;
       errors.set(key, e);
     }
 

@@ -167,7 +167,8 @@ async function applyDeltas(trx: Db, deltas: UsageDeltas): Promise<void> {
       .onConflict((oc) =>
         oc.columns(['hour', 'signature']).doUpdateSet((eb) => ({
           count: eb('generation_error_hourly.count', '+', eb.ref('excluded.count')),
-          example: eb.ref('excluded.example'),
+          // The greatest message, as the rebuild would keep it: the live path and a rebuild agree.
+          example: sql<string>`case when excluded.example > generation_error_hourly.example then excluded.example else generation_error_hourly.example end`,
         })),
       )
       .execute();
