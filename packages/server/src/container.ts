@@ -110,8 +110,8 @@ export async function createContainer(config: Config, overrides: ContainerOverri
   // Secrets in the database are sealed with a key kept outside it (SECRETS_KEY, else DATA_DIR/secret.key).
   const secrets = new SecretCipher(config.secretsKey ?? loadOrCreateKeyFile(path.join(config.dataDir, 'secret.key')), logger.child({ component: 'secrets' }));
 
-  const archive = createArchive({ config, repositories, queue, libraryRoots, clock, logger });
   const analytics = createAnalytics({ config, db: database.db, clock, logger, probes: overrides.probes });
+  const archive = createArchive({ config, repositories, queue, libraryRoots, clock, logger, onHistoryImported: () => analytics.services.usageRecorder.rebuild() });
   // Roll-ups are filled from the jobs already there the first time a database meets them (after migration 0008).
   if (await analytics.services.usageRecorder.ensureRollups()) logger.info('analytics roll-ups built from existing jobs');
   const generation = await createGeneration({ config, repositories, queue, secrets, clock, resultFeedback: analytics.services.usageRecorder });
