@@ -20,7 +20,7 @@ import { UsageRepository } from '../src/analytics/repositories/usage.repository.
 import { loadConfig } from '../src/config.ts';
 import { createContainer } from '../src/container.ts';
 import { foldFinished } from '../src/lib/usage-rollup.ts';
-import { defaults } from '../src/repositories/adapter-rows.ts';
+import { defaults } from '../src/library/repositories/adapter-rows.ts';
 import { measure, table } from './support.ts';
 
 const { values } = parseArgs({
