@@ -287,6 +287,14 @@ export interface LoraUsageDailyTable {
   failed: number;
 }
 
+/** All-time uses per LoRA key (as lora_usage_daily keys them). */
+export interface LoraUsageTotalTable {
+  lora_key: string;
+  adapter_id: string | null;
+  name: string;
+  uses: number;
+}
+
 /** A measured CPU/memory/GPU/queue sample of one process, raw (resolution = interval) or an hourly average. */
 export interface ResourceSampleTable {
   process: string;
@@ -318,5 +326,6 @@ export interface DB {
   generation_hourly: GenerationHourlyTable;
   generation_error_hourly: GenerationErrorHourlyTable;
   lora_usage_daily: LoraUsageDailyTable;
+  lora_usage_total: LoraUsageTotalTable;
   resource_sample: ResourceSampleTable;
 }

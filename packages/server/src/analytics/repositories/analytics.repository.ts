@@ -92,8 +92,10 @@ export class AnalyticsRepository {
       .select((eb) => eb.fn.countAll<number>().as('n'))
       .where('status', 'in', [...ACTIVE_JOB_STATUSES])
       .where('kind', '=', 'generation')
-      .where('created_at', '>=', from)
-      .where('created_at', '<', to)
+      // Wrapped so the planner takes the (few) active jobs from the status index instead of walking a month of
+      // created_at: without statistics SQLite prefers the range, which costs ~5 µs per job in the window.
+      .where(sql<string>`(created_at || '')`, '>=', from)
+      .where(sql<string>`(created_at || '')`, '<', to)
       .executeTakeFirstOrThrow();
     return Number(row.n);
   }
@@ -112,26 +114,51 @@ export class AnalyticsRepository {
     return rows.map((r) => ({ signature: r.signature, count: Number(r.count), example: r.example }));
   }
 
-  /** Most used LoRAs over whole days, from the daily roll-up. */
+  /**
+   * Most used LoRAs over whole days, exactly, without summing every LoRA's days: LoRAs are visited in order of
+   * all-time uses (an index), their uses in the window summed from their own daily rows, and the search ends when
+   * the next LoRA's all-time uses cannot beat the current last place. Usage is skewed (a few favourites, a long
+   * tail), so a month of a busy installation is settled after one or two batches, not 100,000 rows.
+   */
   async topLorasByDay(firstDay: string, lastDay: string, limit: number): Promise<LoraTotal[]> {
-    const rows = await this.db
-      .selectFrom('lora_usage_daily')
-      .select([
-        'lora_key',
-        sql<string | null>`max(adapter_id)`.as('adapter_id'),
-        sql<string>`max(name)`.as('name'),
-        sql<number>`sum(uses)`.as('uses'),
-        sql<number>`sum(succeeded)`.as('succeeded'),
-        sql<number>`sum(failed)`.as('failed'),
-      ])
-      .where('day', '>=', firstDay)
-      .where('day', '<=', lastDay)
-      .groupBy('lora_key')
-      .orderBy(sql`sum(uses)`, 'desc')
-      .orderBy('lora_key')
-      .limit(limit)
-      .execute();
-    return rows.map(numericLora);
+    const BATCH = 50;
+    const best: LoraTotal[] = [];
+    let floor = -1;
+    for (let offset = 0; ; offset += BATCH) {
+      const candidates = await this.db
+        .selectFrom('lora_usage_total')
+        .select(['lora_key', 'uses'])
+        .orderBy('uses', 'desc')
+        .orderBy('lora_key')
+        .limit(BATCH)
+        .offset(offset)
+        .execute();
+      const open = candidates.filter((c) => best.length < limit || Number(c.uses) >= floor);
+      if (open.length > 0) {
+        const rows = await this.db
+          .selectFrom('lora_usage_daily')
+          .select([
+            'lora_key',
+            sql<string | null>`max(adapter_id)`.as('adapter_id'),
+            sql<string>`max(name)`.as('name'),
+            sql<number>`sum(uses)`.as('uses'),
+            sql<number>`sum(succeeded)`.as('succeeded'),
+            sql<number>`sum(failed)`.as('failed'),
+          ])
+          .where('lora_key', 'in', open.map((c) => c.lora_key))
+          .where('day', '>=', firstDay)
+          .where('day', '<=', lastDay)
+          .groupBy('lora_key')
+          .execute();
+        best.push(...rows.map(numericLora));
+        best.sort((a, b) => b.uses - a.uses || (a.lora_key < b.lora_key ? -1 : 1));
+        best.splice(limit);
+        if (best.length === limit) floor = best[limit - 1].uses;
+      }
+      // Candidates come in falling all-time order: once one cannot reach the last place, none after it can.
+      if (candidates.length < BATCH || (best.length === limit && Number(candidates[candidates.length - 1].uses) < floor)) break;
+    }
+    return best;
   }
 
   /** Most used LoRAs of finished generations created in [from, to), exactly (hour-sized windows: few jobs). */

@@ -77,6 +77,7 @@ export class UsageRepository {
       await trx.deleteFrom('generation_hourly').execute();
       await trx.deleteFrom('generation_error_hourly').execute();
       await trx.deleteFrom('lora_usage_daily').execute();
+      await trx.deleteFrom('lora_usage_total').execute();
       await trx
         .updateTable('adapter')
         .set({ use_count: 0, use_succeeded: 0, use_failed: 0, last_used_at: null, result_rating_sum: 0, result_rating_count: 0, result_favorite_count: 0 })
@@ -91,8 +92,9 @@ export class UsageRepository {
           .innerJoin('delivery_job as d', 'd.id', 'j.id')
           .select(['j.id', 'j.status', 'j.created_at', 'j.started_at', 'j.finished_at', 'j.updated_at', 'j.error', 'd.rating', 'd.is_favorite'])
           .select(sql<string | null>`case when j.status = 'failed' then j.result end`.as('result'))
-          .where('j.kind', '=', 'generation')
-          .where('j.status', 'in', ['succeeded', 'failed'])
+          // Wrapped so no planner walks a kind/status index and sorts every job per page: the pages follow the key.
+          .where(sql<string>`(j.kind || '')`, '=', 'generation')
+          .where(sql<string>`(j.status || '')`, 'in', ['succeeded', 'failed'])
           .where('j.id', '>', after)
           .orderBy('j.id')
           .limit(PAGE)
@@ -184,6 +186,19 @@ async function applyDeltas(trx: Db, deltas: UsageDeltas): Promise<void> {
           failed: eb('lora_usage_daily.failed', '+', eb.ref('excluded.failed')),
         })),
       )
+      .execute();
+  }
+  const totals = new Map<string, { lora_key: string; adapter_id: string | null; name: string; uses: number }>();
+  for (const d of deltas.loraDays) {
+    const t = totals.get(d.lora_key);
+    if (t) t.uses += d.uses;
+    else totals.set(d.lora_key, { lora_key: d.lora_key, adapter_id: d.adapter_id, name: d.name, uses: d.uses });
+  }
+  for (const chunk of chunks([...totals.values()], CHUNK)) {
+    await trx
+      .insertInto('lora_usage_total')
+      .values(chunk)
+      .onConflict((oc) => oc.column('lora_key').doUpdateSet((eb) => ({ uses: eb('lora_usage_total.uses', '+', eb.ref('excluded.uses')) })))
       .execute();
   }
   // Adapters with the same change (every adapter of one job) share one UPDATE.

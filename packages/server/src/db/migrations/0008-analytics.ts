@@ -43,6 +43,18 @@ export function up0008(d: DialectHelpers) {
       .addPrimaryKeyConstraint('pk_lora_usage_daily', ['day', 'lora_key'])
       .execute();
 
+    // A LoRA's uses in a window, found from its daily rows (see AnalyticsRepository.topLorasByDay).
+    await db.schema.createIndex('ix_lora_usage_daily_key_day').on('lora_usage_daily').columns(['lora_key', 'day']).execute();
+    /** All-time uses per LoRA: the order in which the top of a window is searched, and the bound that ends it. */
+    await db.schema
+      .createTable('lora_usage_total')
+      .addColumn('lora_key', 'text', (c) => c.primaryKey())
+      .addColumn('adapter_id', 'text')
+      .addColumn('name', 'text', (c) => c.notNull())
+      .addColumn('uses', 'integer', (c) => c.notNull().defaultTo(0))
+      .execute();
+    await db.schema.createIndex('ix_lora_usage_total_uses').on('lora_usage_total').columns(['uses', 'lora_key']).execute();
+
     await db.schema
       .createTable('resource_sample')
       .addColumn('process', 'text', (c) => c.notNull())
