@@ -24,6 +24,7 @@ import { libraryRoutes } from './library/routes/library.routes.ts';
 import { progressSocketRoutes } from './routes/progress.ws.ts';
 import { resultRoutes } from './generation/routes/results.routes.ts';
 import { systemRoutes } from './routes/system.routes.ts';
+import { analyticsRoutes } from './analytics/routes/analytics.routes.ts';
 
 export const API_PREFIX = '/api/v1';
 
@@ -91,6 +92,7 @@ export async function buildApp(container: Container): Promise<FastifyInstance> {
   await app.register(deliveriesRoutes, { deliveries: services.deliveries, prefix: API_PREFIX });
   await app.register(generationRoutes, { generation: services.generation, registry: container.backends, settings: services.generationSettings, prefix: API_PREFIX });
   await app.register(resultRoutes, { results: services.results, prefix: API_PREFIX });
+  await app.register(analyticsRoutes, { analytics: services.analytics, prefix: API_PREFIX });
   await app.register(progressSocketRoutes, { events: container.events, clock: container.clock });
 
   await registerWebApp(app, config.webDistDir);
