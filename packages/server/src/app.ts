@@ -24,6 +24,7 @@ import { libraryRoutes } from './routes/library.routes.ts';
 import { progressSocketRoutes } from './routes/progress.ws.ts';
 import { resultRoutes } from './routes/results.routes.ts';
 import { systemRoutes } from './routes/system.routes.ts';
+import { recommendationRoutes } from './recommendations/routes/recommendations.routes.ts';
 
 export const API_PREFIX = '/api/v1';
 
@@ -90,6 +91,12 @@ export async function buildApp(container: Container): Promise<FastifyInstance> {
   await app.register(deliveriesRoutes, { deliveries: services.deliveries, prefix: API_PREFIX });
   await app.register(generationRoutes, { generation: services.generation, registry: container.backends, settings: services.generationSettings, prefix: API_PREFIX });
   await app.register(resultRoutes, { results: services.results, prefix: API_PREFIX });
+  await app.register(recommendationRoutes, {
+    recommendations: services.recommendations,
+    feedback: services.recommendationFeedback,
+    admin: services.recommendationAdmin,
+    prefix: API_PREFIX,
+  });
   await app.register(progressSocketRoutes, { events: container.events, clock: container.clock });
 
   await registerWebApp(app, config.webDistDir);

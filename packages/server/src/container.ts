@@ -34,6 +34,7 @@ import { createLibrary, type LibraryCapability } from './services/library/librar
 import { SecretCipher } from './services/secret-cipher.ts';
 import type { SystemProbes } from './services/system-status.service.ts';
 import { createSystem, type SystemServices } from './services/system.module.ts';
+import { createRecommendations, type RecommendationServices } from './recommendations/services/recommendations.module.ts';
 
 /** The composition root: builds the database, repositories and ports, then each capability from its factory. */
 export interface Container {
@@ -44,7 +45,7 @@ export interface Container {
   events: EventBus;
   queue: JobQueue;
   repositories: Repositories;
-  services: { libraryRoots: LibraryRootsService } & LibraryCapability['services'] & ArchiveServices & GenerationCapability['services'] & SystemServices;
+  services: { libraryRoots: LibraryRootsService } & LibraryCapability['services'] & ArchiveServices & GenerationCapability['services'] & SystemServices & RecommendationServices;
   /** Watches the library roots for changes; `serve` starts it when the setting is on. */
   libraryWatcher: LibraryCapability['watcher'];
   backends: GenerationCapability['backends'];
@@ -116,7 +117,8 @@ export async function createContainer(config: Config, overrides: ContainerOverri
     clock,
   });
   const library = await createLibrary({ config, database, repositories, queue, libraryRoots, secrets, clock, logger });
-  const services: Container['services'] = { libraryRoots, ...library.services, ...archive, ...generation.services, ...system };
+  const recommendations = createRecommendations({ database, repositories, clock, logger });
+  const services: Container['services'] = { libraryRoots, ...library.services, ...archive, ...generation.services, ...system, ...recommendations };
 
   // Every job kind is registered here, on the queue, so `serve` and `worker` run the same set of handlers.
   registerLibraryJobs(queue, library.jobRunner);
