@@ -104,7 +104,15 @@ export async function createContainer(config: Config, overrides: ContainerOverri
   // Secrets in the database are sealed with a key kept outside it (SECRETS_KEY, else DATA_DIR/secret.key).
   const secrets = new SecretCipher(config.secretsKey ?? loadOrCreateKeyFile(path.join(config.dataDir, 'secret.key')), logger.child({ component: 'secrets' }));
 
-  const archive = createArchive({ config, repositories, queue, libraryRoots, clock, logger });
+  // Recommendation features follow every committed adapter change, whoever made it; a failure there is logged, never
+  // the writer's failure (the next read of the index catches up whatever was missed).
+  const recommendations = createRecommendations({ database, repositories, clock, logger });
+  const onAdaptersChanged = (ids: readonly string[]) =>
+    recommendations.recommendationIndex.refresh(ids).then(
+      () => undefined,
+      (err: unknown) => logger.warn({ err, adapters: ids.length }, 'recommendation features not updated'),
+    );
+  const archive = createArchive({ config, repositories, queue, libraryRoots, clock, logger, onAdaptersChanged });
   const generation = await createGeneration({ config, repositories, queue, secrets, clock });
   const system = createSystem({
     config,
@@ -116,8 +124,7 @@ export async function createContainer(config: Config, overrides: ContainerOverri
     probes: overrides.probes,
     clock,
   });
-  const library = await createLibrary({ config, database, repositories, queue, libraryRoots, secrets, clock, logger });
-  const recommendations = createRecommendations({ database, repositories, clock, logger });
+  const library = await createLibrary({ config, database, repositories, queue, libraryRoots, secrets, clock, logger, onAdaptersChanged });
   const services: Container['services'] = { libraryRoots, ...library.services, ...archive, ...generation.services, ...system, ...recommendations };
 
   // Every job kind is registered here, on the queue, so `serve` and `worker` run the same set of handlers.

@@ -1,6 +1,7 @@
 import { sql, type Kysely } from 'kysely';
 import type { DB, RecommendationFeatureTable } from '../../db/tables.ts';
 import type { AdapterFacts } from '../../lib/recommend/features.ts';
+import { familyOf } from '../../lib/recommend/family.ts';
 import { parseJsonList } from './json.ts';
 
 export interface FeatureSource {
@@ -53,6 +54,7 @@ export class FeatureRepository {
             'rating',
             'favorite',
             'nsfw_level',
+            'sd_version',
             'missing',
             'updated_at',
           ])
@@ -80,7 +82,7 @@ export class FeatureRepository {
             tagFrequency: parseTagFrequency(m?.tag_frequency ?? null),
             tags: tagsOf.get(r.id) ?? [],
             baseModel: r.base_model,
-            baseFamily: m?.base_family ?? null,
+            baseFamily: m?.base_family ?? familyOf(r.base_model ?? r.sd_version),
             networkType: r.network_type,
             rank: r.rank,
             fileSize: r.file_size ?? (r.primary_file_size_kb === null ? null : r.primary_file_size_kb * 1024),

@@ -85,7 +85,13 @@ export class RecommendationIndex {
    */
   refresh(ids: readonly string[]): Promise<number> {
     if (ids.length === 0) return Promise.resolve(0);
-    return this.serial(() => this.refreshUnlocked(ids));
+    return this.serial(() =>
+      this.refreshUnlocked(ids).catch((error: unknown) => {
+        // The change is committed but its features are not: the next read sweeps for stale features.
+        this.caughtUp = false;
+        throw error;
+      }),
+    );
   }
 
   private async refreshUnlocked(ids: readonly string[]): Promise<number> {

@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import type { AdaptersChanged } from '../../events/adapter-changes.ts';
 import type { Config } from '../../config.ts';
 import type { JobQueue } from '../../jobs/job-queue.ts';
 import type { Clock } from '../../lib/clock.ts';
@@ -21,6 +22,8 @@ export interface ArchiveDeps {
   libraryRoots: LibraryRootsService;
   clock: Clock;
   logger: Logger;
+  /** Told which adapters an import changed (recommendation features follow them). */
+  onAdaptersChanged?: AdaptersChanged;
 }
 
 export interface ArchiveServices {
@@ -70,6 +73,7 @@ export function createArchive(deps: ArchiveDeps): ArchiveServices {
     limits: config.archive,
     clock,
     logger,
+    onAdaptersChanged: deps.onAdaptersChanged,
   });
   return {
     archiveExport,
