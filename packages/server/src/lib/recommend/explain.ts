@@ -91,7 +91,8 @@ export function explainLearning(signals: Signals, context: string, cand: Adapter
   }
   const fb = signals.feedback(context, id);
   if (fb.context !== 0 || fb.global !== 0) {
-    bonus += 0.25 * Math.tanh(fb.context) + 0.05 * Math.tanh(fb.global);
+    // A thumbs-down in this context should take the item off the top at once; a thumbs-up lifts it more gently.
+    bonus += (fb.context < 0 ? 0.5 : 0.25) * Math.tanh(fb.context) + 0.05 * Math.tanh(fb.global);
     if (fb.context > 0) reasons.push('you liked this suggestion before');
     else if (fb.context < 0) reasons.push('ranked lower: you marked this suggestion unhelpful');
     else if (fb.global > 0) reasons.push('you liked it in other suggestions');

@@ -81,7 +81,7 @@ export class FeatureRepository {
             activationText: r.activation_text,
             tagFrequency: parseTagFrequency(m?.tag_frequency ?? null),
             tags: tagsOf.get(r.id) ?? [],
-            baseModel: r.base_model,
+            baseModel: r.base_model ?? r.sd_version,
             baseFamily: m?.base_family ?? familyOf(r.base_model ?? r.sd_version),
             networkType: r.network_type,
             rank: r.rank,
