@@ -1,16 +1,17 @@
 /**
  * Text normalisation for the recommendation engine: what counts as a word, a phrase and a trigger. The original's
  * hashed encoder prefixed every payload with template words ("Trained on", "Art style") that made unrelated LoRAs
- * look alike; here only the words of the adapter's own facts become terms, and words that say nothing about a
- * LoRA (English stop-words, prompt boilerplate such as "masterpiece") are dropped before weighting.
+ * look alike; here no template is written at all, only the words of the adapter's own facts become terms, and
+ * words that say nothing about a LoRA (English stop-words, prompt boilerplate such as "masterpiece") are dropped.
+ * What is left is weighted by IDF, so a word every LoRA has ("style") counts for little.
  */
 
 const STOP_WORDS = new Set(
   (
     'a an and are as at be by for from has have in is it its of on or that the this to was were will with ' +
-    'lora loras lycoris locon loha lokr model models version v1 v2 v3 trained train training on art style styles ' +
-    'character type activation trigger triggers sd version supports generation safety safe nsfw size small medium ' +
-    'large very masterpiece best quality high highres absurdres detailed ultra 8k 4k score up use using weight ' +
+    'lora loras lycoris locon loha lokr model models version v1 v2 v3 trained train training on ' +
+    'activation trigger triggers sd supports generation masterpiece best quality high highres absurdres ' +
+    'ultra 8k 4k score up use using weight ' +
     'recommended recommend strength please made make by my your you i we it s t'
   ).split(' '),
 );
@@ -47,7 +48,12 @@ export function words(text: string): string[] {
 
 /** `PixelArtXL_v2` → `Pixel Art XL v2`: file and LoRA names are often camel-cased or snake-cased. */
 export function splitCamel(text: string): string {
-  return text.replace(/([a-z])([A-Z])/g, '$1 $2').replace(/([A-Z]+)([A-Z][a-z])/g, '$1 $2').replace(/_/g, ' ');
+  // "LoRA" and "SDXL" stay whole: a split needs a capital followed by lower case, or two lower-case letters before.
+  return text
+    .replace(/([a-z])([A-Z][a-z])/g, '$1 $2')
+    .replace(/([a-z]{2,})([A-Z]{2,})/g, '$1 $2')
+    .replace(/([A-Z]+)([A-Z][a-z])/g, '$1 $2')
+    .replace(/_/g, ' ');
 }
 
 /** A trigger or tag as one phrase: normalised, aliased; empty when nothing is left. */
