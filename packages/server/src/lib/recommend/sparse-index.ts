@@ -18,12 +18,16 @@ const COMMON_TERM_SHARE = 0.05;
 const MIN_COMMON_DF = 500;
 /** Terms always used for candidates, however common, so a query of common words still finds something. */
 const RAREST_ALWAYS_USED = 3;
+/** `w:` plus three letters. */
+const PREFIX_KEY = 5;
 
 export class SparseField {
   private readonly ids = new Map<string, number>();
   private readonly names: string[] = [];
   private df: number[] = [];
   private postings: number[][] = [];
+  /** Terms by their first PREFIX_KEY characters, so a typed prefix does not scan the whole vocabulary. */
+  private readonly prefixes = new Map<string, number[]>();
   private live = 0;
 
   termId(term: string): number | undefined {
@@ -34,11 +38,12 @@ export class SparseField {
     return this.names[id];
   }
 
-  /** Every known term starting with `prefix` (a trigger typed half-way); bounded. */
+  /** Known terms starting with `prefix` (a trigger typed half-way), at least PREFIX_KEY characters; bounded. */
   termsWithPrefix(prefix: string, max = 50): number[] {
     const out: number[] = [];
-    for (const [term, id] of this.ids) {
-      if (term.startsWith(prefix) && this.df[id] > 0) out.push(id);
+    if (prefix.length < PREFIX_KEY) return out;
+    for (const id of this.prefixes.get(prefix.slice(0, PREFIX_KEY)) ?? []) {
+      if (this.df[id] > 0 && this.names[id].startsWith(prefix)) out.push(id);
       if (out.length >= max) break;
     }
     return out;
@@ -55,6 +60,10 @@ export class SparseField {
         this.names.push(term);
         this.df.push(0);
         this.postings.push([]);
+        if (term.length >= PREFIX_KEY) {
+          const key = term.slice(0, PREFIX_KEY);
+          (this.prefixes.get(key) ?? this.prefixes.set(key, []).get(key)!).push(id);
+        }
       }
       entries.push([id, weight]);
     }
