@@ -64,6 +64,7 @@ export class RecommendEngine {
     return this.docs.has(id);
   }
 
+  /** The adapter's facts as held here (its term weights live in the vectors only). */
   features(id: string): AdapterFeatures | undefined {
     return this.docs.get(id)?.features;
   }
@@ -86,7 +87,10 @@ export class RecommendEngine {
 
   upsert(id: string, features: AdapterFeatures): void {
     this.remove(id);
-    const doc: Doc = { id, slot: this.slots.length, features, semantic: this.semantic.vector(features.semantic), artistic: this.artistic.vector(features.artistic) };
+    const semantic = this.semantic.vector(features.semantic);
+    const artistic = this.artistic.vector(features.artistic);
+    // The term weights now live in the vectors: keeping the records too would double the index's memory.
+    const doc: Doc = { id, slot: this.slots.length, features: { ...features, semantic: {}, artistic: {} }, semantic, artistic };
     this.slots.push(doc);
     this.docs.set(id, doc);
     this.semantic.add(doc.slot, doc.semantic);
@@ -211,7 +215,7 @@ export class RecommendEngine {
       const artistic = this.artistic.cosine(qa, nqa, doc.artistic);
       const technical = family && doc.features.family ? (family === doc.features.family ? 1 : 0) : 0.5;
       const mentioned = doc.features.triggers.filter((t) => promptText.includes(` ${t} `));
-      const styleHit = style !== '' && (doc.features.tags.some((t) => t.includes(style)) || doc.features.semantic[`p:${style}`] !== undefined);
+      const styleHit = style !== '' && (doc.features.tags.some((t) => t.includes(style)) || doc.features.triggers.includes(style));
       const explained = explainPrompt(doc.features, mentioned, this.semantic.shared(qs, doc.semantic), this.artistic.shared(qa, doc.artistic), family, styleHit ? style : null);
       const co = active.reduce((sum, a) => sum + signals.coUsage(a, cid), 0);
       const learned = explainLearning(signals, context, doc.features, cid, co);

@@ -71,7 +71,7 @@ function preferenceMatches(p: Preference, f: AdapterFeatures): boolean {
   switch (p.type) {
     case 'tag':
     case 'style':
-      return f.tags.includes(p.value) || f.artistic[`p:${p.value}`] !== undefined || f.semantic[`p:${p.value}`] !== undefined;
+      return f.tags.includes(p.value) || f.triggers.includes(p.value) || (f.archetype ?? '').toLowerCase() === p.value;
     case 'author':
       return f.author === p.value;
     case 'archetype':
