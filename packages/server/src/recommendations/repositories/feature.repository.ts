@@ -143,35 +143,44 @@ export class FeatureRepository {
     return Number(row?.value ?? 0);
   }
 
-  /** Rows written after `seq` (all rows from 0), in write order, a page at a time. */
-  async since(seq: number, afterId: string | null, limit: number): Promise<Array<Pick<RecommendationFeatureTable, 'adapter_id' | 'features' | 'seq'>>> {
-    let q = this.db.selectFrom('recommendation_feature').select(['adapter_id', 'features', 'seq']).where('seq', '>', seq);
-    if (seq === 0) q = q.where('deleted', '=', 0);
+  /** Every live feature row, a page at a time in id order (the primary key: no sort of the whole table). */
+  async all(afterId: string | null, limit: number): Promise<Array<Pick<RecommendationFeatureTable, 'adapter_id' | 'features' | 'seq'>>> {
+    let q = this.db.selectFrom('recommendation_feature').select(['adapter_id', 'features', 'seq']).where('deleted', '=', 0);
     if (afterId !== null) q = q.where('adapter_id', '>', afterId);
     return q.orderBy('adapter_id').limit(limit).execute();
+  }
+
+  /** Rows written after `seq`, tombstones included, in write order, a page at a time (keyset on seq and id). */
+  async changedSince(seq: number, after: { seq: number; id: string } | null, limit: number): Promise<Array<Pick<RecommendationFeatureTable, 'adapter_id' | 'features' | 'seq'>>> {
+    let q = this.db.selectFrom('recommendation_feature').select(['adapter_id', 'features', 'seq']).where('seq', '>', seq);
+    if (after) q = q.where((eb) => eb.or([eb('seq', '>', after.seq), eb.and([eb('seq', '=', after.seq), eb('adapter_id', '>', after.id)])]));
+    return q.orderBy('seq').orderBy('adapter_id').limit(limit).execute();
   }
 
   /**
    * Adapters whose stored features are missing or older than the adapter, and feature rows whose adapter is gone:
    * what a catalogue written before features existed, or by a path that did not report its change, needs.
    */
-  async stale(limit: number): Promise<string[]> {
-    const changed = await this.db
+  async stale(afterId: string | null, limit: number): Promise<{ ids: string[]; last: string | null }> {
+    // Walked in id order from `afterId`, so a catch-up over the whole catalogue reads each row once.
+    let changed = this.db
       .selectFrom('adapter as a')
       .leftJoin('recommendation_feature as f', 'f.adapter_id', 'a.id')
       .select('a.id')
-      .where((eb) => eb.or([eb('f.adapter_id', 'is', null), eb('f.source_updated_at', 'is', null), eb('f.source_updated_at', '<>', eb.ref('a.updated_at'))]))
-      .limit(limit)
-      .execute();
+      .where((eb) => eb.or([eb('f.adapter_id', 'is', null), eb('f.source_updated_at', 'is', null), eb('f.source_updated_at', '<>', eb.ref('a.updated_at'))]));
+    if (afterId !== null) changed = changed.where('a.id', '>', afterId);
+    const rows = await changed.orderBy('a.id').limit(limit).execute();
+    const ids = rows.map((r) => r.id);
+    if (rows.length === limit) return { ids, last: ids[ids.length - 1] };
     const orphans = await this.db
       .selectFrom('recommendation_feature as f')
       .leftJoin('adapter as a', 'a.id', 'f.adapter_id')
       .select('f.adapter_id')
       .where('f.deleted', '=', 0)
       .where('a.id', 'is', null)
-      .limit(limit)
+      .limit(100_000)
       .execute();
-    return [...changed.map((r) => r.id), ...orphans.map((r) => r.adapter_id)];
+    return { ids: [...ids, ...orphans.map((r) => r.adapter_id)], last: null };
   }
 
   async counts(): Promise<{ adapters: number; withFeatures: number; lastComputed: string | null }> {

@@ -66,15 +66,26 @@ export class RecommendationIndex {
   }
 
   private async loadSince(from: number, version: number): Promise<void> {
-    let after: string | null = null;
-    for (;;) {
-      const rows = await this.features.since(from, after, PAGE);
-      for (const r of rows) {
-        if (r.features === null) this.index.remove(r.adapter_id);
-        else this.index.upsert(r.adapter_id, JSON.parse(r.features) as AdapterFeatures);
+    if (from === 0) {
+      let after: string | null = null;
+      for (;;) {
+        const rows = await this.features.all(after, PAGE);
+        for (const r of rows) this.index.upsert(r.adapter_id, JSON.parse(r.features!) as AdapterFeatures);
+        if (rows.length < PAGE) break;
+        after = rows[rows.length - 1].adapter_id;
       }
-      if (rows.length < PAGE) break;
-      after = rows[rows.length - 1].adapter_id;
+    } else {
+      let after: { seq: number; id: string } | null = null;
+      for (;;) {
+        const rows = await this.features.changedSince(from, after, PAGE);
+        for (const r of rows) {
+          if (r.features === null) this.index.remove(r.adapter_id);
+          else this.index.upsert(r.adapter_id, JSON.parse(r.features) as AdapterFeatures);
+        }
+        if (rows.length < PAGE) break;
+        const last = rows[rows.length - 1];
+        after = { seq: Number(last.seq), id: last.adapter_id };
+      }
     }
     this.loadedSeq = version;
   }
@@ -134,13 +145,12 @@ export class RecommendationIndex {
       const all = await this.features.allAdapterIds();
       for (let i = 0; i < all.length; i += STALE_BATCH) total += await this.refreshUnlocked(all.slice(i, i + STALE_BATCH));
     } else {
-      // Each pass fixes what it found, so the next finds the rest; bounded in case a writer keeps changing rows.
-      for (let pass = 0; pass < 1000; pass++) {
-        const stale = await this.features.stale(STALE_BATCH);
-        if (stale.length === 0) break;
-        total += await this.refreshUnlocked(stale);
-        if (stale.length < STALE_BATCH) break;
-      }
+      let after: string | null = null;
+      do {
+        const { ids, last } = await this.features.stale(after, STALE_BATCH);
+        if (ids.length > 0) total += await this.refreshUnlocked(ids);
+        after = last;
+      } while (after !== null);
     }
     if (total > 0) this.logger.info({ adapters: total, ms: Date.now() - started }, 'recommendation features brought up to date');
     return total;
