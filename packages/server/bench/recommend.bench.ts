@@ -57,11 +57,13 @@ async function run(size: number, measureQuality: boolean) {
   let started = performance.now();
   await recommendationIndex.catchUp(false);
   const featuresMs = performance.now() - started;
+  global.gc?.();
   const heapBefore = process.memoryUsage().heapUsed;
   started = performance.now();
   await recommendations.byTrigger({ trigger_query: 'warm up' });
   const loadMs = performance.now() - started;
   global.gc?.();
+  // The index's own share of the heap (what a `serve` process holds for recommendations), and the bench's whole RSS.
   const memory = { rss: process.memoryUsage().rss, heap: process.memoryUsage().heapUsed - heapBefore };
   console.log('done');
 
