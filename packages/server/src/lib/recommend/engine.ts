@@ -1,4 +1,4 @@
-import { incompatible, technicalSimilarity, type AdapterFeatures } from './features.ts';
+import { incompatible, phraseTerms, technicalSimilarity, type AdapterFeatures } from './features.ts';
 import { contextKey, Signals } from './signals.ts';
 import { norm, SparseField, type QueryVector, type SparseVector } from './sparse-index.ts';
 import { phrase, phrases, words } from './text.ts';
@@ -52,8 +52,10 @@ export class RecommendEngine {
   private readonly artistic = new SparseField();
   private readonly docs = new Map<string, Doc>();
   private readonly slots: Array<Doc | undefined> = [];
-  private readonly triggers = new Map<string, Set<string>>();
-  private readonly names = new Map<string, Set<string>>();
+  // Arrays rather than Sets: almost every trigger and name belongs to one or a few adapters, and a Set per entry
+  // would cost more than the index itself.
+  private readonly triggers = new Map<string, string[]>();
+  private readonly names = new Map<string, string[]>();
   private dead = 0;
 
   get size(): number {
@@ -95,15 +97,8 @@ export class RecommendEngine {
     this.docs.set(id, doc);
     this.semantic.add(doc.slot, doc.semantic);
     this.artistic.add(doc.slot, doc.artistic);
-    for (const t of features.triggers) {
-      let set = this.triggers.get(t);
-      if (!set) this.triggers.set(t, (set = new Set()));
-      set.add(id);
-    }
-    const key = features.name.trim().toLowerCase();
-    let named = this.names.get(key);
-    if (!named) this.names.set(key, (named = new Set()));
-    named.add(id);
+    for (const t of features.triggers) addTo(this.triggers, t, id);
+    addTo(this.names, features.name.trim().toLowerCase(), id);
   }
 
   remove(id: string): void {
@@ -113,14 +108,8 @@ export class RecommendEngine {
     this.slots[doc.slot] = undefined;
     this.semantic.remove(doc.semantic);
     this.artistic.remove(doc.artistic);
-    for (const t of doc.features.triggers) {
-      const set = this.triggers.get(t);
-      set?.delete(id);
-      if (set?.size === 0) this.triggers.delete(t);
-    }
-    const key = doc.features.name.trim().toLowerCase();
-    this.names.get(key)?.delete(id);
-    if (this.names.get(key)?.size === 0) this.names.delete(key);
+    for (const t of doc.features.triggers) removeFrom(this.triggers, t, id);
+    removeFrom(this.names, doc.features.name.trim().toLowerCase(), id);
     // Dead postings cost time on every query: rebuild them once they are a third of the live ones.
     if (++this.dead > 1000 && this.dead > this.docs.size / 3) this.compact();
   }
@@ -184,10 +173,7 @@ export class RecommendEngine {
     const signals = options.signals ?? Signals.empty;
     const promptPhrases = phrases(prompt);
     const raw = new Map<string, number>();
-    for (const p of promptPhrases) {
-      raw.set(`p:${p}`, (raw.get(`p:${p}`) ?? 0) + 2);
-      for (const w of words(p)) raw.set(`w:${w}`, (raw.get(`w:${w}`) ?? 0) + 1);
-    }
+    for (const p of promptPhrases) for (const [term, weight] of phraseTerms(p, 2, 1)) raw.set(term, (raw.get(term) ?? 0) + weight);
     const qs = this.semantic.query(raw);
     const qa = this.artistic.query(raw);
     const pool = this.pool([
@@ -235,9 +221,8 @@ export class RecommendEngine {
     const q = phrase(query);
     if (!q) return [];
     const context = contextKey('by_trigger', q);
-    const raw = new Map<string, number>([[`p:${q}`, 3]]);
+    const raw = new Map<string, number>(phraseTerms(q, 3, 2));
     const qWords = words(q);
-    for (const w of qWords) raw.set(`w:${w}`, 2);
     const qs = this.semantic.query(raw);
     // A trigger typed half-way ("pixel ar") still finds "pixel art".
     if (qWords.length > 0) {
@@ -245,7 +230,7 @@ export class RecommendEngine {
       if (last.length >= 3) for (const t of this.semantic.termsWithPrefix(`w:${last}`)) if (!qs.has(t)) qs.set(t, this.semantic.idf(t) * 0.8);
     }
     const pool = this.pool([[this.semantic, qs]]);
-    const exact = this.triggers.get(q) ?? new Set<string>();
+    const exact = new Set(this.triggers.get(q) ?? []);
     for (const id of exact) pool.add(id);
     for (const liked of signals.likedIn(context)) pool.add(liked);
     const nqs = norm(qs);
@@ -323,6 +308,18 @@ export class RecommendEngine {
     }
     return picked;
   }
+}
+
+function addTo(map: Map<string, string[]>, key: string, id: string): void {
+  const ids = map.get(key);
+  if (!ids) map.set(key, [id]);
+  else if (!ids.includes(id)) ids.push(id);
+}
+
+function removeFrom(map: Map<string, string[]>, key: string, id: string): void {
+  const ids = map.get(key)?.filter((x) => x !== id);
+  if (!ids || ids.length === 0) map.delete(key);
+  else map.set(key, ids);
 }
 
 function byFinal(a: Scored, b: Scored): number {

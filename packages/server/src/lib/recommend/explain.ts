@@ -31,10 +31,11 @@ function sameBase(a: AdapterFeatures, b: AdapterFeatures): string | null {
 export function explainSimilar(target: AdapterFeatures, cand: AdapterFeatures, sharedSemantic: string[], sharedArtistic: string[]): Explained {
   const reasons: string[] = [];
   const targetTriggers = new Set(target.triggers);
-  const sharedPhrases = phrasesOf(sharedSemantic);
-  const triggers = sharedPhrases.filter((p) => targetTriggers.has(p) && cand.triggers.includes(p));
+  // A one-word trigger is a `w:` term; a longer one a `p:` term.
+  const sharedTerms = sharedSemantic.map((t) => t.slice(2));
+  const triggers = sharedTerms.filter((p) => targetTriggers.has(p) && cand.triggers.includes(p));
   if (triggers.length > 0) reasons.push(`shares trigger words: ${list(triggers)}`);
-  const trained = sharedPhrases.filter((p) => !triggers.includes(p));
+  const trained = phrasesOf(sharedSemantic).filter((p) => !triggers.includes(p));
   if (trained.length > 0) reasons.push(`trained on the same concepts: ${list(trained)}`);
   else if (triggers.length === 0 && wordsOf(sharedSemantic).length > 0) reasons.push(`similar trained words: ${list(wordsOf(sharedSemantic))}`);
   const tags = phrasesOf(sharedArtistic);

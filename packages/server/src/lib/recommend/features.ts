@@ -64,8 +64,17 @@ function add(vector: Map<string, number>, term: string, weight: number): void {
 function addPhraseAndWords(vector: Map<string, number>, text: string, phraseWeight: number, wordWeight: number): void {
   const p = phrase(text);
   if (!p) return;
-  add(vector, `p:${p}`, phraseWeight);
-  for (const w of words(p)) add(vector, `w:${w}`, wordWeight);
+  for (const [term, weight] of phraseTerms(p, phraseWeight, wordWeight)) add(vector, term, weight);
+}
+
+/**
+ * A phrase's terms: `p:<phrase>` and `w:<word>` for each of its words. A one-word phrase is only its `w:` term (with
+ * both weights): a second term for the same word would double the vocabulary the index holds for nothing.
+ */
+export function phraseTerms(p: string, phraseWeight: number, wordWeight: number): Array<[string, number]> {
+  const ws = words(p);
+  if (!p.includes(' ')) return ws.length === 1 ? [[`w:${ws[0]}`, phraseWeight + wordWeight]] : [[`p:${p}`, phraseWeight]];
+  return [[`p:${p}`, phraseWeight], ...ws.map((w): [string, number] => [`w:${w}`, wordWeight])];
 }
 
 /** The heaviest `max` terms, rounded so the stored JSON stays small. */

@@ -5,10 +5,11 @@
  * terms, then compute the exact cosine on each candidate.
  */
 
+/** Plain arrays, not typed ones: a document has a few dozen terms, and a typed array's own overhead would exceed that. */
 export interface SparseVector {
-  /** Term ids, ascending (merge joins between two documents). */
-  terms: Int32Array;
-  weights: Float32Array;
+  /** Term ids, ascending. */
+  terms: number[];
+  weights: number[];
 }
 
 export type QueryVector = Map<number, number>;
@@ -25,7 +26,8 @@ export class SparseField {
   private readonly ids = new Map<string, number>();
   private readonly names: string[] = [];
   private df: number[] = [];
-  private postings: number[][] = [];
+  /** Created on a term's first document as a one-element literal: `push` onto an empty array reserves 17 slots. */
+  private postings: Array<number[] | undefined> = [];
   /** Terms by their first PREFIX_KEY characters, so a typed prefix does not scan the whole vocabulary. */
   private readonly prefixes = new Map<string, number[]>();
   private live = 0;
@@ -59,23 +61,27 @@ export class SparseField {
         this.ids.set(term, id);
         this.names.push(term);
         this.df.push(0);
-        this.postings.push([]);
-        if (term.length >= PREFIX_KEY) {
+        this.postings.push(undefined);
+        if (term.startsWith('w:') && term.length >= PREFIX_KEY) {
           const key = term.slice(0, PREFIX_KEY);
-          (this.prefixes.get(key) ?? this.prefixes.set(key, []).get(key)!).push(id);
+          const bucket = this.prefixes.get(key);
+          if (bucket) bucket.push(id);
+          else this.prefixes.set(key, [id]);
         }
       }
       entries.push([id, weight]);
     }
     entries.sort((a, b) => a[0] - b[0]);
-    return { terms: Int32Array.from(entries.map((e) => e[0])), weights: Float32Array.from(entries.map((e) => e[1])) };
+    return { terms: entries.map((e) => e[0]), weights: entries.map((e) => e[1]) };
   }
 
   add(slot: number, v: SparseVector): void {
     this.live++;
     for (const t of v.terms) {
       this.df[t]++;
-      this.postings[t].push(slot);
+      const list = this.postings[t];
+      if (list) list.push(slot);
+      else this.postings[t] = [slot];
     }
   }
 
@@ -87,8 +93,14 @@ export class SparseField {
 
   /** Rebuild postings from the live slots (after many updates left dead entries behind). */
   compact(slots: ReadonlyArray<{ slot: number; vector: SparseVector }>): void {
-    this.postings = this.postings.map(() => []);
-    for (const { slot, vector } of slots) for (const t of vector.terms) this.postings[t].push(slot);
+    this.postings = this.postings.map(() => undefined);
+    for (const { slot, vector } of slots) {
+      for (const t of vector.terms) {
+        const list = this.postings[t];
+        if (list) list.push(slot);
+        else this.postings[t] = [slot];
+      }
+    }
   }
 
   idf(term: number): number {
@@ -119,7 +131,7 @@ export class SparseField {
     const ordered = [...q].sort((a, b) => this.df[a[0]] - this.df[b[0]]);
     ordered.forEach(([term, weight], i) => {
       if (i >= RAREST_ALWAYS_USED && this.df[term] > maxDf) return;
-      for (const slot of this.postings[term]) if (alive(slot)) into.set(slot, (into.get(slot) ?? 0) + weight);
+      for (const slot of this.postings[term] ?? []) if (alive(slot)) into.set(slot, (into.get(slot) ?? 0) + weight);
     });
   }
 
