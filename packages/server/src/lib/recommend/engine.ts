@@ -52,10 +52,10 @@ export class RecommendEngine {
   private readonly artistic = new SparseField();
   private readonly docs = new Map<string, Doc>();
   private readonly slots: Array<Doc | undefined> = [];
-  // Arrays rather than Sets: almost every trigger and name belongs to one or a few adapters, and a Set per entry
-  // would cost more than the index itself.
-  private readonly triggers = new Map<string, string[]>();
-  private readonly names = new Map<string, string[]>();
+  // One id as a plain string, a Set from the second on: most triggers and names belong to one adapter (a Set each would
+  // cost more than the index), and a few ("girl") to half the catalogue (a list would make every update linear).
+  private readonly triggers = new Map<string, IdSet>();
+  private readonly names = new Map<string, IdSet>();
   private dead = 0;
 
   get size(): number {
@@ -77,7 +77,7 @@ export class RecommendEngine {
 
   /** Adapters with this name (case-insensitive): a `<lora:name:w>` token in a prompt names one. */
   byName(name: string): string[] {
-    return [...(this.names.get(name.trim().toLowerCase()) ?? [])];
+    return idsOf(this.names.get(name.trim().toLowerCase()));
   }
 
   /** Rough bytes held by the vectors (for stats). */
@@ -230,7 +230,7 @@ export class RecommendEngine {
       if (last.length >= 3) for (const t of this.semantic.termsWithPrefix(`w:${last}`)) if (!qs.has(t)) qs.set(t, this.semantic.idf(t) * 0.8);
     }
     const pool = this.pool([[this.semantic, qs]]);
-    const exact = new Set(this.triggers.get(q) ?? []);
+    const exact = new Set(idsOf(this.triggers.get(q)));
     for (const id of exact) pool.add(id);
     for (const liked of signals.likedIn(context)) pool.add(liked);
     const nqs = norm(qs);
@@ -310,16 +310,29 @@ export class RecommendEngine {
   }
 }
 
-function addTo(map: Map<string, string[]>, key: string, id: string): void {
-  const ids = map.get(key);
-  if (!ids) map.set(key, [id]);
-  else if (!ids.includes(id)) ids.push(id);
+type IdSet = string | Set<string>;
+
+function idsOf(ids: IdSet | undefined): string[] {
+  return ids === undefined ? [] : typeof ids === 'string' ? [ids] : [...ids];
 }
 
-function removeFrom(map: Map<string, string[]>, key: string, id: string): void {
-  const ids = map.get(key)?.filter((x) => x !== id);
-  if (!ids || ids.length === 0) map.delete(key);
-  else map.set(key, ids);
+function addTo(map: Map<string, IdSet>, key: string, id: string): void {
+  const ids = map.get(key);
+  if (ids === undefined) map.set(key, id);
+  else if (typeof ids === 'string') {
+    if (ids !== id) map.set(key, new Set([ids, id]));
+  } else ids.add(id);
+}
+
+function removeFrom(map: Map<string, IdSet>, key: string, id: string): void {
+  const ids = map.get(key);
+  if (ids === undefined) return;
+  if (typeof ids === 'string') {
+    if (ids === id) map.delete(key);
+    return;
+  }
+  ids.delete(id);
+  if (ids.size === 1) map.set(key, ids.values().next().value!);
 }
 
 function byFinal(a: Scored, b: Scored): number {
