@@ -16,7 +16,7 @@ import { parseArgs } from 'node:util';
 import { pino } from 'pino';
 import { loadConfig } from '../src/config.ts';
 import { createContainer } from '../src/container.ts';
-import type { NewAdapter } from '../src/repositories/adapter.repository.ts';
+import type { NewAdapter } from '../src/library/repositories/adapter.repository.ts';
 import { mostUsedMethod, OriginalHashedMethod, randomMethod } from './recommend-baselines.ts';
 import { generateLibrary, quality, type LabelledQuery } from './recommend-library.ts';
 import { measure, table } from './support.ts';

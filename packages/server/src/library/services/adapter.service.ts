@@ -1,4 +1,4 @@
-import { ignoreAdapterChanges, type AdaptersChanged } from '../events/adapter-changes.ts';
+import { ignoreAdapterChanges, type AdaptersChanged } from '../../events/adapter-changes.ts';
 import { randomUUID } from 'node:crypto';
 import {
   ADAPTER_SORT_KEYS,

@@ -13,7 +13,7 @@ import type { Scored, Weights } from '../../lib/recommend/engine.ts';
 import { familyOf } from '../../lib/recommend/family.ts';
 import { contextKey, Signals } from '../../lib/recommend/signals.ts';
 import { parseLoraTokens, stripLoraTokens } from '../../lib/prompt-syntax.ts';
-import type { AdapterRepository } from '../../repositories/adapter.repository.ts';
+import type { AdapterRepository } from '../../library/repositories/adapter.repository.ts';
 import type { RecommendationRepository } from '../repositories/recommendation.repository.ts';
 import type { RecommendationIndex } from './recommendation-index.ts';
 

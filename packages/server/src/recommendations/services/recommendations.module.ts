@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { Clock } from '../../lib/clock.ts';
-import type { AdapterRepository } from '../../repositories/adapter.repository.ts';
+import type { AdapterRepository } from '../../library/repositories/adapter.repository.ts';
 import type { AppDatabase } from '../../db/database.ts';
 import { FeatureRepository } from '../repositories/feature.repository.ts';
 import { RecommendationRepository } from '../repositories/recommendation.repository.ts';
