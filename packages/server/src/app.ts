@@ -25,6 +25,7 @@ import { progressSocketRoutes } from './routes/progress.ws.ts';
 import { resultRoutes } from './generation/routes/results.routes.ts';
 import { systemRoutes } from './routes/system.routes.ts';
 import { analyticsRoutes } from './analytics/routes/analytics.routes.ts';
+import { recommendationRoutes } from './recommendations/routes/recommendations.routes.ts';
 
 export const API_PREFIX = '/api/v1';
 
@@ -93,6 +94,12 @@ export async function buildApp(container: Container): Promise<FastifyInstance> {
   await app.register(generationRoutes, { generation: services.generation, registry: container.backends, settings: services.generationSettings, prefix: API_PREFIX });
   await app.register(resultRoutes, { results: services.results, prefix: API_PREFIX });
   await app.register(analyticsRoutes, { analytics: services.analytics, prefix: API_PREFIX });
+  await app.register(recommendationRoutes, {
+    recommendations: services.recommendations,
+    feedback: services.recommendationFeedback,
+    admin: services.recommendationAdmin,
+    prefix: API_PREFIX,
+  });
   await app.register(progressSocketRoutes, { events: container.events, clock: container.clock });
 
   await registerWebApp(app, config.webDistDir);

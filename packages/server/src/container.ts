@@ -35,6 +35,7 @@ import { SecretCipher } from './services/secret-cipher.ts';
 import type { SystemProbes } from './services/system-status.service.ts';
 import { createSystem, type SystemServices } from './services/system.module.ts';
 import { createAnalytics, type AnalyticsCapability } from './analytics/services/analytics.module.ts';
+import { createRecommendations, type RecommendationServices } from './recommendations/services/recommendations.module.ts';
 
 /** The composition root: builds the database, repositories and ports, then each capability from its factory. */
 export interface Container {
@@ -49,7 +50,8 @@ export interface Container {
     ArchiveServices &
     GenerationCapability['services'] &
     SystemServices &
-    AnalyticsCapability['services'];
+    AnalyticsCapability['services'] &
+    RecommendationServices;
   /** Samples CPU, memory, GPU and queue depth for analytics; `serve` and `worker` start it. */
   resourceSampler: AnalyticsCapability['sampler'];
   /** Watches the library roots for changes; `serve` starts it when the setting is on. */
@@ -112,7 +114,24 @@ export async function createContainer(config: Config, overrides: ContainerOverri
   const secrets = new SecretCipher(config.secretsKey ?? loadOrCreateKeyFile(path.join(config.dataDir, 'secret.key')), logger.child({ component: 'secrets' }));
 
   const analytics = createAnalytics({ config, db: database.db, clock, logger, probes: overrides.probes });
-  const archive = createArchive({ config, repositories, queue, libraryRoots, clock, logger, onHistoryImported: () => analytics.services.usageRecorder.rebuild() });
+  // Recommendation features follow every committed adapter change, whoever made it; a failure there is logged, never
+  // the writer's failure (the next read of the index catches up whatever was missed).
+  const recommendations = createRecommendations({ database, repositories, clock, logger });
+  const onAdaptersChanged = (ids: readonly string[]) =>
+    recommendations.recommendationIndex.refresh(ids).then(
+      () => undefined,
+      (err: unknown) => logger.warn({ err, adapters: ids.length }, 'recommendation features not updated'),
+    );
+  const archive = createArchive({
+    config,
+    repositories,
+    queue,
+    libraryRoots,
+    clock,
+    logger,
+    onAdaptersChanged,
+    onHistoryImported: () => analytics.services.usageRecorder.rebuild(),
+  });
   // Roll-ups are filled from the jobs already there the first time a database meets them (after migration 0008).
   if (await analytics.services.usageRecorder.ensureRollups()) logger.info('analytics roll-ups built from existing jobs');
   const generation = await createGeneration({ config, repositories, queue, secrets, clock, resultFeedback: analytics.services.usageRecorder });
@@ -126,8 +145,16 @@ export async function createContainer(config: Config, overrides: ContainerOverri
     probes: overrides.probes,
     clock,
   });
-  const library = await createLibrary({ config, database, repositories, queue, libraryRoots, secrets, clock, logger });
-  const services: Container['services'] = { libraryRoots, ...library.services, ...archive, ...generation.services, ...system, ...analytics.services };
+  const library = await createLibrary({ config, database, repositories, queue, libraryRoots, secrets, clock, logger, onAdaptersChanged });
+  const services: Container['services'] = {
+    libraryRoots,
+    ...library.services,
+    ...archive,
+    ...generation.services,
+    ...system,
+    ...analytics.services,
+    ...recommendations,
+  };
 
   // Every job kind is registered here, on the queue, so `serve` and `worker` run the same set of handlers.
   registerLibraryJobs(queue, library.jobRunner);

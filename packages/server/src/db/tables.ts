@@ -316,6 +316,64 @@ export interface ResourceSampleTable {
   running: number;
 }
 
+/** One adapter's recommendation features (JSON of lib/recommend AdapterFeatures), or a tombstone once it is deleted. */
+export interface RecommendationFeatureTable {
+  adapter_id: string;
+  features: string | null;
+  /** adapter.updated_at the features were computed from: a newer one means they are stale. */
+  source_updated_at: string | null;
+  /** recommendation_state `features` at the write: processes reload rows newer than what they hold. */
+  seq: number;
+  deleted: number;
+  computed_at: string;
+}
+
+/** Counters that tell every process its in-memory index (`features`) or learned signals (`signals`) changed. */
+export interface RecommendationStateTable {
+  key: string;
+  value: number;
+}
+
+export interface RecommendationSessionTable {
+  id: string;
+  /** similar | for_prompt | by_trigger */
+  recommendation_type: string;
+  /** What the suggestions answered (lib/recommend/signals.ts contextKey): feedback applies there. */
+  context_key: string;
+  target_lora_id: string | null;
+  context_prompt: string | null;
+  trigger_query: string | null;
+  /** JSON list of adapter ids. */
+  active_loras: string;
+  /** JSON list of {lora_id, final_score}. */
+  recommendations: string;
+  generated_at: string;
+}
+
+export interface RecommendationFeedbackTable {
+  id: string;
+  session_id: string;
+  recommended_lora_id: string;
+  feedback_type: string;
+  feedback_reason: string | null;
+  implicit_signal: number;
+  created_at: string;
+}
+
+export interface UserPreferenceTable {
+  id: string;
+  preference_type: string;
+  preference_value: string;
+  /** lower(trim(value)): unique with the type. */
+  value_key: string;
+  confidence: number;
+  learned_from: string;
+  evidence_count: number;
+  last_evidence_at: string;
+  created_at: string;
+  updated_at: string;
+}
+
 export interface DB {
   adapter: AdapterTable;
   adapter_tag: AdapterTagTable;
@@ -336,4 +394,9 @@ export interface DB {
   lora_usage_daily: LoraUsageDailyTable;
   lora_usage_total: LoraUsageTotalTable;
   resource_sample: ResourceSampleTable;
+  recommendation_feature: RecommendationFeatureTable;
+  recommendation_state: RecommendationStateTable;
+  recommendation_session: RecommendationSessionTable;
+  recommendation_feedback: RecommendationFeedbackTable;
+  user_preference: UserPreferenceTable;
 }

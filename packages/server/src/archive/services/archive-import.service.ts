@@ -1,3 +1,4 @@
+import { ignoreAdapterChanges, type AdaptersChanged } from '../../events/adapter-changes.ts';
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -56,6 +57,8 @@ export interface ArchiveImportOptions {
   logger: Logger;
   /** Called after an import brought in generation history (analytics rebuilds its roll-ups from the jobs). */
   onHistoryImported?: () => Promise<void>;
+  /** Told which adapters a committed import created, changed or deleted. */
+  onAdaptersChanged?: AdaptersChanged;
 }
 
 /**
@@ -80,6 +83,7 @@ export class ArchiveImportService {
   private readonly clock: Clock;
   private readonly logger: Logger;
   private readonly onHistoryImported: (() => Promise<void>) | null;
+  private readonly onAdaptersChanged: AdaptersChanged;
 
   constructor(options: ArchiveImportOptions) {
     const { archive, roots, dataDir, outputDir } = options;
@@ -92,6 +96,7 @@ export class ArchiveImportService {
     this.clock = options.clock;
     this.logger = options.logger;
     this.onHistoryImported = options.onHistoryImported ?? null;
+    this.onAdaptersChanged = options.onAdaptersChanged ?? ignoreAdapterChanges;
     this.planner = new ImportPlanner(archive, roots, dataDir, outputDir);
     this.guard = new ImportWriteGuard(dataDir, outputDir);
     this.rootPolicy = { dataDir, outputDir };
@@ -216,6 +221,7 @@ export class ArchiveImportService {
 
       progress.phase('committing', 0, 0.95, 0.99);
       await this.archive.transaction((uow) => this.commit(uow, importId, plan, result, options));
+      await this.onAdaptersChanged([...plan.deleteIds, ...plan.adapters.filter((p) => p.action !== 'skip').map((p) => p.id)]);
       const staged = session;
       session = null; // committed: from here on the files belong in the library, whatever happens
       const { failed } = await staged.finish();
