@@ -64,6 +64,15 @@ export interface AdapterTable {
   notes: string | null;
   /** Fields a user or API client set, one bit each (lib/user-fields.ts): a scan or CivitAI never writes them. */
   user_field_mask: number;
+  /** Finished generations that used this adapter, their outcomes and the last one's time (migration 0008). */
+  use_count: number;
+  use_succeeded: number;
+  use_failed: number;
+  last_used_at: string | null;
+  /** Ratings and favourites of those generations' results: the per-LoRA average rating is sum / count. */
+  result_rating_sum: number;
+  result_rating_count: number;
+  result_favorite_count: number;
 }
 
 /** Lower-cased name, description, tags, trained words and triggers: what `search` matches (FTS5 table on SQLite). */
@@ -110,6 +119,13 @@ export interface JobTable {
   started_at: string | null;
   finished_at: string | null;
   updated_at: string;
+}
+
+/** A job attempt still to be handed to Redis (scaled queue; migration 0010). */
+export interface JobOutboxTable {
+  job_id: string;
+  attempt: number;
+  created_at: string;
 }
 
 /** Per-adapter facts from the file's header and sidecars, and scan state (issue 3). JSON columns are text. */
@@ -251,6 +267,115 @@ export interface ArchiveImportTable {
   committed_at: string | null;
 }
 
+/** Finished generations per hour of their creation (`YYYY-MM-DDTHH`). */
+export interface GenerationHourlyTable {
+  hour: string;
+  finished: number;
+  succeeded: number;
+  failed: number;
+  duration_ms_sum: number;
+  duration_count: number;
+}
+
+/** Failed generations per hour and normalised message (lib/error-signature.ts), with one real message. */
+export interface GenerationErrorHourlyTable {
+  hour: string;
+  signature: string;
+  count: number;
+  example: string;
+}
+
+/** LoRA uses per UTC day; `lora_key` is the adapter id or `name:<lower name>` for names the catalogue lacks. */
+export interface LoraUsageDailyTable {
+  day: string;
+  lora_key: string;
+  adapter_id: string | null;
+  name: string;
+  uses: number;
+  succeeded: number;
+  failed: number;
+}
+
+/** All-time uses per LoRA key (as lora_usage_daily keys them). */
+export interface LoraUsageTotalTable {
+  lora_key: string;
+  adapter_id: string | null;
+  name: string;
+  uses: number;
+}
+
+/** A measured CPU/memory/GPU/queue sample of one process, raw (resolution = interval) or an hourly average. */
+export interface ResourceSampleTable {
+  process: string;
+  at: string;
+  resolution: number;
+  samples: number;
+  cpu_percent: number;
+  memory_percent: number;
+  gpu_percent: number | null;
+  gpu_memory_percent: number | null;
+  queue_depth: number;
+  running: number;
+}
+
+/** One adapter's recommendation features (JSON of lib/recommend AdapterFeatures), or a tombstone once it is deleted. */
+export interface RecommendationFeatureTable {
+  adapter_id: string;
+  features: string | null;
+  /** adapter.updated_at the features were computed from: a newer one means they are stale. */
+  source_updated_at: string | null;
+  /** recommendation_state `features` at the write: processes reload rows newer than what they hold. */
+  seq: number;
+  deleted: number;
+  computed_at: string;
+}
+
+/** Counters that tell every process its in-memory index (`features`) or learned signals (`signals`) changed. */
+export interface RecommendationStateTable {
+  key: string;
+  value: number;
+}
+
+export interface RecommendationSessionTable {
+  id: string;
+  /** similar | for_prompt | by_trigger */
+  recommendation_type: string;
+  /** What the suggestions answered (lib/recommend/signals.ts contextKey): feedback applies there. */
+  context_key: string;
+  target_lora_id: string | null;
+  context_prompt: string | null;
+  trigger_query: string | null;
+  /** JSON list of adapter ids. */
+  active_loras: string;
+  /** JSON list of {lora_id, final_score}. */
+  recommendations: string;
+  generated_at: string;
+}
+
+export interface RecommendationFeedbackTable {
+  id: string;
+  session_id: string;
+  recommended_lora_id: string;
+  feedback_type: string;
+  feedback_reason: string | null;
+  implicit_signal: number;
+  created_at: string;
+}
+
+export interface UserPreferenceTable {
+  id: string;
+  preference_type: string;
+  preference_value: string;
+  /** lower(trim(value)): unique with the type. */
+  value_key: string;
+  confidence: number;
+  learned_from: string;
+  evidence_count: number;
+  last_evidence_at: string;
+  created_at: string;
+  updated_at: string;
+}
+
 /** A saved recipe (issue 16). JSON columns are text; `tags` is the display list, `recipe_tag` the filter index. */
 export interface RecipeTable {
   id: string;
@@ -308,6 +433,7 @@ export interface DB {
   adapter_search: AdapterSearchTable;
   setting: SettingTable;
   job: JobTable;
+  job_outbox: JobOutboxTable;
   adapter_metadata: AdapterMetadataTable;
   file_hash_cache: FileHashCacheTable;
   library_issue: LibraryIssueTable;
@@ -316,6 +442,16 @@ export interface DB {
   delivery_adapter: DeliveryAdapterTable;
   backup: BackupTable;
   archive_import: ArchiveImportTable;
+  generation_hourly: GenerationHourlyTable;
+  generation_error_hourly: GenerationErrorHourlyTable;
+  lora_usage_daily: LoraUsageDailyTable;
+  lora_usage_total: LoraUsageTotalTable;
+  resource_sample: ResourceSampleTable;
+  recommendation_feature: RecommendationFeatureTable;
+  recommendation_state: RecommendationStateTable;
+  recommendation_session: RecommendationSessionTable;
+  recommendation_feedback: RecommendationFeedbackTable;
+  user_preference: UserPreferenceTable;
   recipe: RecipeTable;
   recipe_lora: RecipeLoraTable;
   recipe_tag: RecipeTagTable;

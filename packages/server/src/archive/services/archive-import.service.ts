@@ -1,3 +1,4 @@
+import { ignoreAdapterChanges, type AdaptersChanged } from '../../events/adapter-changes.ts';
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -54,6 +55,10 @@ export interface ArchiveImportOptions {
   limits: ZipLimits;
   clock: Clock;
   logger: Logger;
+  /** Called after an import brought in generation history (analytics rebuilds its roll-ups from the jobs). */
+  onHistoryImported?: () => Promise<void>;
+  /** Told which adapters a committed import created, changed or deleted. */
+  onAdaptersChanged?: AdaptersChanged;
 }
 
 /**
@@ -77,6 +82,8 @@ export class ArchiveImportService {
   private readonly limits: ZipLimits;
   private readonly clock: Clock;
   private readonly logger: Logger;
+  private readonly onHistoryImported: (() => Promise<void>) | null;
+  private readonly onAdaptersChanged: AdaptersChanged;
 
   constructor(options: ArchiveImportOptions) {
     const { archive, roots, dataDir, outputDir } = options;
@@ -88,6 +95,8 @@ export class ArchiveImportService {
     this.limits = options.limits;
     this.clock = options.clock;
     this.logger = options.logger;
+    this.onHistoryImported = options.onHistoryImported ?? null;
+    this.onAdaptersChanged = options.onAdaptersChanged ?? ignoreAdapterChanges;
     this.planner = new ImportPlanner(archive, roots, dataDir, outputDir);
     this.guard = new ImportWriteGuard(dataDir, outputDir);
     this.rootPolicy = { dataDir, outputDir };
@@ -120,6 +129,9 @@ export class ArchiveImportService {
       results.push(await this.importArchive(file.path, file.name, options, { ...run, onProgress: (p) => run.onProgress?.(scale(p)) }));
     }
     const ok = results.filter((r) => r.status === 'imported' || r.status === 'validated').length;
+    if (this.onHistoryImported && results.some((r) => r.status === 'imported' && r.results_imported > 0)) {
+      await this.onHistoryImported().catch((error: unknown) => this.logger.warn({ err: error }, 'analytics roll-ups were not rebuilt after the import'));
+    }
     return { success: ok === results.length, processed_files: ok, total_files: results.length, results };
   }
 
@@ -209,6 +221,7 @@ export class ArchiveImportService {
 
       progress.phase('committing', 0, 0.95, 0.99);
       await this.archive.transaction((uow) => this.commit(uow, importId, plan, result, options));
+      await this.onAdaptersChanged([...plan.deleteIds, ...plan.adapters.filter((p) => p.action !== 'skip').map((p) => p.id)]);
       const staged = session;
       session = null; // committed: from here on the files belong in the library, whatever happens
       const { failed } = await staged.finish();

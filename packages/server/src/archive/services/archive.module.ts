@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import type { AdaptersChanged } from '../../events/adapter-changes.ts';
 import type { Config } from '../../config.ts';
 import type { JobQueue } from '../../jobs/job-queue.ts';
 import type { Clock } from '../../lib/clock.ts';
@@ -21,6 +22,10 @@ export interface ArchiveDeps {
   libraryRoots: LibraryRootsService;
   clock: Clock;
   logger: Logger;
+  /** Called after an import brought in generation history. */
+  onHistoryImported?: () => Promise<void>;
+  /** Told which adapters an import changed (recommendation features follow them). */
+  onAdaptersChanged?: AdaptersChanged;
 }
 
 export interface ArchiveServices {
@@ -70,6 +75,8 @@ export function createArchive(deps: ArchiveDeps): ArchiveServices {
     limits: config.archive,
     clock,
     logger,
+    onHistoryImported: deps.onHistoryImported,
+    onAdaptersChanged: deps.onAdaptersChanged,
   });
   return {
     archiveExport,

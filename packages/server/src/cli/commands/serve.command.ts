@@ -39,6 +39,10 @@ export function registerServeCommand(program: Command): void {
       if (config.runWorkers) await container.queue.start();
       await container.libraryWatcher.begin();
       container.services.backupScheduler.start();
+      container.resourceSampler.start();
+      // Load the recommendation index now, in the background, so the first "similar" a user asks for does not wait
+      // for it (and features a catalogue from before recommendations lacks are computed).
+      container.services.recommendationIndex.engine().catch((error: unknown) => container.logger.warn({ err: error }, 'recommendation index not loaded'));
     });
 }
 

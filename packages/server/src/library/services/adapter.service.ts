@@ -1,3 +1,4 @@
+import { ignoreAdapterChanges, type AdaptersChanged } from '../../events/adapter-changes.ts';
 import { randomUUID } from 'node:crypto';
 import {
   ADAPTER_SORT_KEYS,
@@ -22,7 +23,7 @@ export const MAX_PER_PAGE = 200;
 const DEFAULT_PER_PAGE = 24;
 /** Sorts whose natural reading is ascending; every other key defaults to newest/largest first, as the original did. */
 const ASCENDING_BY_DEFAULT = new Set<AdapterSortKey>(['name', 'base_model', 'ordinal']);
-const SORT_ALIASES: Record<string, AdapterSortKey> = { last_updated: 'updated_at', size: 'file_size' };
+const SORT_ALIASES: Record<string, AdapterSortKey> = { last_updated: 'updated_at', size: 'file_size', most_used: 'use_count', last_used: 'last_used_at' };
 
 /** Parse `sort` (incl. the original SPA's `name_asc` style) and `order` into a key and a direction. */
 export function parseSort(sort: string | undefined, order: 'asc' | 'desc' | undefined): { key: AdapterSortKey; order: 'asc' | 'desc' } {
@@ -46,6 +47,8 @@ export class AdapterService {
     private readonly clock: Clock,
     /** Told which fields a user changed (the library keeps rescans and CivitAI off them, and may write sidecars). */
     private readonly onPatched?: (adapter: Adapter, fields: string[]) => Promise<void>,
+    /** Told which adapters were added, changed or deleted (recommendation features follow them). */
+    private readonly onChanged: AdaptersChanged = ignoreAdapterChanges,
   ) {}
 
   async create(input: AdapterCreate): Promise<Adapter> {
@@ -80,6 +83,7 @@ export class AdapterService {
       tags ?? [],
       given,
     );
+    await this.onChanged([id]);
     return this.get(id);
   }
 
@@ -105,6 +109,7 @@ export class AdapterService {
         baseModel: query.base_model,
         networkType: query.network_type,
         minRating: query.min_rating,
+        neverUsed: query.never_used,
         sort: key,
         order,
         limit: perPage,
@@ -133,6 +138,7 @@ export class AdapterService {
     // The edited fields become the user's in the edit's own statement: a scan running meanwhile cannot write over them.
     const updated = await this.adapters.transaction((repo) => repo.update(id, { ...fields, updated_at: this.now() }, tags, Object.keys(fields)));
     if (!updated) throw new NotFoundError('adapter_not_found', 'adapter not found');
+    await this.onChanged([id]);
     const adapter = await this.get(id);
     if (this.onPatched) await this.onPatched(adapter, Object.keys(patch));
     return adapter;
@@ -141,6 +147,7 @@ export class AdapterService {
   async delete(id: string): Promise<void> {
     const [deleted] = await this.adapters.deleteByIds([id]);
     if (!deleted) throw new NotFoundError('adapter_not_found', 'adapter not found');
+    await this.onChanged([id]);
   }
 
   async activate(id: string, ordinal?: number): Promise<Adapter> {
@@ -180,6 +187,7 @@ export class AdapterService {
           throw new AppError(422, 'validation_failed', `unknown bulk action ${String(request.action)}`);
       }
     });
+    if (!request.action.endsWith('activate')) await this.onChanged(processed);
     const done = new Set(processed);
     return {
       success: true,

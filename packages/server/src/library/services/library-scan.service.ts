@@ -1,3 +1,4 @@
+import { ignoreAdapterChanges, type AdaptersChanged } from '../../events/adapter-changes.ts';
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -85,6 +86,8 @@ export interface LibraryScanOptions {
   holdCheckpoints?: () => () => Promise<void>;
   /** Bounds of every walk (LIBRARY_MAX_ENTRIES, LIBRARY_MAX_DEPTH). */
   limits?: { maxEntries?: number; maxDepth?: number };
+  /** Told which adapters each committed batch added, changed or marked missing. */
+  onAdaptersChanged?: AdaptersChanged;
 }
 
 /**
@@ -107,6 +110,7 @@ export class LibraryScanService {
   private readonly readerThreads: number;
   private readonly holdCheckpoints: () => () => Promise<void>;
   private readonly limits: { maxEntries?: number; maxDepth?: number };
+  private readonly onAdaptersChanged: AdaptersChanged;
 
   constructor(options: LibraryScanOptions) {
     this.roots = options.roots;
@@ -121,6 +125,7 @@ export class LibraryScanService {
     this.readerThreads = options.readerThreads;
     this.holdCheckpoints = options.holdCheckpoints ?? (() => async () => undefined);
     this.limits = options.limits ?? {};
+    this.onAdaptersChanged = options.onAdaptersChanged ?? ignoreAdapterChanges;
   }
 
   /** Background work the last scan left running (the WAL checkpoint after a large one). */
@@ -280,7 +285,10 @@ export class LibraryScanService {
 
     summary.missing = vanished.size;
     summary.missing_paths = [...vanished.values()].slice(0, LISTED_PATHS).map((r) => r.file_path);
-    if (!dryRun && vanished.size > 0) await this.adapters.setMissing([...vanished.keys()], true, now);
+    if (!dryRun && vanished.size > 0) {
+      await this.adapters.setMissing([...vanished.keys()], true, now);
+      await this.onAdaptersChanged([...vanished.keys()]);
+    }
 
     const finished = this.clock.now();
     summary.finished_at = finished.toISOString();
@@ -418,6 +426,8 @@ export class LibraryScanService {
       await library.deleteIssues(pending.resolvedIssues);
       await library.upsertIssues(pending.issues);
     });
+    const changed = [...pending.inserts.map((i) => i.adapter.id), ...pending.updates.map((u) => u.id), ...pending.tags.map((t) => t.id), ...pending.restored];
+    await this.onAdaptersChanged(changed);
   }
 
   /** A cover image embedded in the header (modelspec.thumbnail) becomes the preview when there is no preview file. */
