@@ -281,6 +281,8 @@ export const GenerationResultSummary = Type.Object(
     favorite_updated_at: NStr,
     images: Type.Array(ResultImage),
     adapters: Type.Array(UsedAdapter),
+    /** The recipe this generation was queued from (recipes' "queue variations"). */
+    recipe_id: Type.Optional(NStr),
     error: NStr,
   },
   { $id: 'GenerationResultSummary' },

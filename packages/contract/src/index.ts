@@ -9,3 +9,4 @@ export * from './generation.ts';
 export * from './dashboard.ts';
 export * from './analytics.ts';
 export * from './recommendations.ts';
+export * from './recipes.ts';

@@ -1,5 +1,5 @@
 import websocket from '@fastify/websocket';
-import { Adapter, GenerationResultSummary, Job, Problem } from '@lora-manager/contract';
+import { Adapter, GenerationResultSummary, Job, Problem, Recipe } from '@lora-manager/contract';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
 import type { Container } from './container.ts';
 import { registerApiKeyAuth } from './http/auth.ts';
@@ -23,6 +23,7 @@ import { jobRoutes } from './routes/jobs.routes.ts';
 import { libraryRoutes } from './library/routes/library.routes.ts';
 import { progressSocketRoutes } from './routes/progress.ws.ts';
 import { resultRoutes } from './generation/routes/results.routes.ts';
+import { recipeRoutes } from './recipes/routes/recipes.routes.ts';
 import { systemRoutes } from './routes/system.routes.ts';
 import { analyticsRoutes } from './analytics/routes/analytics.routes.ts';
 import { recommendationRoutes } from './recommendations/routes/recommendations.routes.ts';
@@ -50,6 +51,7 @@ export async function buildApp(container: Container): Promise<FastifyInstance> {
   app.addSchema(Problem);
   app.addSchema(Job);
   app.addSchema(GenerationResultSummary);
+  app.addSchema(Recipe);
   app.addHook('onRoute', (route) => {
     // Every route documents its error shape; serialising errors goes through problem.ts either way.
     if (route.schema) route.schema.response = { ...(route.schema.response as object), '4xx': { $ref: 'Problem#' } };
@@ -100,6 +102,7 @@ export async function buildApp(container: Container): Promise<FastifyInstance> {
     admin: services.recommendationAdmin,
     prefix: API_PREFIX,
   });
+  await app.register(recipeRoutes, { recipes: services.recipes, recipeUse: services.recipeUse, matcher: services.recipeMatcher, prefix: API_PREFIX });
   await app.register(progressSocketRoutes, { events: container.events, clock: container.clock });
 
   await registerWebApp(app, config.webDistDir);

@@ -36,6 +36,7 @@ import type { SystemProbes } from './services/system-status.service.ts';
 import { createSystem, type SystemServices } from './services/system.module.ts';
 import { createAnalytics, type AnalyticsCapability } from './analytics/services/analytics.module.ts';
 import { createRecommendations, type RecommendationServices } from './recommendations/services/recommendations.module.ts';
+import { createRecipes, type RecipesCapability } from './recipes/services/recipes.module.ts';
 
 /** The composition root: builds the database, repositories and ports, then each capability from its factory. */
 export interface Container {
@@ -51,7 +52,8 @@ export interface Container {
     GenerationCapability['services'] &
     SystemServices &
     AnalyticsCapability['services'] &
-    RecommendationServices;
+    RecommendationServices &
+    RecipesCapability['services'];
   /** Samples CPU, memory, GPU and queue depth for analytics; `serve` and `worker` start it. */
   resourceSampler: AnalyticsCapability['sampler'];
   /** Watches the library roots for changes; `serve` starts it when the setting is on. */
@@ -146,6 +148,18 @@ export async function createContainer(config: Config, overrides: ContainerOverri
     clock,
   });
   const library = await createLibrary({ config, database, repositories, queue, libraryRoots, secrets, clock, logger, onAdaptersChanged });
+  const recipes = createRecipes({
+    config,
+    database,
+    repositories,
+    queue,
+    events,
+    results: generation.services.results,
+    generator: generation.services.generation,
+    civitaiEnabled: async () => (await library.services.librarySettings.values()).civitaiEnabled,
+    clock,
+    logger,
+  });
   const services: Container['services'] = {
     libraryRoots,
     ...library.services,
@@ -154,6 +168,7 @@ export async function createContainer(config: Config, overrides: ContainerOverri
     ...system,
     ...analytics.services,
     ...recommendations,
+    ...recipes.services,
   };
 
   // Every job kind is registered here, on the queue, so `serve` and `worker` run the same set of handlers.
@@ -189,6 +204,7 @@ export async function createContainer(config: Config, overrides: ContainerOverri
     outputs: generation.outputs,
     async close() {
       await libraryWatcher.end();
+      await recipes.stop();
       services.backupScheduler.stop();
       await analytics.sampler.stop();
       await queue.close();

@@ -213,6 +213,8 @@ export interface DeliveryJobTable {
   rating_updated_at: string | null;
   favorite_updated_at: string | null;
   created_at: string;
+  /** The recipe this generation was made from (migration 0009); null otherwise. */
+  recipe_id?: string | null;
 }
 
 /** One generated image: a file under OUTPUT_DIR (path relative to it), never the bytes. */
@@ -374,6 +376,57 @@ export interface UserPreferenceTable {
   updated_at: string;
 }
 
+/** A saved recipe (issue 16). JSON columns are text; `tags` is the display list, `recipe_tag` the filter index. */
+export interface RecipeTable {
+  id: string;
+  name: string;
+  name_key: string;
+  /** lower(name, prompt, LoRA names): what `search` matches. */
+  search_text: string;
+  prompt: string;
+  negative_prompt: string;
+  /** JSON: checkpoint, sampler, steps, … (lib/recipes DraftParams). */
+  params: string;
+  /** JSON: {embeddings, extra} from the source, kept so nothing it said is lost. */
+  extra: string;
+  source: string;
+  base_model: string | null;
+  /** File name under DATA_DIR/recipes. */
+  preview_file: string | null;
+  preview_type: string | null;
+  favorite: number;
+  rating: number | null;
+  nsfw_level: number;
+  notes: string | null;
+  tags: string;
+  /** Sorted LoRA identities and weights, hashed: equal for duplicates. */
+  fingerprint: string;
+  lora_count: number;
+  missing_count: number;
+  source_result_id: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface RecipeLoraTable {
+  recipe_id: string;
+  position: number;
+  name: string;
+  weight: number;
+  clip_weight: number | null;
+  hash: string | null;
+  /** The catalogue adapter it matched; null while missing. */
+  adapter_id: string | null;
+  match_kind: string | null;
+  civitai_model_id: number | null;
+  civitai_version_id: number | null;
+}
+
+export interface RecipeTagTable {
+  recipe_id: string;
+  tag_key: string;
+}
+
 export interface DB {
   adapter: AdapterTable;
   adapter_tag: AdapterTagTable;
@@ -399,4 +452,7 @@ export interface DB {
   recommendation_session: RecommendationSessionTable;
   recommendation_feedback: RecommendationFeedbackTable;
   user_preference: UserPreferenceTable;
+  recipe: RecipeTable;
+  recipe_lora: RecipeLoraTable;
+  recipe_tag: RecipeTagTable;
 }

@@ -11,6 +11,7 @@ import {
   ARCHIVE_FORMAT_VERSION,
   MANIFEST_NAME,
   SETTINGS_NAME,
+  RECIPES_NAME,
   type Manifest,
   type ManifestEntry,
 } from '../../lib/archive-manifest.ts';
@@ -121,7 +122,7 @@ export class ArchiveExportService {
   async estimate(config: ExportConfig): Promise<ExportEstimate> {
     if (!config.loras) return { size: '0 Bytes', time: '0 seconds', bytes: 0, seconds: 0, adapter_count: 0, file_count: 0, result_count: 0 };
     const plan = await this.plan(this.options(config));
-    const entries = plan.adapters.length + plan.results.length + plan.fileCount + 1 + (plan.options.settings ? 1 : 0);
+    const entries = plan.adapters.length + plan.results.length + plan.fileCount + 1 + (plan.options.settings ? 1 : 0) + (plan.options.recipes ? 1 : 0);
     const manifestBytes =
       600 + plan.adapters.reduce((n, a) => n + 250 + (a.files.length + a.absent.length) * 450, 0) + plan.results.reduce((n, r) => n + 300 + r.assets.length * 300, 0);
     const bytes = plan.fileBytes + plan.metadataBytes + manifestBytes + entries * ENTRY_OVERHEAD + pathBytes(plan) * 2;
@@ -226,6 +227,9 @@ export class ArchiveExportService {
         return Readable.from([Buffer.from(JSON.stringify(doc, null, 2))]);
       });
     }
+    if (plan.options.recipes) {
+      addLazy(RECIPES_NAME, { compressionLevel: level.text }, async () => Readable.from([Buffer.from(JSON.stringify(await this.archive.allRecipes()))]));
+    }
     let manifest: Manifest | null = null;
     // Last: by now every other entry has been streamed and hashed.
     zip.addReadStreamLazy(MANIFEST_NAME, { compressionLevel: level.text, mtime: this.clock.now() }, (cb) => {
@@ -325,6 +329,7 @@ export class ArchiveExportService {
         results: results.length,
         images: results.reduce((n, r) => n + r.assets.length, 0),
         settings: plan.options.settings ? 1 : 0,
+        recipes: plan.options.recipes ? 1 : 0,
       },
       options: {
         lora_files: plan.options.files,
@@ -337,6 +342,7 @@ export class ArchiveExportService {
       adapters,
       results,
       settings_path: plan.options.settings ? SETTINGS_NAME : null,
+      recipes_path: plan.options.recipes ? RECIPES_NAME : null,
       entries: listed,
     };
   }

@@ -311,6 +311,8 @@ export class ArchiveImportService {
     }
     await this.applyResults(uow, plan, result);
     if (plan.settings) await this.applySettings(uow, plan.settings, now, result);
+    // After the adapters, so recipe LoRAs pointing at adapters this import brings stay matched.
+    if (plan.recipes) await uow.archive.insertMissingRecipes(plan.recipes);
     await uow.archive.insertImport({
       id: importId,
       source: result.file,

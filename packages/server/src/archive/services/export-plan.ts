@@ -21,6 +21,8 @@ export interface ExportOptions {
   resultsFrom: string | null;
   resultsTo: string | null;
   settings: boolean;
+  /** Recipes (the original's `user_data`) as recipes.json. */
+  recipes: boolean;
   compression: CompressionLevel;
   /** Only these adapters get their LoRA files included (pre-import backups keep the files an import replaces). */
   filesOnlyFor?: ReadonlySet<string>;
@@ -80,7 +82,6 @@ const UNSUPPORTED: Array<[keyof ExportConfig, string]> = [
   ['split_archives', 'split archives'],
   ['lora_embeddings', 'embeddings (they are recomputed from the adapters after an import)'],
   ['analytics', 'analytics (not recorded by this server yet)'],
-  ['user_data', 'recipes (not stored by this server yet)'],
 ];
 
 /** ExportConfig → ExportOptions, refusing what the original silently ignored. */
@@ -108,6 +109,7 @@ export function exportOptionsFrom(config: ExportConfig): ExportOptions {
     resultsFrom: ranged ? dateBound(config.date_from, 'date_from', false) : null,
     resultsTo: ranged ? dateBound(config.date_to, 'date_to', true) : null,
     settings: config.system_config ?? false,
+    recipes: config.user_data ?? false,
     compression: config.compression ?? 'balanced',
   };
 }

@@ -10,7 +10,7 @@ import { ManifestError, safeSegment } from '../../lib/archive-manifest.ts';
 import { isTerminalStatus } from '../../lib/job-statuses.ts';
 import type { ArchiveRepository, ExistingAdapterKey } from '../repositories/archive.repository.ts';
 import { HashingStream } from './hashing.ts';
-import type { ArchiveAdapter, ArchiveContents, ArchiveFile, ArchiveResult, SettingsDocument } from './import-reader.ts';
+import type { ArchiveAdapter, ArchiveContents, ArchiveFile, ArchiveResult, RecipesDocument, SettingsDocument } from './import-reader.ts';
 import { PREVIEW_EXTENSIONS } from '../../lib/sidecars.ts';
 import { FileConfinement, modelStem, toPosix } from './library-files.ts';
 import type { WriteZone } from './write-guard.ts';
@@ -103,6 +103,8 @@ export interface ImportPlan {
   /** Adapters whose LoRA files the import replaces: a pre-import backup keeps their files. */
   replacedFileAdapterIds: string[];
   settings: SettingsDocument | null;
+  /** Recipes the archive carries; those whose id exists here are kept as they are. */
+  recipes: RecipesDocument | null;
   warnings: string[];
 }
 
@@ -208,7 +210,7 @@ export class ImportPlanner {
     for (const r of results) for (const w of r.writes) if (!writes.has(w.target)) writes.set(w.target, w);
     const replacedFileAdapterIds = planned.filter((p) => p.action === 'overwrite' && p.files.some((f) => f.mode === 'replace')).map((p) => p.id);
     const settings = options.importSettings ? contents.settings : null;
-    return { adapters: planned, results, deleteIds, importRoot, unresolved, writes: [...writes.values()], replacedFileAdapterIds, settings, warnings };
+    return { adapters: planned, results, deleteIds, importRoot, unresolved, writes: [...writes.values()], replacedFileAdapterIds, settings, recipes: contents.recipes, warnings };
   }
 
   /** Results are history: new ones are added with their images under OUTPUT_DIR; known ones only get missing images back. */

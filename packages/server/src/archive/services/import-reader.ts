@@ -44,6 +44,17 @@ const SettingsDocument = Type.Array(Type.Object({ key: Type.String({ minLength: 
 });
 export type SettingsDocument = Static<typeof SettingsDocument>;
 
+/** recipes.json: rows as stored; every column is picked and typed again when written (archive.repository.ts). */
+const RecipesDocument = Type.Array(
+  Type.Object({
+    recipe: Type.Object({ id: Type.String({ minLength: 1, maxLength: 200 }), name: Type.String({ maxLength: 1000 }), prompt: Type.String(), params: Type.String(), fingerprint: Type.String() }),
+    loras: Type.Array(Type.Object({ position: Type.Integer({ minimum: 0 }), name: Type.String({ maxLength: 1000 }), weight: Type.Number() }), { maxItems: 64 }),
+    tag_keys: Type.Array(Type.String({ maxLength: 100 }), { maxItems: 50 }),
+  }),
+  { maxItems: 1_000_000 },
+);
+export type RecipesDocument = Static<typeof RecipesDocument>;
+
 export interface ArchiveAdapter {
   manifest: ManifestAdapter;
   /** 0 for the original's archives. */
@@ -85,6 +96,7 @@ export interface ArchiveContents {
   adapters: ArchiveAdapter[];
   results: ArchiveResult[];
   settings: SettingsDocument | null;
+  recipes: RecipesDocument | null;
   warnings: string[];
 }
 
@@ -202,7 +214,20 @@ export async function readArchive(zip: ZipReader, onHashBytes?: (n: number) => v
     if (!Value.Check(SettingsDocument, value)) throw new ManifestError('metadata_invalid', `Invalid settings: ${describeErrors(SettingsDocument, value)}`);
     settings = value;
   }
-  return { manifest, formatVersion, adapters, results, settings, warnings };
+  let recipes: RecipesDocument | null = null;
+  if (manifest.recipes_path) {
+    if (!zip.has(manifest.recipes_path)) throw new ManifestError('archive_incomplete', `Archive missing declared file: ${manifest.recipes_path}`);
+    const bytes = await readVerified(manifest.recipes_path, MAX_MANIFEST_BYTES, 'The recipes');
+    let value: unknown;
+    try {
+      value = JSON.parse(bytes.toString('utf8'));
+    } catch {
+      throw new ManifestError('metadata_invalid', 'Invalid recipes JSON');
+    }
+    if (!Value.Check(RecipesDocument, value)) throw new ManifestError('metadata_invalid', `Invalid recipes: ${describeErrors(RecipesDocument, value)}`);
+    recipes = value;
+  }
+  return { manifest, formatVersion, adapters, results, settings, recipes, warnings };
 }
 
 /** SHA-256 of one entry, streamed (yauzl checks it inflates to its declared size on the way). */

@@ -8,6 +8,7 @@ import { up0005 } from './0005-archive.ts';
 import { up0006 } from './0006-user-field-mask.ts';
 import { up0007 } from './0007-recommendations.ts';
 import { up0008 } from './0008-analytics.ts';
+import { up0009 } from './0009-recipes.ts';
 import { up0010 } from './0010-job-outbox.ts';
 
 /**
@@ -24,6 +25,7 @@ export function migrations(d: DialectHelpers): Record<string, Migration> {
     '0006-user-field-mask': { up: up0006(d) },
     '0007-recommendations': { up: up0007(d) },
     '0008-analytics': { up: up0008(d) },
+    '0009-recipes': { up: up0009(d) },
     '0010-job-outbox': { up: up0010(d) },
   };
 }

@@ -228,6 +228,7 @@ export function toSummary(row: DeliveryWithJob, images: readonly GenerationImage
       seed: img.seed === null ? null : Number(img.seed),
     })),
     adapters: adapters.map((a) => ({ id: a.adapter_id, name: a.name, weight: Number(a.weight) })),
+    recipe_id: row.recipe_id ?? null,
     error,
   };
 }
