@@ -230,7 +230,8 @@ export class ExportPlanner {
       if (seen.has(absPath)) continue;
       seen.add(absPath);
       const originalName = path.basename(absPath);
-      const located = await confinement.locateReal(absPath);
+      const inspected = await dirs.inspect(absPath);
+      const located = await confinement.locateReal(absPath, async () => inspected.real);
       const entry: ManifestFile = {
         kind: candidate.kind,
         original_path: absPath,
@@ -248,7 +249,7 @@ export class ExportPlanner {
         absent.push({ ...entry, note: 'outside the library roots: not read' });
         continue;
       }
-      const stat = await fs.stat(absPath).catch(() => null);
+      const stat = inspected.stat;
       if (!stat?.isFile()) {
         absent.push({ ...entry, note: 'missing on disk' });
         continue;
