@@ -193,6 +193,7 @@ export class BackupService {
       resultsFrom: null,
       resultsTo: null,
       settings: true,
+      userData: true,
       compression: 'balanced',
     };
   }

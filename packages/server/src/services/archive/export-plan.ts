@@ -20,7 +20,10 @@ export interface ExportOptions {
   resultImages: boolean;
   resultsFrom: string | null;
   resultsTo: string | null;
+  /** The server settings, less secrets. */
   settings: boolean;
+  /** user-data.json: ratings, favourites and notes (with `results`: generation history comes along). */
+  userData: boolean;
   compression: CompressionLevel;
   /** Only these adapters get their LoRA files included (pre-import backups keep the files an import replaces). */
   filesOnlyFor?: ReadonlySet<string>;
@@ -80,7 +83,6 @@ const UNSUPPORTED: Array<[keyof ExportConfig, string]> = [
   ['split_archives', 'split archives'],
   ['lora_embeddings', 'embeddings (they are recomputed from the adapters after an import)'],
   ['analytics', 'analytics (not recorded by this server yet)'],
-  ['user_data', 'recipes (not stored by this server yet)'],
 ];
 
 /** ExportConfig → ExportOptions, refusing what the original silently ignored. */
@@ -92,6 +94,7 @@ export function exportOptionsFrom(config: ExportConfig): ExportOptions {
     throw new BadRequestError('export_option_unsupported', `This server cannot export ${refused.join(', ')}`, 'Turn these options off and try again.');
   }
   const ranged = (config.generation_range ?? 'all') !== 'all';
+  const userData = config.user_data ?? false;
   return {
     selection: {
       ids: config.adapter_ids,
@@ -103,11 +106,13 @@ export function exportOptionsFrom(config: ExportConfig): ExportOptions {
     files: config.lora_files ?? true,
     sidecars: config.lora_metadata ?? true,
     previews: config.previews ?? true,
-    results: config.generations ?? false,
+    // Generation history is user data: "Quick Export All" (user_data) brings it without ticking generations too.
+    results: (config.generations ?? false) || userData,
     resultImages: config.generation_images ?? true,
     resultsFrom: ranged ? dateBound(config.date_from, 'date_from', false) : null,
     resultsTo: ranged ? dateBound(config.date_to, 'date_to', true) : null,
     settings: config.system_config ?? false,
+    userData,
     compression: config.compression ?? 'balanced',
   };
 }

@@ -4,12 +4,13 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import type { ConflictDecision, ConflictResolution, ImportConfig, ImportConflict } from '@lora-manager/contract';
+import type { ConflictDecision, ConflictResolution, ImportConfig, ImportConflict, ImportFieldDifference } from '@lora-manager/contract';
 import { BadRequestError } from '../../errors.ts';
 import { ManifestError, safeSegment } from '../../lib/archive-manifest.ts';
 import { isTerminalStatus } from '../../lib/job-statuses.ts';
 import type { ArchiveRepository, ExistingAdapterKey } from '../../repositories/archive.repository.ts';
 import { HashingStream } from './hashing.ts';
+import { adapterDifferences } from './import-diff.ts';
 import type { ArchiveAdapter, ArchiveContents, ArchiveFile, ArchiveResult, SettingsDocument } from './import-reader.ts';
 import { PREVIEW_EXTENSIONS } from '../../lib/sidecars.ts';
 import { FileConfinement, modelStem, toPosix } from './library-files.ts';
@@ -126,6 +127,11 @@ export class ImportPlanner {
       contents.adapters.map((a) => a.doc.name),
     );
     const byId = new Map(existing.map((e) => [e.id, e]));
+    const current = new Map((await this.archive.adaptersByIds(existing.map((e) => e.id))).map((a) => [a.id, a]));
+    const differences = (other: ExistingAdapterKey, doc: ArchiveAdapter['doc']) => {
+      const row = current.get(other.id);
+      return row ? adapterDifferences(doc, row) : [];
+    };
     const byNameVersion = new Map(existing.map((e) => [nameVersionKey(e.name, e.version), e]));
     const claimedTargets = new Map<string, string>();
     const claimedNames = new Set<string>();
@@ -139,13 +145,16 @@ export class ImportPlanner {
       const states = await Promise.all(files.map((f) => this.state(f, claimedTargets, onBytes)));
       const idMatch = byId.get(archiveId);
       const nvMatch = byNameVersion.get(nameVersionKey(source.doc.name, version));
-      const sameRow = idMatch !== undefined && idMatch.updated_at === source.doc.updated_at && idMatch.name === source.doc.name && idMatch.version === version;
+      // The same adapter unless a field a person could change differs: hashes computed since, updated_at and other
+      // derived fields are not conflicts.
+      const idDifferences = idMatch ? differences(idMatch, source.doc) : [];
+      const sameRow = idMatch !== undefined && idMatch.name === source.doc.name && idMatch.version === version && idDifferences.length === 0;
 
       const conflicts: ImportConflict[] = [];
-      const conflict = (reason: ImportConflict['reason'], other: ExistingAdapterKey | null, at: string | null) =>
-        conflicts.push({ archive_id: archiveId, name: source.doc.name, version, reason, existing_id: other?.id ?? null, path: at });
-      if (idMatch && !sameRow) conflict('same_id', idMatch, null);
-      if (nvMatch && nvMatch.id !== idMatch?.id) conflict('same_name_version', nvMatch, null);
+      const conflict = (reason: ImportConflict['reason'], other: ExistingAdapterKey | null, at: string | null, fields?: ImportFieldDifference[]) =>
+        conflicts.push({ archive_id: archiveId, name: source.doc.name, version, reason, existing_id: other?.id ?? null, path: at, ...(fields ? { differences: fields } : {}) });
+      if (idMatch && !sameRow) conflict('same_id', idMatch, null, idDifferences);
+      if (nvMatch && nvMatch.id !== idMatch?.id) conflict('same_name_version', nvMatch, null, differences(nvMatch, source.doc));
       files.forEach((f, i) => states[i] === 'differs' && conflict('file_differs', null, f.target));
 
       let action: PlannedAction = sameRow ? 'unchanged' : 'create';
