@@ -11,6 +11,7 @@ import { isTerminalStatus } from '../../lib/job-statuses.ts';
 import type { ArchiveRepository, ExistingAdapterKey } from '../../repositories/archive.repository.ts';
 import { HashingStream } from './hashing.ts';
 import { adapterDifferences } from './import-diff.ts';
+import type { UserDataDocument } from './user-data.ts';
 import type { ArchiveAdapter, ArchiveContents, ArchiveFile, ArchiveResult, SettingsDocument } from './import-reader.ts';
 import { PREVIEW_EXTENSIONS } from '../../lib/sidecars.ts';
 import { FileConfinement, modelStem, toPosix } from './library-files.ts';
@@ -23,7 +24,10 @@ export interface ImportOptions {
   backupBefore: boolean;
   targetRoot: string | null;
   decisions: Record<string, ConflictDecision>;
+  /** Replace settings set here with the archive's (settings not set here are always added). */
   importSettings: boolean;
+  /** Replace ratings, favourites and notes set here with the archive's (unset ones are always filled). */
+  overwriteUserData: boolean;
 }
 
 export function importOptionsFrom(config: ImportConfig, defaults: Partial<ImportConfig> = {}): ImportOptions {
@@ -38,6 +42,7 @@ export function importOptionsFrom(config: ImportConfig, defaults: Partial<Import
     targetRoot: merged.target_root ?? null,
     decisions: merged.decisions ?? {},
     importSettings: merged.import_settings ?? mode === 'replace',
+    overwriteUserData: merged.overwrite_user_data ?? mode === 'replace',
   };
 }
 
@@ -104,6 +109,9 @@ export interface ImportPlan {
   /** Adapters whose LoRA files the import replaces: a pre-import backup keeps their files. */
   replacedFileAdapterIds: string[];
   settings: SettingsDocument | null;
+  /** Settings set here give way to the archive's only when asked (import_settings). */
+  overwriteSettings: boolean;
+  userData: UserDataDocument | null;
   warnings: string[];
 }
 
@@ -216,8 +224,19 @@ export class ImportPlanner {
     }
     for (const r of results) for (const w of r.writes) if (!writes.has(w.target)) writes.set(w.target, w);
     const replacedFileAdapterIds = planned.filter((p) => p.action === 'overwrite' && p.files.some((f) => f.mode === 'replace')).map((p) => p.id);
-    const settings = options.importSettings ? contents.settings : null;
-    return { adapters: planned, results, deleteIds, importRoot, unresolved, writes: [...writes.values()], replacedFileAdapterIds, settings, warnings };
+    return {
+      adapters: planned,
+      results,
+      deleteIds,
+      importRoot,
+      unresolved,
+      writes: [...writes.values()],
+      replacedFileAdapterIds,
+      settings: contents.settings,
+      overwriteSettings: options.importSettings,
+      userData: contents.userData,
+      warnings,
+    };
   }
 
   /** Results are history: new ones are added with their images under OUTPUT_DIR; known ones only get missing images back. */

@@ -18,6 +18,7 @@ import {
 } from '../../lib/archive-manifest.ts';
 import type { ZipReader } from '../../lib/zip-reader.ts';
 import { HashingStream, sha256 } from './hashing.ts';
+import { UserDataDocument } from './user-data.ts';
 
 /**
  * An adapter document as found in an archive: any subset of the adapter's fields (older archives and the original's
@@ -85,6 +86,8 @@ export interface ArchiveContents {
   adapters: ArchiveAdapter[];
   results: ArchiveResult[];
   settings: SettingsDocument | null;
+  /** Ratings, favourites and notes (user-data.json), when the archive has them. */
+  userData: UserDataDocument | null;
   warnings: string[];
 }
 
@@ -202,7 +205,20 @@ export async function readArchive(zip: ZipReader, onHashBytes?: (n: number) => v
     if (!Value.Check(SettingsDocument, value)) throw new ManifestError('metadata_invalid', `Invalid settings: ${describeErrors(SettingsDocument, value)}`);
     settings = value;
   }
-  return { manifest, formatVersion, adapters, results, settings, warnings };
+  let userData: UserDataDocument | null = null;
+  if (manifest.user_data_path) {
+    if (!zip.has(manifest.user_data_path)) throw new ManifestError('archive_incomplete', `Archive missing declared file: ${manifest.user_data_path}`);
+    const bytes = await readVerified(manifest.user_data_path, MAX_METADATA_BYTES * 4, 'The user data');
+    let value: unknown;
+    try {
+      value = JSON.parse(bytes.toString('utf8'));
+    } catch {
+      throw new ManifestError('metadata_invalid', 'Invalid user data JSON');
+    }
+    if (!Value.Check(UserDataDocument, value)) throw new ManifestError('metadata_invalid', `Invalid user data: ${describeErrors(UserDataDocument, value)}`);
+    userData = value;
+  }
+  return { manifest, formatVersion, adapters, results, settings, userData, warnings };
 }
 
 /** SHA-256 of one entry, streamed (yauzl checks it inflates to its declared size on the way). */
