@@ -14,6 +14,7 @@ export const DERIVED_ADAPTER_FIELDS: ReadonlySet<string> = new Set([
   'json_file_mtime',
   'json_file_size',
   'file_path',
+  'primary_file_local_path',
   'library_root',
   'relative_path',
   'file_size',
