@@ -67,6 +67,7 @@ export const useArchiveExportStore = defineStore('archive-export', () => {
       }
     }
     confirmSize.value = null;
+    exportError.value = null; // an estimate that could not be made does not stop the export: the server checks again
     try {
       const { job } = await api.startExport({ ...exportConfig });
       await finish(await follow(job, (j) => (exportJob.value = j)));
