@@ -104,7 +104,9 @@ export class ArchiveExportService {
     this.dataDir = options.dataDir;
     this.clock = options.clock;
     this.logger = options.logger;
-    this.estimator = new ExportEstimator(options.archive);
+    this.estimator = new ExportEstimator(options.archive, (ids) =>
+      this.planner.plan({ ...exportOptionsFrom({ loras: true, lora_files: false }), selection: { ids } }),
+    );
     this.planner = new ExportPlanner(options.adapters, options.archive, () => this.confinement(), options.outputDir);
   }
 

@@ -5,8 +5,8 @@ import type { ExportOptions, ExportPlan } from './export-plan.ts';
 
 /**
  * What an adapter's sidecars and previews weigh on average. The catalogue records the LoRA file's size but not those
- * of the files found next to it, so each real plan (every export and backup) teaches the estimator; until one has
- * run, these typical figures stand in.
+ * of the files found next to it, so each real plan (every export and backup) teaches the estimator; before one has
+ * run, the first estimate plans a small sample of the selection (a few stats per adapter) to learn from.
  */
 export interface SideFileProfile {
   sidecarFiles: number;
@@ -17,6 +17,8 @@ export interface SideFileProfile {
 }
 
 const TYPICAL: SideFileProfile = { sidecarFiles: 1.5, sidecarBytes: 24 * 1024, previewFiles: 1, previewBytes: 300 * 1024, metadataBytes: 4 * 1024 };
+/** Adapters planned (their side files statted) to learn the averages when no export has run yet. */
+const SAMPLE_SIZE = 40;
 /** Per-entry header and central directory cost with zip64 extras. */
 export const ENTRY_OVERHEAD = 30 + 46 + 24 + 32 + 9;
 const ENTRY_PATH_BYTES = 2 * 60;
@@ -29,13 +31,19 @@ const RESULT_DOCUMENT_BYTES = 2 * 1024;
  */
 export class ExportEstimator {
   private profile: SideFileProfile = TYPICAL;
+  private learned = false;
 
-  constructor(private readonly archive: ArchiveRepository) {}
+  constructor(
+    private readonly archive: ArchiveRepository,
+    /** Plans an export of these adapters (with sidecars and previews), for learning from a sample. */
+    private readonly planSample: (ids: string[]) => Promise<ExportPlan>,
+  ) {}
 
   /** Learn the side files' averages from a plan that statted every file. */
   learn(plan: ExportPlan): void {
     const adapters = plan.adapters.length;
     if (adapters === 0 || !plan.options.sidecars || !plan.options.previews) return;
+    this.learned = true;
     let sidecarFiles = 0;
     let sidecarBytes = 0;
     let previewFiles = 0;
@@ -64,6 +72,11 @@ export class ExportEstimator {
 
   async estimate(options: ExportOptions, bytesPerSecond: number): Promise<ExportEstimate> {
     const ids = await this.archive.selectAdapterIds(options.selection);
+    if (!this.learned && ids.length > 0 && (options.sidecars || options.previews)) {
+      // Evenly spread over the selection (which is in name order), so one folder does not stand for all.
+      const step = Math.max(1, Math.floor(ids.length / SAMPLE_SIZE));
+      this.learn(await this.planSample(ids.filter((_, i) => i % step === 0).slice(0, SAMPLE_SIZE)));
+    }
     const totals = await this.archive.adapterSizeTotals(ids);
     const p = this.profile;
     const n = totals.adapters;
