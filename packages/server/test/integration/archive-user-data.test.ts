@@ -156,6 +156,12 @@ describe.each(TEST_DIALECTS)('user data, settings, conflicts and estimates in ar
     expect(metadataOnly.bytes).toBeLessThan(recorded);
     const tagged = (await t.app.inject({ method: 'POST', url: `${API}/export/estimate`, payload: { loras: true, tags: ['user-1'] } })).json();
     expect(tagged.adapter_count).toBe(1);
+    // Hostile or impossible options are refused by the estimate as by the export itself.
+    const badDate = await t.app.inject({ method: 'POST', url: `${API}/export/estimate`, payload: { loras: true, adapter_date_from: 'yesterday; drop table adapter' } });
+    expect(badDate.statusCode).toBe(400);
+    expect(badDate.json().code).toBe('invalid_date');
+    const tooMany = await t.app.inject({ method: 'POST', url: `${API}/export/estimate`, payload: { loras: true, tags: Array.from({ length: 101 }, (_, i) => `t${i}`) } });
+    expect(tooMany.statusCode).toBe(422);
   });
 
   it('refuses a user-data.json with values out of range, changing nothing', async () => {
