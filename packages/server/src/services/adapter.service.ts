@@ -3,6 +3,7 @@ import {
   ADAPTER_SORT_KEYS,
   type Adapter,
   type AdapterFacets,
+  type AdapterMatch,
   type AdapterCreate,
   type AdapterListQuery,
   type AdapterPage,
@@ -13,6 +14,7 @@ import {
 } from '@lora-manager/contract';
 import { AppError, BadRequestError, NotFoundError } from '../errors.ts';
 import type { Clock } from '../lib/clock.ts';
+import { matchReason } from '../lib/search-match.ts';
 import { parseTagFilter } from '../lib/tags.ts';
 import { normaliseIso } from '../lib/time.ts';
 import type { AdapterRepository } from '../repositories/adapter.repository.ts';
@@ -93,6 +95,10 @@ export class AdapterService {
     const perPage = Math.min(Math.max(query.per_page ?? DEFAULT_PER_PAGE, 1), MAX_PER_PAGE);
     const page = Math.max(query.page ?? 1, 1);
     const { key, order } = parseSort(query.sort, query.order);
+    const search = query.search?.trim() ? query.search : undefined;
+    // With a search, the best matches come first unless the user picked an order.
+    const rawSort = query.sort?.trim().toLowerCase();
+    const relevance = !!search && (rawSort === undefined || rawSort === '' || rawSort === 'relevance');
     const [total, { items, filtered }] = await Promise.all([
       this.adapters.count(),
       this.adapters.list({
@@ -105,13 +111,20 @@ export class AdapterService {
         baseModel: query.base_model,
         networkType: query.network_type,
         minRating: query.min_rating,
-        sort: key,
+        sort: relevance ? 'relevance' : key,
         order,
         limit: perPage,
         offset: (page - 1) * perPage,
       }),
     ]);
-    return { items, total, filtered, page, per_page: perPage, pages: Math.ceil(filtered / perPage) };
+    const page_ = { items, total, filtered, page, per_page: perPage, pages: Math.ceil(filtered / perPage) };
+    if (!search) return page_;
+    const matches: Record<string, AdapterMatch> = {};
+    for (const adapter of items) {
+      const reason = matchReason(adapter, search);
+      if (reason) matches[adapter.id] = reason;
+    }
+    return { ...page_, matches };
   }
 
   async tags(): Promise<{ tags: string[]; tag_counts: Array<{ tag: string; count: number }> }> {
@@ -160,6 +173,9 @@ export class AdapterService {
     if ((request.action === 'add_tags' || request.action === 'remove_tags') && tags.length === 0) {
       throw new AppError(422, 'validation_failed', `tags is required for ${request.action}`);
     }
+    if (request.action === 'set_nsfw_level' && request.nsfw_level === undefined) {
+      throw new AppError(422, 'validation_failed', 'nsfw_level is required for set_nsfw_level');
+    }
     if (ids.length === 0) return { success: true, action: request.action, processed: 0, ids: [], not_found: [] };
     const now = this.now();
     const processed = await this.adapters.transaction(async (repo): Promise<string[]> => {
@@ -176,6 +192,8 @@ export class AdapterService {
           return repo.addTags(ids, tags, now);
         case 'remove_tags':
           return repo.removeTags(ids, tags, now);
+        case 'set_nsfw_level':
+          return repo.setNsfwLevel(ids, request.nsfw_level!, now);
         default:
           throw new AppError(422, 'validation_failed', `unknown bulk action ${String(request.action)}`);
       }

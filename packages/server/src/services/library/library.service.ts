@@ -138,6 +138,17 @@ export class LibraryService {
     return active ?? this.queue.enqueue(JOB_KINDS.libraryScan, payload);
   }
 
+  /**
+   * At start: queue one incremental scan of every readable library root (unchanged files cost a stat each), so files
+   * added while the server was down are catalogued and a first start with LORA_PATHS fills the library by itself.
+   * Null when there is nothing to scan. A scan already queued (another instance starting) is reused, not doubled.
+   */
+  async scanAtStart(): Promise<Job | null> {
+    const roots = (await this.listRoots()).filter((r) => r.readable && !r.refused);
+    if (roots.length === 0) return null;
+    return this.startScan({});
+  }
+
   /** What a scan would do, without doing it. */
   async dryRun(request: { roots?: string[]; force?: boolean }): Promise<ScanSummary> {
     return this.scanner.scan({ roots: request.roots, force: request.force, dryRun: true });
