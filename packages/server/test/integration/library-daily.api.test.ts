@@ -102,6 +102,21 @@ describe.each(TEST_DIALECTS)('library for daily use on %s', (dialect) => {
     expect(second).toMatchObject({ added: 0, updated: 0, unchanged: 1 });
   });
 
+  it('reports no percentage while the scan is still finding files, and a steady one after', async () => {
+    for (let i = 0; i < 12; i++) writeLora(`${t.libraryDir}/p/${i}.safetensors`, { seed: i });
+    const reports: Array<{ progress: number; total: number; indeterminate?: boolean; phase: string }> = [];
+    await t.container.services.libraryScan.scan({ onProgress: (p) => reports.push(p) });
+    expect(reports[0]).toMatchObject({ phase: 'walking', indeterminate: true });
+    const measured = reports.filter((r) => !r.indeterminate);
+    expect(measured.length).toBeGreaterThan(0);
+    // Once a percentage shows, it never goes back and its total never changes.
+    for (let i = 1; i < measured.length; i++) expect(measured[i].progress).toBeGreaterThanOrEqual(measured[i - 1].progress);
+    expect(new Set(measured.filter((r) => r.phase === 'reading').map((r) => r.total)).size).toBeLessThanOrEqual(1);
+    // No indeterminate report comes after a measured one.
+    const firstMeasured = reports.findIndex((r) => !r.indeterminate);
+    expect(reports.slice(firstMeasured).every((r) => !r.indeterminate)).toBe(true);
+  });
+
   it('answers sd_version from the base model instead of "Unknown"', async () => {
     const flux = await seed('Flux thing', { base_model: 'Flux.1 D', sd_version: 'Unknown' });
     const pony = await seed('Pony thing', { base_model: 'Pony' });
