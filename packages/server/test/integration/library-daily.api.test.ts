@@ -89,8 +89,11 @@ describe.each(TEST_DIALECTS)('library for daily use on %s', (dialect) => {
     writeLora(`${t.libraryDir}/start/one.safetensors`);
     const job = (await t.container.services.library.scanAtStart()) as Job;
     expect(job.kind).toBe('library.scan');
-    // A second start while it waits reuses it.
+    // The library page learns of it from the status, to show its progress on a first start.
+    const status = await api<{ active_scan: Job | null }>(t, 'GET', '/library/status', undefined, 200);
+    expect(status.active_scan?.id).toBe(job.id);
     await t.container.queue.drain();
+    expect((await api<{ active_scan: Job | null }>(t, 'GET', '/library/status', undefined, 200)).active_scan).toBeNull();
     const done = (await api<{ job: Job }>(t, 'GET', `/jobs/${job.id}`, undefined, 200)).job;
     expect(done.status).toBe('succeeded');
     expect((done.result as ScanSummary).added).toBe(1);

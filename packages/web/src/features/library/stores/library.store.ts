@@ -87,6 +87,7 @@ export const useLibraryStore = defineStore('library', () => {
     loading: results.loading,
     libraryTotal: results.libraryTotal,
     itemAt: results.itemAt,
+    matchOf: results.matchOf,
     ensureRange: results.ensureRange,
     setQuery: results.setQuery,
     reload,
