@@ -16,8 +16,8 @@ export interface DensitySpec {
 }
 
 export const CARD_DENSITIES: Record<CardDensity, DensitySpec> = {
-  compact: { label: 'Compact cards', minWidth: 140, heightRatio: 1.2, triggers: 0, tags: 0 },
-  comfortable: { label: 'Comfortable cards', minWidth: 170, heightRatio: 1.38, triggers: 3, tags: 0 },
+  compact: { label: 'Compact cards', minWidth: 140, heightRatio: 1.15, triggers: 0, tags: 0 },
+  comfortable: { label: 'Comfortable cards', minWidth: 170, heightRatio: 1.3, triggers: 3, tags: 0 },
   large: { label: 'Large cards', minWidth: 260, heightRatio: 1.3, triggers: 6, tags: 6 },
 };
 
