@@ -89,7 +89,7 @@ test('filters, list view, bulk selection and bulk actions', async ({ page, reque
 async function chooseView(page: Page, label: string): Promise<void> {
   await page.getByTestId('library-view').click();
   await page.locator('.n-base-select-option').filter({ hasText: new RegExp(`^${label}$`) }).click();
-  await expect(page.locator('.n-base-select-menu')).toHaveCount(0);
+  await expect(page.locator('.n-base-select-menu:visible')).toHaveCount(0);
 }
 
 /** Cards wholly on screen (the grid renders a few rows beyond it). */
