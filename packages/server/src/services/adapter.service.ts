@@ -13,6 +13,7 @@ import {
   type BulkResult,
 } from '@lora-manager/contract';
 import { AppError, BadRequestError, NotFoundError } from '../errors.ts';
+import { consistentSdVersion } from '../lib/base-models.ts';
 import type { Clock } from '../lib/clock.ts';
 import { matchReason } from '../lib/search-match.ts';
 import { parseTagFilter } from '../lib/tags.ts';
@@ -143,8 +144,11 @@ export class AdapterService {
     if (Object.keys(patch).length === 0) {
       throw new BadRequestError('empty_patch', 'No valid fields provided for update');
     }
+    // A new base model without a version of its own moves the version with it (the original's sd_version never
+    // contradicts base_model); only the base model becomes the user's, the version stays derived.
+    const derived = fields.base_model !== undefined && fields.sd_version === undefined ? { sd_version: consistentSdVersion(null, fields.base_model) } : {};
     // The edited fields become the user's in the edit's own statement: a scan running meanwhile cannot write over them.
-    const updated = await this.adapters.transaction((repo) => repo.update(id, { ...fields, updated_at: this.now() }, tags, Object.keys(fields)));
+    const updated = await this.adapters.transaction((repo) => repo.update(id, { ...fields, ...derived, updated_at: this.now() }, tags, Object.keys(fields)));
     if (!updated) throw new NotFoundError('adapter_not_found', 'adapter not found');
     const adapter = await this.get(id);
     if (this.onPatched) await this.onPatched(adapter, Object.keys(patch));

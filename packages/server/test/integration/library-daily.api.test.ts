@@ -130,5 +130,13 @@ describe.each(TEST_DIALECTS)('library for daily use on %s', (dialect) => {
     expect(await get(pony)).toBe('SDXL');
     expect(await get(mine)).toBe('SDXL');
     expect(await get(none)).toBe('Unknown');
+    // A user's new base model moves the version along; a version the user wrote stays theirs.
+    await api(t, 'PATCH', `/adapters/${pony}`, { base_model: 'Flux.1 D' }, 200);
+    expect(await get(pony)).toBe('Flux');
+    await api(t, 'PATCH', `/adapters/${mine}`, { base_model: 'SD 1.5', sd_version: 'SD1' }, 200);
+    expect(await get(mine)).toBe('SD1');
+    const meta = await api<{ user_fields: string[] }>(t, 'GET', `/adapters/${pony}/metadata`, undefined, 200);
+    expect(meta.user_fields).toContain('base_model');
+    expect(meta.user_fields).not.toContain('sd_version');
   });
 });
