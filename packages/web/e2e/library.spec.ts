@@ -149,6 +149,18 @@ test('card sizes and the dense list; ranked search that says why; nothing nested
   await chooseView(page, 'Dense list');
   await expect(page.getByTestId('adapter-card').first()).toBeVisible();
   expect(await seriousViolations(page, '.library')).toEqual([]);
+  // The other theme too.
+  await page.getByTestId('theme-toggle').click();
+  expect(await seriousViolations(page, '.library')).toEqual([]);
+  await chooseView(page, 'Comfortable cards');
+  expect(await seriousViolations(page, '.library')).toEqual([]);
+
+  // Compose's "add a LoRA" box ranks the same way and says why too.
+  await page.goto('/compose');
+  await page.getByTestId('compose-add').click();
+  await page.keyboard.type('inkportrait');
+  await expect(page.locator('.n-base-select-option').filter({ hasText: 'Ink Portrait' })).toContainText('trigger word: inkportrait');
+  await page.keyboard.press('Escape');
 });
 
 test('the detail panel has a URL; trigger words copy; clearing a rating can be undone; NSFW levels are settable', async ({ page, request, context }) => {
@@ -212,9 +224,18 @@ test('keyboard navigation opens and favourites the focused LoRA', async ({ page,
   await page.keyboard.press('ArrowRight');
   await page.keyboard.press('f');
   await expect.poll(async () => (await (await request.get(`/api/v1/adapters/${ids['Neon Alley']}`)).json()).adapter.favorite).toBe(true);
+  // The keyboard cursor is a ring of its own; once the panel closes the card keeps a quieter "last opened" mark.
+  const card = page.getByTestId('adapter-card');
+  await expect(card).toHaveClass(/focused/);
   await page.keyboard.press('Enter');
   await expect(page.locator('.n-drawer')).toContainText('Neon Alley');
   await expect(page.getByTestId('adapter-detail')).toContainText('background');
+  await page.keyboard.press('Escape');
+  await expect(page.getByTestId('adapter-detail')).toBeHidden();
+  await card.getByTestId('card-open').click();
+  await page.keyboard.press('Escape');
+  await expect(card).toHaveClass(/last-opened/);
+  await expect(card).not.toHaveClass(/focused/);
 });
 
 test('empty results say what to do; light theme and phone layout', async ({ page, browser }) => {
