@@ -54,6 +54,10 @@ describe.each(TEST_DIALECTS)('library for daily use on %s', (dialect) => {
     // Wildcards in the term are literal in the ranking too.
     await seed('100% ink');
     expect(names(await list('search=100%25'))).toEqual(['100% ink']);
+    // Quotes, backslashes and LIKE wildcards are only text to the ranking: no error, no stray matches.
+    await seed('back\\slash "quoted" it\'s');
+    expect(names(await list(`search=${encodeURIComponent('\\slash "quoted" it\'s')}`))).toEqual(['back\\slash "quoted" it\'s']);
+    expect((await list(`search=${encodeURIComponent('\\_%')}`)).filtered).toBe(0);
   });
 
   it('sets the NSFW level per LoRA and in bulk, and a rescan never puts the file\'s level back', async () => {
