@@ -1,4 +1,4 @@
-import { TERMINAL_JOB_STATUSES } from '@lora-manager/contract';
+import { TERMINAL_JOB_STATUSES, type Adapter } from '@lora-manager/contract';
 import type { Kysely, Transaction } from 'kysely';
 import type { DialectHelpers } from '../../db/dialect.ts';
 import type {
@@ -17,6 +17,19 @@ import type {
 } from '../../db/tables.ts';
 import { tagKey } from '../../lib/tags.ts';
 import { AdapterRepository } from '../../library/repositories/adapter.repository.ts';
+import {
+  adapterIdsBySha256,
+  adapterSizeTotals,
+  adapterUserData,
+  resultSizeTotals,
+  resultUserData,
+  setResultUserData,
+  type AdapterSizeTotals,
+  type AdapterUserData,
+  type ResultSizeTotals,
+  type ResultUserData,
+  type ResultUserDataChanges,
+} from './archive-summary.queries.ts';
 
 export interface AdapterSelection {
   ids?: readonly string[];
@@ -132,6 +145,16 @@ export class ArchiveRepository {
     return (await q.orderBy('name_key').orderBy('id').execute()).map((r) => r.id);
   }
 
+  /** What the catalogue knows about the size of these adapters' files, without touching the disk (export estimates). */
+  adapterSizeTotals(ids: readonly string[]): Promise<AdapterSizeTotals> {
+    return adapterSizeTotals(this.db, ids);
+  }
+
+  /** Finished generations in the range and the bytes of their images, as recorded (export estimates). */
+  resultSizeTotals(range: { from?: string | null; to?: string | null }): Promise<ResultSizeTotals> {
+    return resultSizeTotals(this.db, range);
+  }
+
   async allAdapterIds(): Promise<string[]> {
     return (await this.db.selectFrom('adapter').select('id').execute()).map((r) => r.id);
   }
@@ -183,6 +206,29 @@ export class ArchiveRepository {
       }
     }
     return [...found.values()];
+  }
+
+  /** The adapters as the API shows them (what an archive's adapter documents are compared with). */
+  adaptersByIds(ids: readonly string[]): Promise<Adapter[]> {
+    return new AdapterRepository(this.db, this.dialect).findByIds(ids);
+  }
+
+  // User data (user-data.json): ratings, favourites and notes.
+
+  adapterUserData(ids: readonly string[]): Promise<AdapterUserData[]> {
+    return adapterUserData(this.db, ids);
+  }
+
+  resultUserData(ids: readonly string[]): Promise<ResultUserData[]> {
+    return resultUserData(this.db, ids);
+  }
+
+  setResultUserData(id: string, changes: ResultUserDataChanges): Promise<void> {
+    return setResultUserData(this.db, id, changes);
+  }
+
+  adapterIdsBySha256(hashes: readonly string[]): Promise<Map<string, string>> {
+    return adapterIdsBySha256(this.db, hashes);
   }
 
   async nameVersionTaken(name: string, version: string | null): Promise<boolean> {

@@ -194,6 +194,7 @@ export class BackupService {
       resultsTo: null,
       settings: true,
       recipes: true,
+      userData: true,
       compression: 'balanced',
     };
   }
