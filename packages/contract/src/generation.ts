@@ -282,6 +282,8 @@ export const GenerationResultSummary = Type.Object(
     images: Type.Array(ResultImage),
     adapters: Type.Array(UsedAdapter),
     error: NStr,
+    /** The job's own status (`cancelled` and `failed` both show as `failed` in `status`, the original's vocabulary). */
+    raw_status: Type.Optional(Type.String()),
   },
   { $id: 'GenerationResultSummary' },
 );
