@@ -1,4 +1,5 @@
 import type { ActivityItem, DashboardStats, FeaturedLora, Job } from '@lora-manager/contract';
+import { activityWords } from '../lib/activity-words.ts';
 import type { Clock } from '../lib/clock.ts';
 import { toIso } from '../lib/time.ts';
 import type { AdapterRepository } from '../repositories/adapter.repository.ts';
@@ -100,5 +101,6 @@ export function activityItem(job: Job): ActivityItem {
     kind: job.kind,
     progress: job.progress,
     error: job.error,
+    summary: activityWords(job),
   };
 }
