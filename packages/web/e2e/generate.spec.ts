@@ -135,3 +135,24 @@ test("the form takes the server's defaults and lists; a batch shows as a batch w
   await expect(page.getByTestId('history-item').first().getByTestId('batch-count')).toHaveText('2 images');
   expect(errors).toEqual([]);
 });
+
+test('warns before sending to a server that is not answering, and sends only when asked', async ({ page, request }) => {
+  // A ComfyUI at a port nothing listens on.
+  await request.put('/api/v1/generation/settings', { data: { comfyui: { base_url: 'http://127.0.0.1:9' } } });
+  try {
+    await page.goto('/generate');
+    await page.getByTestId('generate-backend').click();
+    await page.locator('.n-base-select-option').filter({ hasText: 'comfyui (not answering)' }).click();
+    await page.getByTestId('generate-prompt').locator('textarea').fill('a fox for a server that is down');
+    await expect(page.getByTestId('generate-server-down')).toContainText('comfyui is not answering');
+    await page.getByTestId('generate-queue').click();
+    await expect(page.getByTestId('generate-send-anyway')).toHaveText('Queue anyway');
+    await shot(page, 'generate-server-down');
+    await page.getByRole('button', { name: "Don't send" }).click();
+    await expect(page.getByTestId('generate-send-anyway')).toHaveCount(0);
+    await expect(page.getByTestId('queue-item').filter({ hasText: 'a fox for a server that is down' })).toHaveCount(0);
+  } finally {
+    await request.put('/api/v1/generation/settings', { data: { comfyui: { base_url: null } } });
+    await page.evaluate(() => localStorage.setItem('lora-manager.generate.backend', 'sdnext'));
+  }
+});
