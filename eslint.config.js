@@ -4,14 +4,19 @@ import globals from 'globals';
 import tseslint from 'typescript-eslint';
 
 /*
- * Server layers (DESIGN.md section 3), enforced with `no-restricted-imports`: an import that runs up a layer fails
- * `npm run lint`. Each row names a folder (or file) of packages/server/src and what it may NOT import; tests, benches
- * and scripts are exempt. The contract package sits below everything and is open to every layer. Import cycles are
- * caught by packages/server/src/architecture.test.ts.
+ * Server layers (DESIGN.md section 3, ARCHITECTURE.md), enforced with `no-restricted-imports`: an import that runs up a
+ * layer fails `npm run lint`. The server is organised by capability (`generation/`, `library/`, `archive/`, …), each
+ * with the same layer subfolders (`routes/`, `services/`, `repositories/`, `jobs/`, `backends/`); shared
+ * infrastructure sits at the top (`lib/`, `db/`, `jobs/` for the queue port, `events/`, `http/`, and `routes/`,
+ * `services/`, `repositories/` for what spans capabilities). A layer's rule applies to that layer in every capability,
+ * and a relative import is classified by the layer folder it lands in, whichever capability that is. Each row names
+ * what a layer may NOT import; tests, benches and scripts are exempt. The contract package sits below everything and
+ * is open to every layer. Import cycles, and files outside a capability's layer folders, are caught by
+ * packages/server/src/architecture.test.ts.
  */
 const SERVER = 'packages/server/src';
-/** A relative import (any depth of ../) of one of our folders, or of one top-level file of packages/server/src. */
-const folder = (name) => `^\\.\\.?/(\\.\\./)*${name}/`;
+/** A relative import (any depth of ../) of one of our layer folders, at the top or inside one capability folder. */
+const folder = (name) => `^\\.\\.?/(\\.\\./)*([\\w-]+/)?${name}/`;
 const topFile = (name) => `^\\.\\.?/(\\.\\./)*${name}\\.(ts|js)$`;
 const OURS = {
   routes: folder('routes'),
@@ -20,8 +25,8 @@ const OURS = {
   repositories: folder('repositories'),
   backends: folder('backends'),
   jobs: folder('jobs'),
-  // From inside jobs/ a handler is `./x.handler.ts`; from elsewhere `../jobs/x.handler.ts`.
-  jobHandlers: `^\\.\\.?/(\\.\\./)*(jobs/)?[^/]+\\.(handler|jobs)\\.(ts|js)$`,
+  // Job handlers live in a capability's jobs/ folder (`generation/jobs/generation.handler.ts`, `library/jobs/library.jobs.ts`).
+  jobHandlers: `^\\.\\.?/(\\.\\./)*([\\w-]+/)?(jobs/)?[^/]+\\.(handler|jobs)\\.(ts|js)$`,
   jobsOtherThanPort: `${folder('jobs')}(?!job-queue\\.(ts|js)$|job-catalogue\\.(ts|js)$)`,
   events: folder('events'),
   probes: folder('probes'),
@@ -38,10 +43,12 @@ const OURS = {
 /** The composition layer: wires everything, imported by nothing below it. */
 const COMPOSITION = ['app', 'container', 'main', 'cli'];
 const ABOVE_SERVICES = ['routes', 'http', ...COMPOSITION];
+/** A layer folder at the top of src/ and inside every capability folder. */
+const everywhere = (layer) => [`${layer}/**`, `*/${layer}/**`];
 
-const layerRule = (files, forbidden, why, ignores = []) => ({
+const layerRule = (files, forbidden, why) => ({
   files: files.map((f) => `${SERVER}/${f}`),
-  ignores: ['**/*.test.ts', ...ignores.map((f) => `${SERVER}/${f}`)],
+  ignores: ['**/*.test.ts'],
   rules: {
     'no-restricted-imports': ['error', { patterns: forbidden.map((name) => ({ regex: OURS[name], message: `${why} (layer rule: no ${name}).` })) }],
   },
@@ -52,22 +59,23 @@ const serverLayers = [
   layerRule(['lib/**'], Object.keys(OURS).filter((n) => n !== 'lib'), 'lib/ is pure code and imports only lib/ and the contract'),
   // db/: the Kysely database, dialects and migrations; only db/ and lib/.
   layerRule(['db/**'], Object.keys(OURS).filter((n) => !['db', 'lib'].includes(n)), 'db/ imports only db/ and lib/'),
-  // repositories/: SQL only; db/, lib/, errors.
-  layerRule(['repositories/**'], Object.keys(OURS).filter((n) => !['repositories', 'db', 'lib', 'errors'].includes(n)), 'repositories/ import only db/, lib/ and errors'),
+  // repositories/: SQL only; db/, lib/, errors (and other repositories).
+  layerRule(everywhere('repositories'), Object.keys(OURS).filter((n) => !['repositories', 'db', 'lib', 'errors'].includes(n)), 'repositories import only db/, lib/, errors and other repositories'),
   // backends/: generation and delivery adapters; lib/, errors and each other. Settings come in through a port they define.
-  layerRule(['backends/**'], Object.keys(OURS).filter((n) => !['backends', 'lib', 'errors'].includes(n)), 'backends/ import only lib/, errors and backends/'),
+  layerRule(everywhere('backends'), Object.keys(OURS).filter((n) => !['backends', 'lib', 'errors'].includes(n)), 'backends import only lib/, errors and backends/'),
   // events/, probes/, workers/: infrastructure adapters beside lib/ (event bus, health and GPU probes, reader threads).
   layerRule(['events/**', 'probes/**', 'workers/**'], Object.keys(OURS).filter((n) => !['events', 'probes', 'workers', 'lib', 'errors'].includes(n)), 'events/, probes/ and workers/ are low-level adapters: lib/ and errors only'),
-  // jobs/ port, catalogue and queue adapters: sit under services (they record jobs through the job repository and publish events).
-  layerRule(['jobs/**'], ['services', 'backends', 'probes', 'workers', 'config', 'jobHandlers', ...ABOVE_SERVICES], 'the JobQueue port and its adapters sit below services', ['jobs/*.handler.ts', 'jobs/*.jobs.ts']),
-  // jobs/ handler files: call services; wired by container.ts.
-  layerRule(['jobs/*.handler.ts', 'jobs/*.jobs.ts'], ABOVE_SERVICES, 'job handlers call services and are wired by container.ts'),
+  // The top jobs/ folder: the JobQueue port, catalogue and queue adapters sit under services (they record jobs through
+  // the job repository and publish events).
+  layerRule(['jobs/**'], ['services', 'backends', 'probes', 'workers', 'config', 'jobHandlers', ...ABOVE_SERVICES], 'the JobQueue port and its adapters sit below services'),
+  // A capability's jobs/ folder: thin handlers that call one service method; wired by container.ts.
+  layerRule(['*/jobs/**'], ['repositories', 'db', 'backends', 'probes', 'workers', ...ABOVE_SERVICES], 'job handlers call services and are wired by container.ts'),
   // services/: business rules; never HTTP, the composition root, or job handlers (only the JobQueue port and catalogue).
-  layerRule(['services/**'], [...ABOVE_SERVICES, 'jobsOtherThanPort'], 'services never see HTTP or the composition root, and reach jobs only through jobs/job-queue.ts and jobs/job-catalogue.ts'),
+  layerRule(everywhere('services'), [...ABOVE_SERVICES, 'jobsOtherThanPort'], 'services never see HTTP or the composition root, and reach jobs only through jobs/job-queue.ts and jobs/job-catalogue.ts'),
   // http/: Fastify glue used by app.ts and routes (auth, problem+json, guards); below everything with rules in it.
   layerRule(['http/**'], Object.keys(OURS).filter((n) => !['http', 'lib', 'errors', 'config'].includes(n)), 'http/ is framework glue: lib/, errors and config only'),
   // routes/: thin; call services, never repositories, the database, the queue or adapters.
-  layerRule(['routes/**'], ['repositories', 'db', 'jobs', 'backends', 'probes', 'workers', ...COMPOSITION], 'routes call services'),
+  layerRule(everywhere('routes'), ['repositories', 'db', 'jobs', 'backends', 'probes', 'workers', ...COMPOSITION], 'routes call services'),
   // config.ts and errors.ts: read by every layer, so they import only lib/.
   layerRule(['config.ts', 'errors.ts'], Object.keys(OURS).filter((n) => n !== 'lib'), 'config.ts and errors.ts are below every layer'),
   // container.ts builds services; app.ts builds the HTTP app from it; main.ts and cli/ are the entry points above both.

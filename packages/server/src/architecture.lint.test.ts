@@ -19,21 +19,27 @@ async function problems(file: string, text: string): Promise<string[]> {
 
 describe('lint rules of the server layers', () => {
   it.each([
-    ['backends/x.ts', "import type { GenerationSettingsService } from '../services/generation-settings.service.ts';"],
+    ['generation/backends/x.ts', "import type { GenerationSettingsService } from '../services/generation-settings.service.ts';"],
     ['lib/x.ts', "import type { Config } from '../config.ts';"],
     ['lib/x.ts', "import { AppError } from '../errors.ts';"],
     ['db/migrations/x.ts', "import type { JobRepository } from '../../repositories/job.repository.ts';"],
     ['repositories/x.ts', "import type { JobService } from '../services/job.service.ts';"],
-    ['services/x.ts', "import type { generationRoutes } from '../routes/generation.routes.ts';"],
-    ['services/archive/x.ts', "import type { Container } from '../../container.ts';"],
-    ['services/x.ts', "import type { JobQueue } from '../jobs/in-process.job-queue.ts';"],
-    ['services/x.ts', "export * from '../jobs/generation.handler.ts';"],
+    ['library/repositories/x.ts', "import type { AdapterService } from '../services/adapter.service.ts';"],
+    ['archive/repositories/x.ts', "import type { LibraryService } from '../../library/services/library.service.ts';"],
+    ['services/x.ts', "import type { generationRoutes } from '../generation/routes/generation.routes.ts';"],
+    ['archive/services/x.ts', "import type { Container } from '../../container.ts';"],
+    ['generation/services/x.ts', "import type { adapterRoutes } from '../../library/routes/adapters.routes.ts';"],
+    ['library/services/x.ts', "import type { JobQueue } from '../../jobs/in-process.job-queue.ts';"],
+    ['generation/services/x.ts', "export * from '../jobs/generation.handler.ts';"],
     ['routes/x.ts', "import type { JobRepository } from '../repositories/job.repository.ts';"],
-    ['routes/x.ts', "import type { JobQueue } from '../jobs/job-queue.ts';"],
-    ['routes/x.ts', "import type { BackendRegistry } from '../backends/backend-registry.ts';"],
+    ['library/routes/x.ts', "import type { AdapterRepository } from '../repositories/adapter.repository.ts';"],
+    ['archive/routes/x.ts', "import type { JobQueue } from '../../jobs/job-queue.ts';"],
+    ['generation/routes/x.ts', "import type { BackendRegistry } from '../backends/backend-registry.ts';"],
+    ['generation/jobs/x.handler.ts', "import type { DeliveryRepository } from '../repositories/delivery.repository.ts';"],
     ['jobs/in-process.job-queue.ts', "import type { JobService } from '../services/job.service.ts';"],
+    ['jobs/x.ts', "import type { generationHandler } from '../generation/jobs/generation.handler.ts';"],
     ['http/x.ts', "import type { JobService } from '../services/job.service.ts';"],
-    ['workers/x.ts', "import type { LibraryScanService } from '../services/library/library-scan.service.ts';"],
+    ['workers/x.ts', "import type { LibraryScanService } from '../library/services/library-scan.service.ts';"],
     ['container.ts', "import { buildApp } from './app.ts';"],
   ])('%s may not run up a layer: %s', async (file, text) => {
     expect(await problems(file, text)).toEqual([expect.stringMatching(/^no-restricted-imports: .*layer rule/)]);
@@ -41,10 +47,14 @@ describe('lint rules of the server layers', () => {
 
   it.each([
     ['services/x.ts', "export type { JobQueue } from '../jobs/job-queue.ts';\nexport type { JobKind } from '../jobs/job-catalogue.ts';"],
+    ['library/services/x.ts', "export type { JobQueue } from '../../jobs/job-queue.ts';\nexport type { JobKind } from '../../jobs/job-catalogue.ts';"],
     ['services/x.ts', "export type { JobRepository } from '../repositories/job.repository.ts';\nexport type { Config } from '../config.ts';"],
+    ['archive/services/x.ts', "export type { AdapterRepository } from '../../library/repositories/adapter.repository.ts';\nexport type { LibraryRootsService } from '../../library/services/library-roots.service.ts';"],
     ['routes/x.ts', "export type { JobService } from '../services/job.service.ts';\nexport type { EventBus } from '../events/event-bus.ts';"],
-    ['jobs/generation.handler.ts', "export type { GenerationRunner } from '../services/generation-runner.ts';"],
-    ['backends/x.ts', "export type { Clock } from '../lib/clock.ts';\nexport type { BackendSettingsSource } from './backend-settings.ts';"],
+    ['library/routes/x.ts', "export type { AdapterService } from '../services/adapter.service.ts';\nexport type { AppError } from '../../errors.ts';"],
+    ['generation/jobs/generation.handler.ts', "export type { GenerationRunner } from '../services/generation-runner.ts';"],
+    ['generation/backends/x.ts', "export type { Clock } from '../../lib/clock.ts';\nexport type { BackendSettingsSource } from './backend-settings.ts';"],
+    ['archive/repositories/x.ts', "export type { AdapterRepository } from '../../library/repositories/adapter.repository.ts';\nexport type { AppDatabase } from '../../db/database.ts';"],
   ])('%s may import downwards: %s', async (file, text) => {
     expect(await problems(file, text)).toEqual([]);
   });

@@ -1,4 +1,4 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
@@ -104,6 +104,28 @@ function loopThrough(graph: Map<string, string[]>, members: Set<string>, start: 
   }
   return [start, start];
 }
+
+/** The layer folders a capability folder (`generation/`, `library/`, …) may hold; the lint rules of eslint.config.js key on them. */
+const LAYER_FOLDERS = ['routes', 'services', 'repositories', 'jobs', 'backends'];
+/** The top-level folders of src/ that are shared infrastructure or layers, not capabilities. */
+const SHARED_FOLDERS = ['cli', 'db', 'events', 'http', 'jobs', 'lib', 'probes', 'repositories', 'routes', 'services', 'workers'];
+
+describe('capability folders', () => {
+  const capabilities = readdirSync(SRC, { withFileTypes: true })
+    .filter((entry) => entry.isDirectory() && !SHARED_FOLDERS.includes(entry.name))
+    .map((entry) => entry.name);
+
+  it('exist for the capabilities that span layers', () => {
+    expect(capabilities).toEqual(expect.arrayContaining(['archive', 'generation', 'library']));
+  });
+
+  it.each(capabilities)('%s/ holds only layer folders, so every file of it is covered by a layer rule', (capability) => {
+    const misplaced = readdirSync(join(SRC, capability)).filter(
+      (name) => !(LAYER_FOLDERS.includes(name) && statSync(join(SRC, capability, name)).isDirectory()),
+    );
+    expect(misplaced, `put these in one of ${LAYER_FOLDERS.join(', ')} (see ARCHITECTURE.md)`).toEqual([]);
+  });
+});
 
 describe('server import graph', () => {
   it('has no import cycles', () => {

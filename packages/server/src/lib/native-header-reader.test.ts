@@ -73,7 +73,7 @@ describe.skipIf(turnedOff)('native safetensors header reader', () => {
     // The mix must exercise the native path itself, not only the fall-backs.
     expect(accepted).toBeGreaterThan(500);
     expect(reader.counts.javascript).toBeGreaterThan(5000);
-  });
+  }, 180_000); // 12,000 files through two readers: seconds alone, minutes on a loaded 2-core machine
 
   it('reads numbers and names at every length and alignment as the JavaScript reader does', () => {
     // The native reader takes numbers eight bytes at a time and names sixteen at a time: every spelling of a number

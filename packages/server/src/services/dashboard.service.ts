@@ -2,7 +2,7 @@ import type { ActivityItem, DashboardStats, FeaturedLora, Job } from '@lora-mana
 import { activityWords } from '../lib/activity-words.ts';
 import type { Clock } from '../lib/clock.ts';
 import { toIso } from '../lib/time.ts';
-import type { AdapterRepository } from '../repositories/adapter.repository.ts';
+import type { AdapterRepository } from '../library/repositories/adapter.repository.ts';
 import type { DashboardRepository } from '../repositories/dashboard.repository.ts';
 import type { SystemStatusService } from './system-status.service.ts';
 

@@ -1,17 +1,17 @@
 import type { Config } from '../config.ts';
-import type { BackendRegistry } from '../backends/backend-registry.ts';
+import type { BackendRegistry } from '../generation/backends/backend-registry.ts';
 import type { JobQueue } from '../jobs/job-queue.ts';
 import type { Clock } from '../lib/clock.ts';
 import { cachedFor } from '../lib/ttl-cache.ts';
 import { probeGpus } from '../probes/gpu.probe.ts';
 import { HostProbe, diskUsage, type DiskUsage } from '../probes/host.probe.ts';
 import type { BackendHealth, RedisHealth } from '../probes/service-health.ts';
-import type { AdapterRepository } from '../repositories/adapter.repository.ts';
+import type { AdapterRepository } from '../library/repositories/adapter.repository.ts';
 import type { DashboardRepository } from '../repositories/dashboard.repository.ts';
 import type { JobRepository } from '../repositories/job.repository.ts';
 import { DashboardService } from './dashboard.service.ts';
 import { JobService } from './job.service.ts';
-import type { LibraryRootsService } from './library-roots.service.ts';
+import type { LibraryRootsService } from '../library/services/library-roots.service.ts';
 import { SystemStatusService, type SystemProbes } from './system-status.service.ts';
 
 /** How long GPU, disk and service probes are reused: status polls from many clients cost one probe per window. */

@@ -5,7 +5,7 @@ import path from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { migrateToLatest, openDatabase } from '../../src/db/database.ts';
-import { AdapterRepository } from '../../src/repositories/adapter.repository.ts';
+import { AdapterRepository } from '../../src/library/repositories/adapter.repository.ts';
 import { createTestApp, TEST_DIALECTS, type TestApp } from '../support/test-app.ts';
 
 /**

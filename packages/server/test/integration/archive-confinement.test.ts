@@ -168,7 +168,7 @@ describe.each(TEST_DIALECTS)('archive confinement on %s', (dialect) => {
     });
 
     // Such a root is refused by the root policy (library_root_forbidden), so the import has no root to write into;
-    // the write guard's own rule for this layout is unit-tested in services/archive/write-guard.test.ts.
+    // the write guard's own rule for this layout is unit-tested in src/archive/services/write-guard.test.ts.
     it('never writes the database, its journals, backups or staging', async () => {
       fs.writeFileSync(path.join(dataDir, 'lora-manager.db'), 'the real database');
       fs.writeFileSync(path.join(dataDir, 'lora-manager.db-wal'), 'its wal');

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LibraryWatcher, modelFor } from '../../src/services/library/library-watcher.ts';
+import { LibraryWatcher, modelFor } from '../../src/library/services/library-watcher.ts';
 import { adapters, api, writeLora } from '../support/library.ts';
 import { createTestApp, type TestApp } from '../support/test-app.ts';
 

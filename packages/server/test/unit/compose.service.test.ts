@@ -3,8 +3,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AppDatabase } from '../../src/db/database.ts';
-import { AdapterRepository, type NewAdapter } from '../../src/repositories/adapter.repository.ts';
-import { ComposeService, NO_ACTIVE_WARNING } from '../../src/services/compose.service.ts';
+import { AdapterRepository, type NewAdapter } from '../../src/library/repositories/adapter.repository.ts';
+import { ComposeService, NO_ACTIVE_WARNING } from '../../src/generation/services/compose.service.ts';
 import { openServiceDatabase } from '../support/service-db.ts';
 import { TEST_DIALECTS } from '../support/test-app.ts';
 

@@ -6,7 +6,7 @@ import { loadConfig } from '../../src/config.ts';
 import type { AppDatabase } from '../../src/db/database.ts';
 import { AppError } from '../../src/errors.ts';
 import { SettingRepository } from '../../src/repositories/setting.repository.ts';
-import { GenerationSettingsService } from '../../src/services/generation-settings.service.ts';
+import { GenerationSettingsService } from '../../src/generation/services/generation-settings.service.ts';
 import { SecretCipher } from '../../src/services/secret-cipher.ts';
 import { fixedClock, openServiceDatabase } from '../support/service-db.ts';
 import { TEST_DIALECTS } from '../support/test-app.ts';

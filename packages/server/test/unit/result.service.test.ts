@@ -5,11 +5,11 @@ import type { Job, JobStatus } from '@lora-manager/contract';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AppDatabase } from '../../src/db/database.ts';
 import type { JobQueue } from '../../src/jobs/job-queue.ts';
-import { DeliveryRepository } from '../../src/repositories/delivery.repository.ts';
-import { GenerationResultRepository } from '../../src/repositories/generation-result.repository.ts';
+import { DeliveryRepository } from '../../src/generation/repositories/delivery.repository.ts';
+import { GenerationResultRepository } from '../../src/generation/repositories/generation-result.repository.ts';
 import { JobRepository } from '../../src/repositories/job.repository.ts';
-import { OutputStore } from '../../src/services/output-store.ts';
-import { ResultService } from '../../src/services/result.service.ts';
+import { OutputStore } from '../../src/generation/services/output-store.ts';
+import { ResultService } from '../../src/generation/services/result.service.ts';
 import { fixedClock, openServiceDatabase } from '../support/service-db.ts';
 import { TEST_DIALECTS } from '../support/test-app.ts';
 

@@ -5,7 +5,7 @@ import { COMPRESSION_LEVELS, type ExportConfig, type ImportConfig, type ImportRe
 import cliProgress from 'cli-progress';
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import { formatBytes } from '../../lib/format.ts';
-import type { ArchiveProgress } from '../../services/archive/archive-export.service.ts';
+import type { ArchiveProgress } from '../../archive/services/archive-export.service.ts';
 import { withContainer } from '../cli-support.ts';
 
 const list = (value: string) => value.split(',').map((v) => v.trim()).filter(Boolean);
@@ -52,7 +52,14 @@ function printReport(report: ImportReport, json: boolean): void {
   }
 }
 
+/** `export`, `import` and `backup …`: the archive commands, each beside the API route it mirrors. */
 export function registerArchiveCommands(program: Command): void {
+  registerExportCommand(program);
+  registerImportCommand(program);
+  registerBackupCommands(program);
+}
+
+function registerExportCommand(program: Command): void {
   program
     .command('export')
     .description('write an archive of the catalogue (POST /api/v1/export): adapters, LoRA files, sidecars, previews, settings')
@@ -114,7 +121,9 @@ export function registerArchiveCommands(program: Command): void {
         }
       });
     });
+}
 
+function registerImportCommand(program: Command): void {
   program
     .command('import')
     .description('import archives (POST /api/v1/import): checked first, one transaction per archive')
@@ -151,7 +160,9 @@ export function registerArchiveCommands(program: Command): void {
       printReport(report, opts.json ?? false);
       if (!report.success) process.exitCode = 1;
     });
+}
 
+function registerBackupCommands(program: Command): void {
   const backup = program.command('backup').description('backups in DATA_DIR/backups');
   backup
     .command('create')

@@ -1,7 +1,7 @@
 import type { ScanSummary } from '@lora-manager/contract';
 import cliProgress from 'cli-progress';
 import type { Command } from 'commander';
-import { describe } from '../../services/library/library-scan.service.ts';
+import { describe } from '../../library/services/library-scan.service.ts';
 import { withContainer } from '../cli-support.ts';
 
 /** `lora-manager scan [--dry-run] [--force] [--json] [root…]` and `lora-manager hash [--verify]`. */

@@ -1,0 +1,196 @@
+import { randomUUID } from 'node:crypto';
+import {
+  ADAPTER_SORT_KEYS,
+  type Adapter,
+  type AdapterFacets,
+  type AdapterCreate,
+  type AdapterListQuery,
+  type AdapterPage,
+  type AdapterPatch,
+  type AdapterSortKey,
+  type BulkRequest,
+  type BulkResult,
+} from '@lora-manager/contract';
+import { AppError, BadRequestError, NotFoundError } from '../../errors.ts';
+import type { Clock } from '../../lib/clock.ts';
+import { parseTagFilter } from '../../lib/tags.ts';
+import { normaliseIso } from '../../lib/time.ts';
+import type { AdapterRepository } from '../repositories/adapter.repository.ts';
+import type { LibraryRootsService } from './library-roots.service.ts';
+
+export const MAX_PER_PAGE = 200;
+const DEFAULT_PER_PAGE = 24;
+/** Sorts whose natural reading is ascending; every other key defaults to newest/largest first, as the original did. */
+const ASCENDING_BY_DEFAULT = new Set<AdapterSortKey>(['name', 'base_model', 'ordinal']);
+const SORT_ALIASES: Record<string, AdapterSortKey> = { last_updated: 'updated_at', size: 'file_size' };
+
+/** Parse `sort` (incl. the original SPA's `name_asc` style) and `order` into a key and a direction. */
+export function parseSort(sort: string | undefined, order: 'asc' | 'desc' | undefined): { key: AdapterSortKey; order: 'asc' | 'desc' } {
+  let raw = (sort ?? 'name').trim().toLowerCase();
+  let direction: 'asc' | 'desc' | undefined;
+  const suffixed = /^(.+)_(asc|desc)$/.exec(raw);
+  if (suffixed) {
+    raw = suffixed[1];
+    direction = suffixed[2] as 'asc' | 'desc';
+  }
+  const alias = SORT_ALIASES[raw] ?? raw;
+  const key = (ADAPTER_SORT_KEYS as readonly string[]).includes(alias) ? (alias as AdapterSortKey) : 'name';
+  return { key, order: order ?? direction ?? (ASCENDING_BY_DEFAULT.has(key) ? 'asc' : 'desc') };
+}
+
+/** The rules of the adapter catalogue: creation checks, filters, activation, bulk edits. */
+export class AdapterService {
+  constructor(
+    private readonly adapters: AdapterRepository,
+    private readonly roots: LibraryRootsService,
+    private readonly clock: Clock,
+    /** Told which fields a user changed (the library keeps rescans and CivitAI off them, and may write sidecars). */
+    private readonly onPatched?: (adapter: Adapter, fields: string[]) => Promise<void>,
+  ) {}
+
+  async create(input: AdapterCreate): Promise<Adapter> {
+    const file = await this.roots.resolveFile(input.file_path);
+    const version = input.version ?? null;
+    if (await this.adapters.existsWithNameVersion(input.name, version)) {
+      throw new BadRequestError('adapter_exists', 'adapter with this name and version already exists');
+    }
+    const now = this.now();
+    const { tags, primary_file_size_kb: sizeKb, published_at: publishedAt, ...fields } = input;
+    const id = randomUUID();
+    // What the client gave is its own: a scan of the file later fills only the rest (never the name from the stem).
+    const given = Object.keys(input).filter((k) => input[k as keyof AdapterCreate] !== undefined && k !== 'file_path' && k !== 'tags');
+    await this.adapters.insert(
+      {
+        ...fields,
+        id,
+        version,
+        file_path: file.path,
+        weight: input.weight ?? 1,
+        trained_words: input.trained_words ?? [],
+        triggers: input.triggers ?? [],
+        published_at: normaliseIso(publishedAt),
+        primary_file_size_kb: sizeKb === undefined || sizeKb === null ? Math.round(file.size / 1024) : Math.round(Number(sizeKb)),
+        library_root: file.root,
+        relative_path: file.relativePath,
+        file_size: file.size,
+        file_mtime: file.mtime.toISOString(),
+        created_at: now,
+        updated_at: now,
+      },
+      tags ?? [],
+      given,
+    );
+    return this.get(id);
+  }
+
+  async get(id: string): Promise<Adapter> {
+    const adapter = await this.adapters.findById(id);
+    if (!adapter) throw new NotFoundError('adapter_not_found', 'adapter not found');
+    return adapter;
+  }
+
+  async list(query: AdapterListQuery): Promise<AdapterPage> {
+    const perPage = Math.min(Math.max(query.per_page ?? DEFAULT_PER_PAGE, 1), MAX_PER_PAGE);
+    const page = Math.max(query.page ?? 1, 1);
+    const { key, order } = parseSort(query.sort, query.order);
+    const [total, { items, filtered }] = await Promise.all([
+      this.adapters.count(),
+      this.adapters.list({
+        search: query.search,
+        activeOnly: query.active_only ?? query.active ?? false,
+        tagKeys: parseTagFilter(query.tags),
+        tagMode: query.tag_mode ?? 'any',
+        favoritesOnly: query.favorites_only,
+        missing: query.missing,
+        baseModel: query.base_model,
+        networkType: query.network_type,
+        minRating: query.min_rating,
+        sort: key,
+        order,
+        limit: perPage,
+        offset: (page - 1) * perPage,
+      }),
+    ]);
+    return { items, total, filtered, page, per_page: perPage, pages: Math.ceil(filtered / perPage) };
+  }
+
+  async tags(): Promise<{ tags: string[]; tag_counts: Array<{ tag: string; count: number }> }> {
+    const counts = await this.adapters.tagCounts();
+    counts.sort((a, b) => a.tag.toLowerCase().localeCompare(b.tag.toLowerCase()) || a.tag.localeCompare(b.tag));
+    return { tags: counts.map((c) => c.tag), tag_counts: counts };
+  }
+
+  /** What the library's filters can offer: the base models and network types in the catalogue, with counts. */
+  async facets(): Promise<AdapterFacets> {
+    return this.adapters.facets();
+  }
+
+  async patch(id: string, patch: AdapterPatch): Promise<Adapter> {
+    const { tags, ...fields } = patch;
+    if (Object.keys(patch).length === 0) {
+      throw new BadRequestError('empty_patch', 'No valid fields provided for update');
+    }
+    // The edited fields become the user's in the edit's own statement: a scan running meanwhile cannot write over them.
+    const updated = await this.adapters.transaction((repo) => repo.update(id, { ...fields, updated_at: this.now() }, tags, Object.keys(fields)));
+    if (!updated) throw new NotFoundError('adapter_not_found', 'adapter not found');
+    const adapter = await this.get(id);
+    if (this.onPatched) await this.onPatched(adapter, Object.keys(patch));
+    return adapter;
+  }
+
+  async delete(id: string): Promise<void> {
+    const [deleted] = await this.adapters.deleteByIds([id]);
+    if (!deleted) throw new NotFoundError('adapter_not_found', 'adapter not found');
+  }
+
+  async activate(id: string, ordinal?: number): Promise<Adapter> {
+    if (!(await this.adapters.setActive(id, true, ordinal, this.now()))) throw new NotFoundError('adapter_not_found', 'adapter not found');
+    return this.get(id);
+  }
+
+  async deactivate(id: string): Promise<Adapter> {
+    if (!(await this.adapters.setActive(id, false, undefined, this.now()))) throw new NotFoundError('adapter_not_found', 'adapter not found');
+    return this.get(id);
+  }
+
+  /** One action over many adapters in one transaction; ids that do not exist are reported, not fatal. */
+  async bulk(request: BulkRequest): Promise<BulkResult> {
+    const ids = [...new Set(request.lora_ids.map((id) => id.trim()).filter(Boolean))];
+    const tags = request.tags ?? [];
+    if ((request.action === 'add_tags' || request.action === 'remove_tags') && tags.length === 0) {
+      throw new AppError(422, 'validation_failed', `tags is required for ${request.action}`);
+    }
+    if (ids.length === 0) return { success: true, action: request.action, processed: 0, ids: [], not_found: [] };
+    const now = this.now();
+    const processed = await this.adapters.transaction(async (repo): Promise<string[]> => {
+      switch (request.action) {
+        case 'activate':
+        case 'deactivate':
+          return repo.setFlag(ids, 'active', request.action === 'activate', now);
+        case 'favorite':
+        case 'unfavorite':
+          return repo.setFlag(ids, 'favorite', request.action === 'favorite', now);
+        case 'delete':
+          return repo.deleteByIds(ids);
+        case 'add_tags':
+          return repo.addTags(ids, tags, now);
+        case 'remove_tags':
+          return repo.removeTags(ids, tags, now);
+        default:
+          throw new AppError(422, 'validation_failed', `unknown bulk action ${String(request.action)}`);
+      }
+    });
+    const done = new Set(processed);
+    return {
+      success: true,
+      action: request.action,
+      processed: processed.length,
+      ids: ids.filter((id) => done.has(id)),
+      not_found: ids.filter((id) => !done.has(id)),
+    };
+  }
+
+  private now(): string {
+    return this.clock.now().toISOString();
+  }
+}
