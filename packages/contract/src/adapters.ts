@@ -78,6 +78,9 @@ export const Adapter = Type.Object(
     favorite: Type.Boolean(),
     rating: NInt,
     notes: NStr,
+    // Usage, recorded as generations finish (analytics): optional so older clients' fixtures stay valid.
+    use_count: Type.Optional(Type.Integer({ description: 'Finished generations that used this LoRA' })),
+    last_used_at: Type.Optional(Nullable(Type.String({ format: 'date-time' }))),
   },
   { $id: 'Adapter' },
 );
@@ -165,6 +168,8 @@ export const ADAPTER_SORT_KEYS = [
   'nsfw_level',
   'published_at',
   'last_ingested_at',
+  'use_count',
+  'last_used_at',
 ] as const;
 export type AdapterSortKey = (typeof ADAPTER_SORT_KEYS)[number];
 
@@ -190,6 +195,7 @@ export const AdapterListQuery = Type.Object({
   base_model: Type.Optional(Type.String({ maxLength: 100 })),
   network_type: Type.Optional(Type.String({ maxLength: 100 })),
   min_rating: Type.Optional(Type.Integer({ minimum: 0, maximum: 5 })),
+  never_used: Type.Optional(Type.Boolean({ description: 'true: only adapters no finished generation has used; false: only used ones' })),
 });
 export type AdapterListQuery = Static<typeof AdapterListQuery>;
 

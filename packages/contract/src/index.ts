@@ -7,3 +7,4 @@ export * from './library.ts';
 export * from './archive.ts';
 export * from './generation.ts';
 export * from './dashboard.ts';
+export * from './analytics.ts';

@@ -24,6 +24,7 @@ import { libraryRoutes } from './library/routes/library.routes.ts';
 import { progressSocketRoutes } from './routes/progress.ws.ts';
 import { resultRoutes } from './generation/routes/results.routes.ts';
 import { systemRoutes } from './routes/system.routes.ts';
+import { analyticsRoutes } from './analytics/routes/analytics.routes.ts';
 
 export const API_PREFIX = '/api/v1';
 
@@ -62,8 +63,9 @@ export async function buildApp(container: Container): Promise<FastifyInstance> {
   await app.register(websocket, { options: { maxPayload: 64 * 1024 } });
 
   // The bootstrap routes are public at the root only; their /api/v1 twins need the key like the rest of the API.
-  await app.register(systemRoutes, { config, public: true });
-  await app.register(systemRoutes, { config, public: false, prefix: API_PREFIX });
+  const health = () => services.systemStatus.health();
+  await app.register(systemRoutes, { config, health, public: true });
+  await app.register(systemRoutes, { config, health, public: false, prefix: API_PREFIX });
   await app.register(authRoutes, { sessions, clock: container.clock, prefix: API_PREFIX });
   await app.register(adapterRoutes, { adapters: services.adapters, prefix: API_PREFIX });
   await app.register(archiveRoutes, {
@@ -90,6 +92,7 @@ export async function buildApp(container: Container): Promise<FastifyInstance> {
   await app.register(deliveriesRoutes, { deliveries: services.deliveries, prefix: API_PREFIX });
   await app.register(generationRoutes, { generation: services.generation, registry: container.backends, settings: services.generationSettings, prefix: API_PREFIX });
   await app.register(resultRoutes, { results: services.results, prefix: API_PREFIX });
+  await app.register(analyticsRoutes, { analytics: services.analytics, prefix: API_PREFIX });
   await app.register(progressSocketRoutes, { events: container.events, clock: container.clock });
 
   await registerWebApp(app, config.webDistDir);

@@ -34,6 +34,7 @@ import { createLibrary, type LibraryCapability } from './library/services/librar
 import { SecretCipher } from './services/secret-cipher.ts';
 import type { SystemProbes } from './services/system-status.service.ts';
 import { createSystem, type SystemServices } from './services/system.module.ts';
+import { createAnalytics, type AnalyticsCapability } from './analytics/services/analytics.module.ts';
 
 /** The composition root: builds the database, repositories and ports, then each capability from its factory. */
 export interface Container {
@@ -44,7 +45,13 @@ export interface Container {
   events: EventBus;
   queue: JobQueue;
   repositories: Repositories;
-  services: { libraryRoots: LibraryRootsService } & LibraryCapability['services'] & ArchiveServices & GenerationCapability['services'] & SystemServices;
+  services: { libraryRoots: LibraryRootsService } & LibraryCapability['services'] &
+    ArchiveServices &
+    GenerationCapability['services'] &
+    SystemServices &
+    AnalyticsCapability['services'];
+  /** Samples CPU, memory, GPU and queue depth for analytics; `serve` and `worker` start it. */
+  resourceSampler: AnalyticsCapability['sampler'];
   /** Watches the library roots for changes; `serve` starts it when the setting is on. */
   libraryWatcher: LibraryCapability['watcher'];
   backends: GenerationCapability['backends'];
@@ -81,6 +88,7 @@ export async function createContainer(config: Config, overrides: ContainerOverri
     ? await RedisEventBus.connect(config.redisUrl, {
         prefix: config.redisPrefix,
         onListenerError: (error, channel) => logger.error({ err: error, channel }, 'event listener failed'),
+        onDropped: (channel, reason) => logger.warn({ channel, reason }, 'Redis unavailable: events are dropped until it answers (the database keeps the state)'),
       })
     : new InProcessEventBus();
   const lifecycle = new JobLifecycle(repositories.jobs, events, clock, logger.child({ component: 'jobs' }));
@@ -103,8 +111,11 @@ export async function createContainer(config: Config, overrides: ContainerOverri
   // Secrets in the database are sealed with a key kept outside it (SECRETS_KEY, else DATA_DIR/secret.key).
   const secrets = new SecretCipher(config.secretsKey ?? loadOrCreateKeyFile(path.join(config.dataDir, 'secret.key')), logger.child({ component: 'secrets' }));
 
-  const archive = createArchive({ config, repositories, queue, libraryRoots, clock, logger });
-  const generation = await createGeneration({ config, repositories, queue, secrets, clock });
+  const analytics = createAnalytics({ config, db: database.db, clock, logger, probes: overrides.probes });
+  const archive = createArchive({ config, repositories, queue, libraryRoots, clock, logger, onHistoryImported: () => analytics.services.usageRecorder.rebuild() });
+  // Roll-ups are filled from the jobs already there the first time a database meets them (after migration 0008).
+  if (await analytics.services.usageRecorder.ensureRollups()) logger.info('analytics roll-ups built from existing jobs');
+  const generation = await createGeneration({ config, repositories, queue, secrets, clock, resultFeedback: analytics.services.usageRecorder });
   const system = createSystem({
     config,
     repositories,
@@ -116,11 +127,11 @@ export async function createContainer(config: Config, overrides: ContainerOverri
     clock,
   });
   const library = await createLibrary({ config, database, repositories, queue, libraryRoots, secrets, clock, logger });
-  const services: Container['services'] = { libraryRoots, ...library.services, ...archive, ...generation.services, ...system };
+  const services: Container['services'] = { libraryRoots, ...library.services, ...archive, ...generation.services, ...system, ...analytics.services };
 
   // Every job kind is registered here, on the queue, so `serve` and `worker` run the same set of handlers.
   registerLibraryJobs(queue, library.jobRunner);
-  queue.register(JOB_KINDS.generation, generationHandler(generation.runners.generation), {
+  queue.register(JOB_KINDS.generation, generationHandler(generation.runners.generation, analytics.services.usageRecorder), {
     concurrency: config.generation.concurrency,
     maxAttempts: config.generation.maxAttempts,
     backoffMs: config.generation.backoffMs,
@@ -146,11 +157,13 @@ export async function createContainer(config: Config, overrides: ContainerOverri
     repositories,
     services,
     libraryWatcher,
+    resourceSampler: analytics.sampler,
     backends: generation.backends,
     outputs: generation.outputs,
     async close() {
       await libraryWatcher.end();
       services.backupScheduler.stop();
+      await analytics.sampler.stop();
       await queue.close();
       await events.close();
       if (redis) await closeRedis(redis);
@@ -176,6 +189,15 @@ function createRepositories(database: AppDatabase) {
 async function connectRedis(url: string, logger: Logger) {
   await checkRedis(url);
   const redis = openRedis(url, 'lora-manager:queue');
-  redis.on('error', (error) => logger.warn({ err: error }, 'Redis connection error'));
+  // Once per outage: ioredis reports every reconnect attempt as an error.
+  let reported = false;
+  redis.on('error', (error) => {
+    if (!reported) logger.warn({ err: error }, 'Redis connection error: reconnecting (jobs wait in the database meanwhile)');
+    reported = true;
+  });
+  redis.on('ready', () => {
+    if (reported) logger.info('Redis connection ready again');
+    reported = false;
+  });
   return redis;
 }

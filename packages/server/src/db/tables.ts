@@ -64,6 +64,15 @@ export interface AdapterTable {
   notes: string | null;
   /** Fields a user or API client set, one bit each (lib/user-fields.ts): a scan or CivitAI never writes them. */
   user_field_mask: number;
+  /** Finished generations that used this adapter, their outcomes and the last one's time (migration 0008). */
+  use_count: number;
+  use_succeeded: number;
+  use_failed: number;
+  last_used_at: string | null;
+  /** Ratings and favourites of those generations' results: the per-LoRA average rating is sum / count. */
+  result_rating_sum: number;
+  result_rating_count: number;
+  result_favorite_count: number;
 }
 
 /** Lower-cased name, description, tags, trained words and triggers: what `search` matches (FTS5 table on SQLite). */
@@ -110,6 +119,13 @@ export interface JobTable {
   started_at: string | null;
   finished_at: string | null;
   updated_at: string;
+}
+
+/** A job attempt still to be handed to Redis (scaled queue; migration 0010). */
+export interface JobOutboxTable {
+  job_id: string;
+  attempt: number;
+  created_at: string;
 }
 
 /** Per-adapter facts from the file's header and sidecars, and scan state (issue 3). JSON columns are text. */
@@ -249,12 +265,64 @@ export interface ArchiveImportTable {
   committed_at: string | null;
 }
 
+/** Finished generations per hour of their creation (`YYYY-MM-DDTHH`). */
+export interface GenerationHourlyTable {
+  hour: string;
+  finished: number;
+  succeeded: number;
+  failed: number;
+  duration_ms_sum: number;
+  duration_count: number;
+}
+
+/** Failed generations per hour and normalised message (lib/error-signature.ts), with one real message. */
+export interface GenerationErrorHourlyTable {
+  hour: string;
+  signature: string;
+  count: number;
+  example: string;
+}
+
+/** LoRA uses per UTC day; `lora_key` is the adapter id or `name:<lower name>` for names the catalogue lacks. */
+export interface LoraUsageDailyTable {
+  day: string;
+  lora_key: string;
+  adapter_id: string | null;
+  name: string;
+  uses: number;
+  succeeded: number;
+  failed: number;
+}
+
+/** All-time uses per LoRA key (as lora_usage_daily keys them). */
+export interface LoraUsageTotalTable {
+  lora_key: string;
+  adapter_id: string | null;
+  name: string;
+  uses: number;
+}
+
+/** A measured CPU/memory/GPU/queue sample of one process, raw (resolution = interval) or an hourly average. */
+export interface ResourceSampleTable {
+  process: string;
+  at: string;
+  resolution: number;
+  samples: number;
+  cpu_percent: number;
+  memory_percent: number;
+  gpu_percent: number | null;
+  gpu_memory_percent: number | null;
+  queue_depth: number;
+  running: number;
+}
+
 export interface DB {
   adapter: AdapterTable;
   adapter_tag: AdapterTagTable;
   adapter_search: AdapterSearchTable;
   setting: SettingTable;
   job: JobTable;
+  job_outbox: JobOutboxTable;
   adapter_metadata: AdapterMetadataTable;
   file_hash_cache: FileHashCacheTable;
   library_issue: LibraryIssueTable;
@@ -263,4 +331,9 @@ export interface DB {
   delivery_adapter: DeliveryAdapterTable;
   backup: BackupTable;
   archive_import: ArchiveImportTable;
+  generation_hourly: GenerationHourlyTable;
+  generation_error_hourly: GenerationErrorHourlyTable;
+  lora_usage_daily: LoraUsageDailyTable;
+  lora_usage_total: LoraUsageTotalTable;
+  resource_sample: ResourceSampleTable;
 }

@@ -35,7 +35,8 @@ export class DashboardService {
         active_jobs: status.queue.active,
       },
       system_health: {
-        status: status.status,
+        // The original's dashboard knows healthy and warning only; a degraded service is a warning there.
+        status: status.status === 'healthy' ? 'healthy' : 'warning',
         gpu_status: status.gpu_status,
         gpu_memory: status.gpu_available ? gigabytes(status.memory_used, status.memory_total) : 'no GPU',
         queue_status: status.queue.active > 0 ? 'active' : 'idle',

@@ -141,6 +141,21 @@ describe.each(TEST_DIALECTS)('dashboard and system status on %s', (dialect) => {
   });
 });
 
+describe('system status without a GPU', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await createTestApp('sqlite', {}, { probes: { gpus: async () => ({ available: false, source: null, error: 'No GPU found (no nvidia-smi or rocm-smi)', gpus: [] }) } });
+  });
+  afterAll(async () => t.close());
+
+  it('gives GPU memory as numbers (0), never null, which the original client refuses; healthy with /health ok', async () => {
+    const body = (await t.app.inject('/api/v1/system/status')).json();
+    expect(body).toMatchObject({ gpu_available: false, gpu_status: 'No GPU detected', memory_used: 0, memory_total: 0, status: 'healthy', degraded_reasons: [] });
+    expect((await t.app.inject('/health')).json()).toEqual({ status: 'ok', service: 'lora-manager' });
+    expect((await t.app.inject('/api/v1/dashboard/stats')).json().system_health.gpu_memory).toBe('no GPU');
+  });
+});
+
 describe('system status with a GPU, a failing generation server and an API key', () => {
   let t: TestApp;
   const KEY = 'dashboard-secret-key';

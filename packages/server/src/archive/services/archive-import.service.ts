@@ -54,6 +54,8 @@ export interface ArchiveImportOptions {
   limits: ZipLimits;
   clock: Clock;
   logger: Logger;
+  /** Called after an import brought in generation history (analytics rebuilds its roll-ups from the jobs). */
+  onHistoryImported?: () => Promise<void>;
 }
 
 /**
@@ -77,6 +79,7 @@ export class ArchiveImportService {
   private readonly limits: ZipLimits;
   private readonly clock: Clock;
   private readonly logger: Logger;
+  private readonly onHistoryImported: (() => Promise<void>) | null;
 
   constructor(options: ArchiveImportOptions) {
     const { archive, roots, dataDir, outputDir } = options;
@@ -88,6 +91,7 @@ export class ArchiveImportService {
     this.limits = options.limits;
     this.clock = options.clock;
     this.logger = options.logger;
+    this.onHistoryImported = options.onHistoryImported ?? null;
     this.planner = new ImportPlanner(archive, roots, dataDir, outputDir);
     this.guard = new ImportWriteGuard(dataDir, outputDir);
     this.rootPolicy = { dataDir, outputDir };
@@ -120,6 +124,9 @@ export class ArchiveImportService {
       results.push(await this.importArchive(file.path, file.name, options, { ...run, onProgress: (p) => run.onProgress?.(scale(p)) }));
     }
     const ok = results.filter((r) => r.status === 'imported' || r.status === 'validated').length;
+    if (this.onHistoryImported && results.some((r) => r.status === 'imported' && r.results_imported > 0)) {
+      await this.onHistoryImported().catch((error: unknown) => this.logger.warn({ err: error }, 'analytics roll-ups were not rebuilt after the import'));
+    }
     return { success: ok === results.length, processed_files: ok, total_files: results.length, results };
   }
 

@@ -21,6 +21,8 @@ export interface ArchiveDeps {
   libraryRoots: LibraryRootsService;
   clock: Clock;
   logger: Logger;
+  /** Called after an import brought in generation history. */
+  onHistoryImported?: () => Promise<void>;
 }
 
 export interface ArchiveServices {
@@ -70,6 +72,7 @@ export function createArchive(deps: ArchiveDeps): ArchiveServices {
     limits: config.archive,
     clock,
     logger,
+    onHistoryImported: deps.onHistoryImported,
   });
   return {
     archiveExport,

@@ -39,6 +39,7 @@ export function registerServeCommand(program: Command): void {
       if (config.runWorkers) await container.queue.start();
       await container.libraryWatcher.begin();
       container.services.backupScheduler.start();
+      container.resourceSampler.start();
     });
 }
 

@@ -20,6 +20,8 @@ export interface AdapterFilter {
   baseModel?: string;
   networkType?: string;
   minRating?: number;
+  /** true: only adapters no finished generation used; false: only used ones. */
+  neverUsed?: boolean;
 }
 
 export interface AdapterListOptions extends AdapterFilter {
@@ -42,6 +44,8 @@ const SORT_COLUMNS: Record<AdapterSortKey, keyof AdapterTable> = {
   nsfw_level: 'nsfw_level',
   published_at: 'published_at',
   last_ingested_at: 'last_ingested_at',
+  use_count: 'use_count',
+  last_used_at: 'last_used_at',
 };
 
 export type AdapterDb = Kysely<DB> | Transaction<DB>;
@@ -56,7 +60,7 @@ function tagGroups(f: AdapterFilter): string[][] {
 }
 
 function hasColumnFilters(f: AdapterFilter): boolean {
-  return Boolean(f.activeOnly || f.favoritesOnly || f.missing !== undefined || f.baseModel || f.networkType || f.minRating !== undefined);
+  return Boolean(f.activeOnly || f.favoritesOnly || f.missing !== undefined || f.baseModel || f.networkType || f.minRating !== undefined || f.neverUsed !== undefined);
 }
 
 /**
@@ -268,6 +272,7 @@ export class AdapterListingRepository {
     if (f.baseModel) q = q.where(sql<boolean>`lower(base_model) = ${f.baseModel.toLowerCase()}`);
     if (f.networkType) q = q.where(sql<boolean>`lower(network_type) = ${f.networkType.toLowerCase()}`);
     if (f.minRating !== undefined) q = q.where('rating', '>=', f.minRating);
+    if (f.neverUsed !== undefined) q = q.where('use_count', f.neverUsed ? '=' : '>', 0);
     return q;
   }
 

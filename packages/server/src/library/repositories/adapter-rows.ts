@@ -142,6 +142,13 @@ export function defaults(): Omit<AdapterTable, 'id' | 'name' | 'name_key' | 'fil
     rating: null,
     notes: null,
     user_field_mask: 0,
+    use_count: 0,
+    use_succeeded: 0,
+    use_failed: 0,
+    last_used_at: null,
+    result_rating_sum: 0,
+    result_rating_count: 0,
+    result_favorite_count: 0,
   };
 }
 
@@ -218,6 +225,8 @@ export function toAdapter(row: AdapterTable, tags: string[]): Adapter {
     favorite: row.favorite === 1,
     rating: row.rating,
     notes: row.notes,
+    use_count: Number(row.use_count ?? 0),
+    last_used_at: row.last_used_at ?? null,
     tags,
   };
 }

@@ -22,7 +22,7 @@ export const MAX_PER_PAGE = 200;
 const DEFAULT_PER_PAGE = 24;
 /** Sorts whose natural reading is ascending; every other key defaults to newest/largest first, as the original did. */
 const ASCENDING_BY_DEFAULT = new Set<AdapterSortKey>(['name', 'base_model', 'ordinal']);
-const SORT_ALIASES: Record<string, AdapterSortKey> = { last_updated: 'updated_at', size: 'file_size' };
+const SORT_ALIASES: Record<string, AdapterSortKey> = { last_updated: 'updated_at', size: 'file_size', most_used: 'use_count', last_used: 'last_used_at' };
 
 /** Parse `sort` (incl. the original SPA's `name_asc` style) and `order` into a key and a direction. */
 export function parseSort(sort: string | undefined, order: 'asc' | 'desc' | undefined): { key: AdapterSortKey; order: 'asc' | 'desc' } {
@@ -105,6 +105,7 @@ export class AdapterService {
         baseModel: query.base_model,
         networkType: query.network_type,
         minRating: query.min_rating,
+        neverUsed: query.never_used,
         sort: key,
         order,
         limit: perPage,

@@ -11,6 +11,8 @@ export interface LibraryQuery {
   activeOnly: boolean;
   favoritesOnly: boolean;
   missingOnly: boolean;
+  /** Only LoRAs no finished generation used: what a large library cleans up first. */
+  neverUsedOnly: boolean;
   minRating: number;
   sort: AdapterSortKey;
   order: 'asc' | 'desc';
@@ -25,6 +27,7 @@ export const DEFAULT_QUERY: LibraryQuery = {
   activeOnly: false,
   favoritesOnly: false,
   missingOnly: false,
+  neverUsedOnly: false,
   minRating: 0,
   sort: 'name',
   order: 'asc',
@@ -39,6 +42,8 @@ export const SORT_OPTIONS: Array<{ label: string; value: AdapterSortKey; order: 
   { label: 'Base model', value: 'base_model', order: 'asc' },
   { label: 'Published', value: 'published_at', order: 'desc' },
   { label: 'Composition order', value: 'ordinal', order: 'asc' },
+  { label: 'Most used', value: 'use_count', order: 'desc' },
+  { label: 'Last used', value: 'last_used_at', order: 'desc' },
 ];
 
 type RouteQuery = Record<string, string | null | (string | null)[] | undefined>;
@@ -59,6 +64,7 @@ export function fromRouteQuery(route: RouteQuery): LibraryQuery {
   q.activeOnly = first(route.active) === '1';
   q.favoritesOnly = first(route.favorites) === '1';
   q.missingOnly = first(route.missing) === '1';
+  q.neverUsedOnly = first(route.unused) === '1';
   const rating = Number(first(route.min_rating));
   q.minRating = Number.isInteger(rating) && rating >= 0 && rating <= 5 ? rating : 0;
   const sort = first(route.sort);
@@ -79,6 +85,7 @@ export function toRouteQuery(q: LibraryQuery): Record<string, string> {
   if (q.activeOnly) out.active = '1';
   if (q.favoritesOnly) out.favorites = '1';
   if (q.missingOnly) out.missing = '1';
+  if (q.neverUsedOnly) out.unused = '1';
   if (q.minRating > 0) out.min_rating = String(q.minRating);
   if (q.sort !== DEFAULT_QUERY.sort) out.sort = q.sort;
   const naturalOrder = SORT_OPTIONS.find((o) => o.value === q.sort)?.order ?? 'asc';
@@ -97,6 +104,7 @@ export function toApiQuery(q: LibraryQuery): AdapterListQuery {
     active_only: q.activeOnly || undefined,
     favorites_only: q.favoritesOnly || undefined,
     missing: q.missingOnly || undefined,
+    never_used: q.neverUsedOnly || undefined,
     min_rating: q.minRating > 0 ? q.minRating : undefined,
     sort: q.sort,
     order: q.order,
@@ -105,5 +113,5 @@ export function toApiQuery(q: LibraryQuery): AdapterListQuery {
 
 /** How many filters narrow the view (for the badge on the filter button). */
 export function activeFilterCount(q: LibraryQuery): number {
-  return [q.tags.length > 0, !!q.baseModel, !!q.networkType, q.activeOnly, q.favoritesOnly, q.missingOnly, q.minRating > 0].filter(Boolean).length;
+  return [q.tags.length > 0, !!q.baseModel, !!q.networkType, q.activeOnly, q.favoritesOnly, q.missingOnly, q.neverUsedOnly, q.minRating > 0].filter(Boolean).length;
 }
