@@ -52,6 +52,8 @@ export const ActivityItem = Type.Object({
   kind: Type.String(),
   progress: Type.Number(),
   error: NStr,
+  /** The same in plain words for people ("Generated 4 images: “a fox…”"); `message` keeps the original's wording. */
+  summary: Type.Optional(Type.String()),
 });
 export type ActivityItem = Static<typeof ActivityItem>;
 

@@ -1,4 +1,5 @@
 import type { ActivityItem, DashboardStats, FeaturedLora, Job } from '@lora-manager/contract';
+import { activityWords } from '../lib/activity-words.ts';
 import type { Clock } from '../lib/clock.ts';
 import { toIso } from '../lib/time.ts';
 import type { AdapterRepository } from '../library/repositories/adapter.repository.ts';
@@ -101,5 +102,6 @@ export function activityItem(job: Job): ActivityItem {
     kind: job.kind,
     progress: job.progress,
     error: job.error,
+    summary: activityWords(job),
   };
 }

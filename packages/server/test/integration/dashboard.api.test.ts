@@ -110,6 +110,8 @@ describe.each(TEST_DIALECTS)('dashboard and system status on %s', (dialect) => {
       expect(item.message).toMatch(/^Delivery job /);
     }
     expect(feed[0]).toMatchObject({ type: 'pending', status: 'pending', message: "Delivery job 'third' pending", mode: 'sdnext', icon: '⏳' });
+    // People read the plain-words summary; `message` stays as the original API put it.
+    expect(feed[0].summary).toMatch(/^Waiting to generate “third”$/);
     expect(feed[1]).toMatchObject({ icon: '⚠️', error: 'server said no' });
     expect(feed[3]).toMatchObject({ message: 'Generation job running', mode: 'generation', prompt: null, icon: '🚀' });
   });

@@ -201,6 +201,7 @@ export function toSummary(row: DeliveryWithJob, images: readonly GenerationImage
     prompt: row.prompt,
     negative_prompt: row.negative_prompt,
     status: uiStatus(row.status),
+    raw_status: row.status,
     image_url: first ? resultUrls.image(row.id, first.idx) : null,
     thumbnail_url: first ? (first.thumbnail ? resultUrls.thumbnail(row.id, first.idx) : resultUrls.image(row.id, first.idx)) : null,
     width: row.width,
