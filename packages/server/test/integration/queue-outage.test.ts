@@ -93,9 +93,21 @@ describe.runIf(HAVE_REDIS_SERVER)('scaled queue while Redis goes away (a private
     expect(done).toMatchObject({ status: 'completed', attempts: 1 });
     expect(sd.count('/sdapi/v1/txt2img')).toBe(1);
     expect(await outboxSize(t)).toBe(0);
-    // Events resumed by themselves: the next job's events reach this process's listeners over the new connections.
-    const next = (await t.app.inject({ method: 'POST', url: `${API}/generation/queue-generation`, payload: { prompt: 'after', steps: 2, width: 16, height: 16 } })).json();
-    await until('the success event of the next job', () => seen.some((e) => e.job.id === next.delivery_id && e.change === 'succeeded'));
+    // Events resume by themselves: each connection reconnects on its own schedule, so events published before the
+    // subscriber is back are dropped; once it is, a new job's success reaches this process's listeners.
+    await until(
+      'events to flow again',
+      async () => {
+        const next = (await t.app.inject({ method: 'POST', url: `${API}/generation/queue-generation`, payload: { prompt: 'after', steps: 2, width: 16, height: 16 } })).json();
+        const deadline = Date.now() + 2000;
+        while (Date.now() < deadline) {
+          if (seen.some((e) => e.job.id === next.delivery_id && e.change === 'succeeded')) return true;
+          await new Promise((resolve) => setTimeout(resolve, 50));
+        }
+        return false;
+      },
+      30_000,
+    );
     // The probe is cached for 2 s, so health recovers within that.
     expect(await until('health to say ok', async () => ((await t.app.inject('/health')).json().status === 'ok' ? (await t.app.inject('/health')).json() : undefined))).toEqual({
       status: 'ok',
