@@ -8,3 +8,5 @@ export * from './archive.ts';
 export * from './generation.ts';
 export * from './dashboard.ts';
 export * from './analytics.ts';
+export * from './recommendations.ts';
+export * from './recipes.ts';

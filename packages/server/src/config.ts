@@ -77,6 +77,8 @@ export interface LibraryLimitsConfig {
   watchMaxEntries: number;
   /** Time between the periodic rescans of roots too large to watch. */
   rescanIntervalMs: number;
+  /** Queue an incremental scan of every library root when `serve` starts (unchanged files cost one stat each). */
+  scanOnStart: boolean;
 }
 
 /** Generation servers and how generation jobs run (the web page can override the server settings at run time). */
@@ -363,6 +365,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
       maxDepth: read.int('LIBRARY_MAX_DEPTH', 32, 1, 1000),
       watchMaxEntries: read.int('LIBRARY_WATCH_MAX_ENTRIES', 200_000, 0, 100_000_000),
       rescanIntervalMs: read.int('LIBRARY_RESCAN_MINUTES', 30, 1, 7 * 24 * 60) * 60_000,
+      scanOnStart: read.bool('LIBRARY_SCAN_ON_START') ?? true,
     },
     analytics: {
       sampleIntervalS: read.int('ANALYTICS_SAMPLE_INTERVAL_S', 60, 0, 3600),

@@ -121,6 +121,13 @@ export interface JobTable {
   updated_at: string;
 }
 
+/** A job attempt still to be handed to Redis (scaled queue; migration 0010). */
+export interface JobOutboxTable {
+  job_id: string;
+  attempt: number;
+  created_at: string;
+}
+
 /** Per-adapter facts from the file's header and sidecars, and scan state (issue 3). JSON columns are text. */
 export interface AdapterMetadataTable {
   adapter_id: string;
@@ -206,6 +213,8 @@ export interface DeliveryJobTable {
   rating_updated_at: string | null;
   favorite_updated_at: string | null;
   created_at: string;
+  /** The recipe this generation was made from (migration 0009); null otherwise. */
+  recipe_id?: string | null;
 }
 
 /** One generated image: a file under OUTPUT_DIR (path relative to it), never the bytes. */
@@ -320,12 +329,122 @@ export interface ResourceSampleTable {
   running: number;
 }
 
+/** One adapter's recommendation features (JSON of lib/recommend AdapterFeatures), or a tombstone once it is deleted. */
+export interface RecommendationFeatureTable {
+  adapter_id: string;
+  features: string | null;
+  /** adapter.updated_at the features were computed from: a newer one means they are stale. */
+  source_updated_at: string | null;
+  /** recommendation_state `features` at the write: processes reload rows newer than what they hold. */
+  seq: number;
+  deleted: number;
+  computed_at: string;
+}
+
+/** Counters that tell every process its in-memory index (`features`) or learned signals (`signals`) changed. */
+export interface RecommendationStateTable {
+  key: string;
+  value: number;
+}
+
+export interface RecommendationSessionTable {
+  id: string;
+  /** similar | for_prompt | by_trigger */
+  recommendation_type: string;
+  /** What the suggestions answered (lib/recommend/signals.ts contextKey): feedback applies there. */
+  context_key: string;
+  target_lora_id: string | null;
+  context_prompt: string | null;
+  trigger_query: string | null;
+  /** JSON list of adapter ids. */
+  active_loras: string;
+  /** JSON list of {lora_id, final_score}. */
+  recommendations: string;
+  generated_at: string;
+}
+
+export interface RecommendationFeedbackTable {
+  id: string;
+  session_id: string;
+  recommended_lora_id: string;
+  feedback_type: string;
+  feedback_reason: string | null;
+  implicit_signal: number;
+  created_at: string;
+}
+
+export interface UserPreferenceTable {
+  id: string;
+  preference_type: string;
+  preference_value: string;
+  /** lower(trim(value)): unique with the type. */
+  value_key: string;
+  confidence: number;
+  learned_from: string;
+  evidence_count: number;
+  last_evidence_at: string;
+  created_at: string;
+  updated_at: string;
+}
+
+/** A saved recipe (issue 16). JSON columns are text; `tags` is the display list, `recipe_tag` the filter index. */
+export interface RecipeTable {
+  id: string;
+  name: string;
+  name_key: string;
+  /** lower(name, prompt, LoRA names): what `search` matches. */
+  search_text: string;
+  prompt: string;
+  negative_prompt: string;
+  /** JSON: checkpoint, sampler, steps, … (lib/recipes DraftParams). */
+  params: string;
+  /** JSON: {embeddings, extra} from the source, kept so nothing it said is lost. */
+  extra: string;
+  source: string;
+  base_model: string | null;
+  /** File name under DATA_DIR/recipes. */
+  preview_file: string | null;
+  preview_type: string | null;
+  favorite: number;
+  rating: number | null;
+  nsfw_level: number;
+  notes: string | null;
+  tags: string;
+  /** Sorted LoRA identities and weights, hashed: equal for duplicates. */
+  fingerprint: string;
+  lora_count: number;
+  missing_count: number;
+  source_result_id: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface RecipeLoraTable {
+  recipe_id: string;
+  position: number;
+  name: string;
+  weight: number;
+  clip_weight: number | null;
+  hash: string | null;
+  /** The catalogue adapter it matched; null while missing. */
+  adapter_id: string | null;
+  match_kind: string | null;
+  civitai_model_id: number | null;
+  civitai_version_id: number | null;
+}
+
+export interface RecipeTagTable {
+  recipe_id: string;
+  tag_key: string;
+}
+
 export interface DB {
   adapter: AdapterTable;
   adapter_tag: AdapterTagTable;
   adapter_search: AdapterSearchTable;
   setting: SettingTable;
   job: JobTable;
+  job_outbox: JobOutboxTable;
   adapter_metadata: AdapterMetadataTable;
   file_hash_cache: FileHashCacheTable;
   library_issue: LibraryIssueTable;
@@ -340,4 +459,12 @@ export interface DB {
   lora_usage_total: LoraUsageTotalTable;
   lora_usage_hourly: LoraUsageHourlyTable;
   resource_sample: ResourceSampleTable;
+  recommendation_feature: RecommendationFeatureTable;
+  recommendation_state: RecommendationStateTable;
+  recommendation_session: RecommendationSessionTable;
+  recommendation_feedback: RecommendationFeedbackTable;
+  user_preference: UserPreferenceTable;
+  recipe: RecipeTable;
+  recipe_lora: RecipeLoraTable;
+  recipe_tag: RecipeTagTable;
 }

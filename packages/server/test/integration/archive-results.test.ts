@@ -69,6 +69,7 @@ describe.each(TEST_DIALECTS)('results in archives on %s', (dialect) => {
 
     // Importing again changes nothing: results are history, kept once.
     const again = (await importZip(t, zip)).body.results[0];
+    expect(again.conflicts, JSON.stringify(again.conflicts)).toEqual([]);
     expect(again).toMatchObject({ status: 'imported', results_imported: 0, files_written: 0 });
   });
 

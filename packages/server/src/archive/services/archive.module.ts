@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import type { AdaptersChanged } from '../../events/adapter-changes.ts';
 import type { Config } from '../../config.ts';
 import type { JobQueue } from '../../jobs/job-queue.ts';
 import type { Clock } from '../../lib/clock.ts';
@@ -23,6 +24,8 @@ export interface ArchiveDeps {
   logger: Logger;
   /** Called after an import brought in generation history. */
   onHistoryImported?: () => Promise<void>;
+  /** Told which adapters an import changed (recommendation features follow them). */
+  onAdaptersChanged?: AdaptersChanged;
 }
 
 export interface ArchiveServices {
@@ -73,6 +76,7 @@ export function createArchive(deps: ArchiveDeps): ArchiveServices {
     clock,
     logger,
     onHistoryImported: deps.onHistoryImported,
+    onAdaptersChanged: deps.onAdaptersChanged,
   });
   return {
     archiveExport,

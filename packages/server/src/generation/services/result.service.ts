@@ -201,6 +201,7 @@ export function toSummary(row: DeliveryWithJob, images: readonly GenerationImage
     prompt: row.prompt,
     negative_prompt: row.negative_prompt,
     status: uiStatus(row.status),
+    raw_status: row.status,
     image_url: first ? resultUrls.image(row.id, first.idx) : null,
     thumbnail_url: first ? (first.thumbnail ? resultUrls.thumbnail(row.id, first.idx) : resultUrls.image(row.id, first.idx)) : null,
     width: row.width,
@@ -228,6 +229,7 @@ export function toSummary(row: DeliveryWithJob, images: readonly GenerationImage
       seed: img.seed === null ? null : Number(img.seed),
     })),
     adapters: adapters.map((a) => ({ id: a.adapter_id, name: a.name, weight: Number(a.weight) })),
+    recipe_id: row.recipe_id ?? null,
     error,
   };
 }

@@ -1,6 +1,7 @@
 import type { Adapter } from '@lora-manager/contract';
 import type { BulkWriter } from '../../db/bulk-writer.ts';
 import type { AdapterTable } from '../../db/tables.ts';
+import { consistentSdVersion } from '../../lib/base-models.ts';
 import { normaliseTags, tagKey } from '../../lib/tags.ts';
 
 // The adapter row's storage form: defaults, API type <-> row, search text, and the SQLite bulk insert.
@@ -190,7 +191,7 @@ export function toAdapter(row: AdapterTable, tags: string[]): Adapter {
     primary_file_download_url: row.primary_file_download_url,
     primary_file_local_path: row.primary_file_local_path,
     supports_generation: row.supports_generation === 1,
-    sd_version: row.sd_version,
+    sd_version: consistentSdVersion(row.sd_version, row.base_model),
     nsfw_level: row.nsfw_level,
     activation_text: row.activation_text,
     stats: parseObject(row.stats),

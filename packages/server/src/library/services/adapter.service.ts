@@ -1,8 +1,10 @@
+import { ignoreAdapterChanges, type AdaptersChanged } from '../../events/adapter-changes.ts';
 import { randomUUID } from 'node:crypto';
 import {
   ADAPTER_SORT_KEYS,
   type Adapter,
   type AdapterFacets,
+  type AdapterMatch,
   type AdapterCreate,
   type AdapterListQuery,
   type AdapterPage,
@@ -12,7 +14,9 @@ import {
   type BulkResult,
 } from '@lora-manager/contract';
 import { AppError, BadRequestError, NotFoundError } from '../../errors.ts';
+import { consistentSdVersion } from '../../lib/base-models.ts';
 import type { Clock } from '../../lib/clock.ts';
+import { matchReason } from '../../lib/search-match.ts';
 import { parseTagFilter } from '../../lib/tags.ts';
 import { normaliseIso } from '../../lib/time.ts';
 import type { AdapterRepository } from '../repositories/adapter.repository.ts';
@@ -46,6 +50,8 @@ export class AdapterService {
     private readonly clock: Clock,
     /** Told which fields a user changed (the library keeps rescans and CivitAI off them, and may write sidecars). */
     private readonly onPatched?: (adapter: Adapter, fields: string[]) => Promise<void>,
+    /** Told which adapters were added, changed or deleted (recommendation features follow them). */
+    private readonly onChanged: AdaptersChanged = ignoreAdapterChanges,
   ) {}
 
   async create(input: AdapterCreate): Promise<Adapter> {
@@ -80,6 +86,7 @@ export class AdapterService {
       tags ?? [],
       given,
     );
+    await this.onChanged([id]);
     return this.get(id);
   }
 
@@ -93,6 +100,10 @@ export class AdapterService {
     const perPage = Math.min(Math.max(query.per_page ?? DEFAULT_PER_PAGE, 1), MAX_PER_PAGE);
     const page = Math.max(query.page ?? 1, 1);
     const { key, order } = parseSort(query.sort, query.order);
+    const search = query.search?.trim() ? query.search : undefined;
+    // With a search, the best matches come first unless the user picked an order.
+    const rawSort = query.sort?.trim().toLowerCase();
+    const relevance = !!search && (rawSort === undefined || rawSort === '' || rawSort === 'relevance');
     const [total, { items, filtered }] = await Promise.all([
       this.adapters.count(),
       this.adapters.list({
@@ -106,13 +117,20 @@ export class AdapterService {
         networkType: query.network_type,
         minRating: query.min_rating,
         neverUsed: query.never_used,
-        sort: key,
+        sort: relevance ? 'relevance' : key,
         order,
         limit: perPage,
         offset: (page - 1) * perPage,
       }),
     ]);
-    return { items, total, filtered, page, per_page: perPage, pages: Math.ceil(filtered / perPage) };
+    const page_ = { items, total, filtered, page, per_page: perPage, pages: Math.ceil(filtered / perPage) };
+    if (!search) return page_;
+    const matches: Record<string, AdapterMatch> = {};
+    for (const adapter of items) {
+      const reason = matchReason(adapter, search);
+      if (reason) matches[adapter.id] = reason;
+    }
+    return { ...page_, matches };
   }
 
   async tags(): Promise<{ tags: string[]; tag_counts: Array<{ tag: string; count: number }> }> {
@@ -131,9 +149,13 @@ export class AdapterService {
     if (Object.keys(patch).length === 0) {
       throw new BadRequestError('empty_patch', 'No valid fields provided for update');
     }
+    // A new base model without a version of its own moves the version with it (the original's sd_version never
+    // contradicts base_model); only the base model becomes the user's, the version stays derived.
+    const derived = fields.base_model !== undefined && fields.sd_version === undefined ? { sd_version: consistentSdVersion(null, fields.base_model) } : {};
     // The edited fields become the user's in the edit's own statement: a scan running meanwhile cannot write over them.
-    const updated = await this.adapters.transaction((repo) => repo.update(id, { ...fields, updated_at: this.now() }, tags, Object.keys(fields)));
+    const updated = await this.adapters.transaction((repo) => repo.update(id, { ...fields, ...derived, updated_at: this.now() }, tags, Object.keys(fields)));
     if (!updated) throw new NotFoundError('adapter_not_found', 'adapter not found');
+    await this.onChanged([id]);
     const adapter = await this.get(id);
     if (this.onPatched) await this.onPatched(adapter, Object.keys(patch));
     return adapter;
@@ -142,6 +164,7 @@ export class AdapterService {
   async delete(id: string): Promise<void> {
     const [deleted] = await this.adapters.deleteByIds([id]);
     if (!deleted) throw new NotFoundError('adapter_not_found', 'adapter not found');
+    await this.onChanged([id]);
   }
 
   async activate(id: string, ordinal?: number): Promise<Adapter> {
@@ -161,6 +184,9 @@ export class AdapterService {
     if ((request.action === 'add_tags' || request.action === 'remove_tags') && tags.length === 0) {
       throw new AppError(422, 'validation_failed', `tags is required for ${request.action}`);
     }
+    if (request.action === 'set_nsfw_level' && request.nsfw_level === undefined) {
+      throw new AppError(422, 'validation_failed', 'nsfw_level is required for set_nsfw_level');
+    }
     if (ids.length === 0) return { success: true, action: request.action, processed: 0, ids: [], not_found: [] };
     const now = this.now();
     const processed = await this.adapters.transaction(async (repo): Promise<string[]> => {
@@ -177,10 +203,13 @@ export class AdapterService {
           return repo.addTags(ids, tags, now);
         case 'remove_tags':
           return repo.removeTags(ids, tags, now);
+        case 'set_nsfw_level':
+          return repo.setNsfwLevel(ids, request.nsfw_level!, now);
         default:
           throw new AppError(422, 'validation_failed', `unknown bulk action ${String(request.action)}`);
       }
     });
+    if (!request.action.endsWith('activate')) await this.onChanged(processed);
     const done = new Set(processed);
     return {
       success: true,

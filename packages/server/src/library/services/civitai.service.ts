@@ -1,3 +1,4 @@
+import { ignoreAdapterChanges, type AdaptersChanged } from '../../events/adapter-changes.ts';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Adapter, CivitaiRefreshResult } from '@lora-manager/contract';
@@ -26,6 +27,8 @@ export interface CivitaiServiceOptions {
   clock: Clock;
   logger: Logger;
   dataDir: string;
+  /** Told which adapters a lookup filled. */
+  onAdaptersChanged?: AdaptersChanged;
 }
 
 /**
@@ -41,6 +44,7 @@ export class CivitaiService {
   private readonly clock: Clock;
   private readonly logger: Logger;
   private readonly dataDir: string;
+  private readonly onAdaptersChanged: AdaptersChanged;
 
   constructor(options: CivitaiServiceOptions) {
     this.client = options.client;
@@ -50,6 +54,7 @@ export class CivitaiService {
     this.clock = options.clock;
     this.logger = options.logger;
     this.dataDir = options.dataDir;
+    this.onAdaptersChanged = options.onAdaptersChanged ?? ignoreAdapterChanges;
   }
 
   /** Adapters a bulk refresh looks up: hashed ones never asked, or last found unreachable. */
@@ -160,6 +165,7 @@ export class CivitaiService {
     if (tags.length > 0) await this.adapters.addSourceTags([{ id: a.id, tags }]);
     const meta = await this.library.get(a.id);
     await this.library.patch(a.id, { civitai_checked_at: this.now(), ...(meta?.civitai ? {} : { civitai: JSON.stringify(version) }) });
+    await this.onAdaptersChanged([a.id]);
     return filled;
   }
 

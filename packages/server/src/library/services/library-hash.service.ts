@@ -1,3 +1,4 @@
+import { ignoreAdapterChanges, type AdaptersChanged } from '../../events/adapter-changes.ts';
 import fs from 'node:fs/promises';
 import type { Adapter } from '@lora-manager/contract';
 import type { Logger } from 'pino';
@@ -29,6 +30,8 @@ export interface LibraryHashOptions {
   logger: Logger;
   /** The file's real path when it lies inside the library roots, else null (LibraryRootsService.confine). */
   confine?: (file: string) => Promise<string | null>;
+  /** Told which adapters a re-link merged. */
+  onAdaptersChanged?: AdaptersChanged;
 }
 
 /**
@@ -40,6 +43,7 @@ export class LibraryHashService {
   private readonly adapters: AdapterRepository;
   private readonly library: LibraryRepository;
   private readonly transaction: LibraryTransaction;
+  private readonly onAdaptersChanged: AdaptersChanged;
   private readonly clock: Clock;
   private readonly logger: Logger;
   private readonly confine: (file: string) => Promise<string | null>;
@@ -48,6 +52,7 @@ export class LibraryHashService {
     this.adapters = options.adapters;
     this.library = options.library;
     this.transaction = options.transaction;
+    this.onAdaptersChanged = options.onAdaptersChanged ?? ignoreAdapterChanges;
     this.clock = options.clock;
     this.logger = options.logger;
     this.confine = options.confine ?? (async (file) => file);
@@ -165,6 +170,7 @@ export class LibraryHashService {
       }
       await adapters.addSourceTags([{ id: old.id, tags: adapter.tags }]);
     });
+    await this.onAdaptersChanged([adapter.id, old.id]);
     this.logger.info({ from: old.file_path, to: adapter.file_path, id: old.id }, 're-linked a moved LoRA by its hash');
     return true;
   }

@@ -1,3 +1,4 @@
+import { ignoreAdapterChanges, type AdaptersChanged } from '../../events/adapter-changes.ts';
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -85,6 +86,8 @@ export interface LibraryScanOptions {
   holdCheckpoints?: () => () => Promise<void>;
   /** Bounds of every walk (LIBRARY_MAX_ENTRIES, LIBRARY_MAX_DEPTH). */
   limits?: { maxEntries?: number; maxDepth?: number };
+  /** Told which adapters each committed batch added, changed or marked missing. */
+  onAdaptersChanged?: AdaptersChanged;
 }
 
 /**
@@ -107,6 +110,7 @@ export class LibraryScanService {
   private readonly readerThreads: number;
   private readonly holdCheckpoints: () => () => Promise<void>;
   private readonly limits: { maxEntries?: number; maxDepth?: number };
+  private readonly onAdaptersChanged: AdaptersChanged;
 
   constructor(options: LibraryScanOptions) {
     this.roots = options.roots;
@@ -121,6 +125,7 @@ export class LibraryScanService {
     this.readerThreads = options.readerThreads;
     this.holdCheckpoints = options.holdCheckpoints ?? (() => async () => undefined);
     this.limits = options.limits ?? {};
+    this.onAdaptersChanged = options.onAdaptersChanged ?? ignoreAdapterChanges;
   }
 
   /** Background work the last scan left running (the WAL checkpoint after a large one). */
@@ -141,7 +146,7 @@ export class LibraryScanService {
     const { roots, paths } = await this.selectRoots(options);
     const report = (p: Omit<ScanProgress, 'progress'> & { progress?: number }) => options.onProgress?.({ progress: 0, ...p });
 
-    report({ phase: 'walking', done: 0, total: 0, message: 'looking for LoRA files' });
+    report({ phase: 'walking', done: 0, total: 0, message: 'looking for LoRA files', indeterminate: true });
     // Reader threads start while the folders are walked, so their start-up costs no time.
     const analyser = this.analyser();
     const writes = { release: async () => undefined as void };
@@ -208,6 +213,8 @@ export class LibraryScanService {
         if (large && !dryRun) writes.release = this.holdCheckpoints();
       }
     };
+    /** True until the walk has found every file: until then the number of files to read is not known. */
+    let walking = true;
     const drain = async (keep: number) => {
       while (inFlight.length > keep) {
         options.signal?.throwIfAborted();
@@ -215,7 +222,9 @@ export class LibraryScanService {
         const analyses = await results;
         items.forEach(({ file, prev }, k) => this.take(file, prev, analyses[k], scan));
         done += items.length;
-        report({ phase: 'reading', progress: 0.05 + 0.9 * (done / Math.max(queued, 1)), done, total: queued, message: `read ${done} of ${queued} new or changed files` });
+        // While the walk still finds files the total grows under the count: a percentage would jump back and forth.
+        if (walking) report({ phase: 'reading', progress: 0.02, done, total: 0, message: `read ${done} new or changed files, still looking for more`, indeterminate: true });
+        else report({ phase: 'reading', progress: 0.05 + 0.9 * (done / Math.max(queued, 1)), done, total: queued, message: `read ${done} of ${queued} new or changed files` });
         if (scan.pending.size >= WRITE_BATCH) await flush();
       }
     };
@@ -254,9 +263,10 @@ export class LibraryScanService {
       signal: options.signal,
       onFiles: classify,
       onDirectory: (dirs, files) => {
-        if (queued === 0) report({ phase: 'walking', progress: 0.02, done: files, total: 0, message: `${dirs} folders, ${files} LoRA files` });
+        if (queued === 0) report({ phase: 'walking', progress: 0.02, done: files, total: 0, message: `${dirs} folders, ${files} LoRA files`, indeterminate: true });
       },
     });
+    walking = false;
     launch(true);
     // What waits to be written goes now, while the threads finish their last batches, so the last write is small.
     await flush();
@@ -280,7 +290,10 @@ export class LibraryScanService {
 
     summary.missing = vanished.size;
     summary.missing_paths = [...vanished.values()].slice(0, LISTED_PATHS).map((r) => r.file_path);
-    if (!dryRun && vanished.size > 0) await this.adapters.setMissing([...vanished.keys()], true, now);
+    if (!dryRun && vanished.size > 0) {
+      await this.adapters.setMissing([...vanished.keys()], true, now);
+      await this.onAdaptersChanged([...vanished.keys()]);
+    }
 
     const finished = this.clock.now();
     summary.finished_at = finished.toISOString();
@@ -418,6 +431,8 @@ export class LibraryScanService {
       await library.deleteIssues(pending.resolvedIssues);
       await library.upsertIssues(pending.issues);
     });
+    const changed = [...pending.inserts.map((i) => i.adapter.id), ...pending.updates.map((u) => u.id), ...pending.tags.map((t) => t.id), ...pending.restored];
+    await this.onAdaptersChanged(changed);
   }
 
   /** A cover image embedded in the header (modelspec.thumbnail) becomes the preview when there is no preview file. */

@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import type { AdaptersChanged } from '../../events/adapter-changes.ts';
 import type { Config } from '../../config.ts';
 import type { AppDatabase } from '../../db/database.ts';
 import type { JobQueue } from '../../jobs/job-queue.ts';
@@ -32,6 +33,8 @@ export interface LibraryDeps {
   secrets: SecretCipher;
   clock: Clock;
   logger: Logger;
+  /** Told which adapters were added, changed or deleted, after the change is committed. */
+  onAdaptersChanged?: AdaptersChanged;
 }
 
 export interface LibraryCapability {
@@ -76,6 +79,7 @@ export async function createLibrary(deps: LibraryDeps): Promise<LibraryCapabilit
     readerThreads: config.scanThreads,
     holdCheckpoints: database.dialect.holdCheckpoints,
     limits: { maxEntries: config.library.maxEntries, maxDepth: config.library.maxDepth },
+    onAdaptersChanged: deps.onAdaptersChanged,
   });
   const libraryHash = new LibraryHashService({
     adapters: repositories.adapters,
@@ -84,6 +88,7 @@ export async function createLibrary(deps: LibraryDeps): Promise<LibraryCapabilit
     clock,
     logger,
     confine: (file) => libraryRoots.confine(file),
+    onAdaptersChanged: deps.onAdaptersChanged,
   });
   const civitai = new CivitaiService({
     client: new HttpCivitaiClient({ baseUrl: config.civitaiApiUrl, minIntervalMs: config.civitaiMinIntervalMs }),
@@ -93,6 +98,7 @@ export async function createLibrary(deps: LibraryDeps): Promise<LibraryCapabilit
     clock,
     logger,
     dataDir: config.dataDir,
+    onAdaptersChanged: deps.onAdaptersChanged,
   });
   const library = new LibraryService({
     roots: libraryRoots,
@@ -123,7 +129,7 @@ export async function createLibrary(deps: LibraryDeps): Promise<LibraryCapabilit
   library.onRootsChanged(() => void watcher.sync());
   return {
     services: {
-      adapters: new AdapterService(repositories.adapters, libraryRoots, clock, (adapter, fields) => library.adapterPatched(adapter, fields)),
+      adapters: new AdapterService(repositories.adapters, libraryRoots, clock, (adapter, fields) => library.adapterPatched(adapter, fields), deps.onAdaptersChanged),
       librarySettings,
       libraryScan,
       libraryHash,

@@ -1,0 +1,166 @@
+import type { Logger } from 'pino';
+import type { Clock } from '../../lib/clock.ts';
+import { RecommendEngine } from '../../lib/recommend/engine.ts';
+import { extractFeatures, type AdapterFeatures } from '../../lib/recommend/features.ts';
+import type { FeatureRepository, FeatureWrite } from '../repositories/feature.repository.ts';
+
+const PAGE = 5000;
+const STALE_BATCH = 2000;
+
+/**
+ * Keeps the stored features current and this process's in-memory engine in step with them.
+ *
+ * Writers (any process: a scan in a worker, a PATCH in an API process) call `refresh(ids)` after their change is
+ * committed; it recomputes those adapters' features and stores them under a new value of the `features` counter.
+ * Readers call `engine()`, which compares the counter with what this process loaded and reads only the newer rows,
+ * so every process is fresh without a rebuild. The first read also catches up adapters that have no features yet
+ * (a catalogue from before this feature) or whose features are older than the adapter.
+ */
+export class RecommendationIndex {
+  private readonly index = new RecommendEngine();
+  private loadedSeq = -1;
+  private caughtUp = false;
+  private queue: Promise<unknown> = Promise.resolve();
+  /** Calls that found the index current (stats: cache_hit_rate). */
+  hits = 0;
+  reads = 0;
+
+  constructor(
+    private readonly features: FeatureRepository,
+    private readonly clock: Clock,
+    private readonly logger: Logger,
+  ) {}
+
+  /** One at a time: loading and writing interleaved from concurrent requests would apply rows out of order. */
+  private serial<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(fn, fn);
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  /** The engine, current with the database. */
+  engine(): Promise<RecommendEngine> {
+    return this.serial(async () => {
+      if (!this.caughtUp) {
+        this.caughtUp = true;
+        await this.catchUpUnlocked(false);
+      }
+      this.reads++;
+      const version = await this.features.version();
+      if (version === this.loadedSeq) this.hits++;
+      else await this.loadSince(this.loadedSeq < 0 ? 0 : this.loadedSeq, version);
+      return this.index;
+    });
+  }
+
+  get loaded(): boolean {
+    return this.loadedSeq >= 0;
+  }
+
+  get size(): number {
+    return this.index.size;
+  }
+
+  get vectorBytes(): number {
+    return this.index.vectorBytes;
+  }
+
+  private async loadSince(from: number, version: number): Promise<void> {
+    if (from === 0) {
+      let after: string | null = null;
+      for (;;) {
+        const rows = await this.features.all(after, PAGE);
+        for (const r of rows) this.index.upsert(r.adapter_id, JSON.parse(r.features!) as AdapterFeatures);
+        if (rows.length < PAGE) break;
+        after = rows[rows.length - 1].adapter_id;
+      }
+    } else {
+      let after: { seq: number; id: string } | null = null;
+      for (;;) {
+        const rows = await this.features.changedSince(from, after, PAGE);
+        for (const r of rows) {
+          if (r.features === null) this.index.remove(r.adapter_id);
+          else this.index.upsert(r.adapter_id, JSON.parse(r.features) as AdapterFeatures);
+        }
+        if (rows.length < PAGE) break;
+        const last = rows[rows.length - 1];
+        after = { seq: Number(last.seq), id: last.adapter_id };
+      }
+    }
+    this.loadedSeq = version;
+  }
+
+  /**
+   * Recompute and store the features of these adapters (added, changed, deleted or gone missing). Called after the
+   * change is committed; costs one read of the adapters and one write, whatever their number.
+   */
+  refresh(ids: readonly string[]): Promise<number> {
+    if (ids.length === 0) return Promise.resolve(0);
+    return this.serial(() =>
+      this.refreshUnlocked(ids).catch((error: unknown) => {
+        // The change is committed but its features are not: the next read sweeps for stale features.
+        this.caughtUp = false;
+        throw error;
+      }),
+    );
+  }
+
+  private async refreshUnlocked(ids: readonly string[]): Promise<number> {
+    const unique = [...new Set(ids)];
+    const sources = await this.features.sources(unique);
+    const rows: FeatureWrite[] = [];
+    const computed = new Map<string, AdapterFeatures | null>();
+    for (const id of unique) {
+      const source = sources.get(id);
+      if (!source || source.missing) {
+        rows.push({ adapterId: id, features: null, sourceUpdatedAt: source?.updatedAt ?? null });
+        computed.set(id, null);
+        continue;
+      }
+      const features = extractFeatures(source.facts);
+      rows.push({ adapterId: id, features: JSON.stringify(features), sourceUpdatedAt: source.updatedAt });
+      computed.set(id, features);
+    }
+    const seq = await this.features.write(rows, this.clock.now().toISOString());
+    // Nobody else wrote in between: apply here without reading the rows back. Otherwise the next read catches up.
+    if (this.loadedSeq >= 0 && seq === this.loadedSeq + 1) {
+      for (const [id, f] of computed) {
+        if (f) this.index.upsert(id, f);
+        else this.index.remove(id);
+      }
+      this.loadedSeq = seq;
+    }
+    return unique.length;
+  }
+
+  /** Bring stale features up to date (all of them with `force`); returns how many adapters were recomputed. */
+  catchUp(force: boolean): Promise<number> {
+    return this.serial(() => this.catchUpUnlocked(force));
+  }
+
+  private async catchUpUnlocked(force: boolean): Promise<number> {
+    const started = Date.now();
+    let total = 0;
+    if (force) {
+      const all = await this.features.allAdapterIds();
+      for (let i = 0; i < all.length; i += STALE_BATCH) total += await this.refreshUnlocked(all.slice(i, i + STALE_BATCH));
+    } else {
+      let after: string | null = null;
+      do {
+        const { ids, last } = await this.features.stale(after, STALE_BATCH);
+        if (ids.length > 0) total += await this.refreshUnlocked(ids);
+        after = last;
+      } while (after !== null);
+    }
+    if (total > 0) this.logger.info({ adapters: total, ms: Date.now() - started }, 'recommendation features brought up to date');
+    return total;
+  }
+
+  /** Forget what is loaded: the next read loads every stored feature row again. */
+  reset(): Promise<void> {
+    return this.serial(async () => {
+      for (const id of [...this.index.ids()]) this.index.remove(id);
+      this.loadedSeq = -1;
+    });
+  }
+}
