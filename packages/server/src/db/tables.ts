@@ -296,6 +296,17 @@ export interface LoraUsageDailyTable {
   failed: number;
 }
 
+/** LoRA uses per hour (`YYYY-MM-DDTHH`), for hour-sized windows. */
+export interface LoraUsageHourlyTable {
+  hour: string;
+  lora_key: string;
+  adapter_id: string | null;
+  name: string;
+  uses: number;
+  succeeded: number;
+  failed: number;
+}
+
 /** All-time uses per LoRA key (as lora_usage_daily keys them). */
 export interface LoraUsageTotalTable {
   lora_key: string;
@@ -446,6 +457,7 @@ export interface DB {
   generation_error_hourly: GenerationErrorHourlyTable;
   lora_usage_daily: LoraUsageDailyTable;
   lora_usage_total: LoraUsageTotalTable;
+  lora_usage_hourly: LoraUsageHourlyTable;
   resource_sample: ResourceSampleTable;
   recommendation_feature: RecommendationFeatureTable;
   recommendation_state: RecommendationStateTable;

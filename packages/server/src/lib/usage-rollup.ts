@@ -41,6 +41,15 @@ export interface LoraDayDelta {
   succeeded: number;
   failed: number;
 }
+export interface LoraHourDelta {
+  hour: string;
+  lora_key: string;
+  adapter_id: string | null;
+  name: string;
+  uses: number;
+  succeeded: number;
+  failed: number;
+}
 export interface AdapterDelta {
   adapter_id: string;
   uses: number;
@@ -56,6 +65,7 @@ export interface UsageDeltas {
   hours: HourDelta[];
   errors: ErrorDelta[];
   loraDays: LoraDayDelta[];
+  loraHours: LoraHourDelta[];
   adapters: AdapterDelta[];
 }
 
@@ -68,6 +78,7 @@ export function foldFinished(jobs: Iterable<FinishedGeneration>): UsageDeltas {
   const hours = new Map<string, HourDelta>();
   const errors = new Map<string, ErrorDelta>();
   const loraDays = new Map<string, LoraDayDelta>();
+  const loraHours = new Map<string, LoraHourDelta>();
   const adapters = new Map<string, AdapterDelta>();
   for (const job of jobs) {
     const hour = job.created_at.slice(0, 13);
@@ -109,6 +120,12 @@ export function foldFinished(jobs: Iterable<FinishedGeneration>): UsageDeltas {
       u.succeeded += ok;
       u.failed += bad;
       loraDays.set(dayKey, u);
+      const hourKey = `${hour}\u0000${key}`;
+      const uh = loraHours.get(hourKey) ?? { hour, lora_key: key, adapter_id: lora.adapter_id, name: lora.name, uses: 0, succeeded: 0, failed: 0 };
+      uh.uses += 1;
+      uh.succeeded += ok;
+      uh.failed += bad;
+      loraHours.set(hourKey, uh);
       if (!lora.adapter_id) continue;
       const a = adapters.get(lora.adapter_id) ?? {
         adapter_id: lora.adapter_id,
@@ -132,5 +149,5 @@ export function foldFinished(jobs: Iterable<FinishedGeneration>): UsageDeltas {
       adapters.set(lora.adapter_id, a);
     }
   }
-  return { hours: [...hours.values()], errors: [...errors.values()], loraDays: [...loraDays.values()], adapters: [...adapters.values()] };
+  return { hours: [...hours.values()], errors: [...errors.values()], loraDays: [...loraDays.values()], loraHours: [...loraHours.values()], adapters: [...adapters.values()] };
 }

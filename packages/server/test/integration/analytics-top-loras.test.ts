@@ -68,6 +68,13 @@ describe.each(TEST_DIALECTS)('top LoRAs of a window on %s', (dialect) => {
     const top8 = await repo.topLorasByDay('2026-01-01', '2026-03-31', 8);
     expect(top8.map((t) => t.name)).toEqual(['old29', 'old28', 'old27', 'old26', 'old25', 'old24', 'old23', 'old3']);
     expect(await repo.topLorasByDay('2026-02-01', '2026-02-28', 10)).toEqual([]);
+    // Hour-sized windows search the hourly roll-up the same way.
+    expect((await repo.topLorasByHour('2026-03-05T10', '2026-03-05T10', 3)).map((t) => [t.name, t.uses])).toEqual([
+      ['new29', 30],
+      ['new28', 29],
+      ['new27', 28],
+    ]);
+    expect(await repo.topLorasByHour('2026-03-05T11', '2026-03-06T09', 3)).toEqual([]);
     // Fewer used in the window than asked for: all of them.
     expect((await repo.topLorasByDay('2026-03-06', '2026-03-06', 10)).map((t) => t.name)).toEqual(['old3']);
   });

@@ -121,6 +121,15 @@ export class AnalyticsRepository {
    * tail), so a month of a busy installation is settled after one or two batches, not 100,000 rows.
    */
   async topLorasByDay(firstDay: string, lastDay: string, limit: number): Promise<LoraTotal[]> {
+    return this.topLoras('day', firstDay, lastDay, limit);
+  }
+
+  /** The same over whole hours (keys `YYYY-MM-DDTHH`, both inclusive), from the hourly roll-up. */
+  async topLorasByHour(firstHour: string, lastHour: string, limit: number): Promise<LoraTotal[]> {
+    return this.topLoras('hour', firstHour, lastHour, limit);
+  }
+
+  private async topLoras(unit: 'day' | 'hour', first: string, last: string, limit: number): Promise<LoraTotal[]> {
     const BATCH = 50;
     const best: LoraTotal[] = [];
     let floor = -1;
@@ -135,21 +144,13 @@ export class AnalyticsRepository {
         .execute();
       const open = candidates.filter((c) => best.length < limit || Number(c.uses) >= floor);
       if (open.length > 0) {
-        const rows = await this.db
-          .selectFrom('lora_usage_daily')
-          .select([
-            'lora_key',
-            sql<string | null>`max(adapter_id)`.as('adapter_id'),
-            sql<string>`max(name)`.as('name'),
-            sql<number>`sum(uses)`.as('uses'),
-            sql<number>`sum(succeeded)`.as('succeeded'),
-            sql<number>`sum(failed)`.as('failed'),
-          ])
-          .where('lora_key', 'in', open.map((c) => c.lora_key))
-          .where('day', '>=', firstDay)
-          .where('day', '<=', lastDay)
-          .groupBy('lora_key')
-          .execute();
+        const table = sql.table(unit === 'day' ? 'lora_usage_daily' : 'lora_usage_hourly');
+        const bucket = sql.ref(unit);
+        const { rows } = await sql<LoraTotal>`
+          select lora_key, max(adapter_id) as adapter_id, max(name) as name, sum(uses) as uses, sum(succeeded) as succeeded, sum(failed) as failed
+          from ${table}
+          where lora_key in (${sql.join(open.map((c) => c.lora_key))}) and ${bucket} >= ${first} and ${bucket} <= ${last}
+          group by lora_key`.execute(this.db);
         best.push(...rows.map(numericLora));
         best.sort((a, b) => b.uses - a.uses || (a.lora_key < b.lora_key ? -1 : 1));
         best.splice(limit);
@@ -159,33 +160,6 @@ export class AnalyticsRepository {
       if (candidates.length < BATCH || (best.length === limit && Number(candidates[candidates.length - 1].uses) < floor)) break;
     }
     return best;
-  }
-
-  /** Most used LoRAs of finished generations created in [from, to), exactly (hour-sized windows: few jobs). */
-  async topLorasBetween(from: string, to: string, limit: number): Promise<LoraTotal[]> {
-    const key = sql<string>`coalesce(a.adapter_id, 'name:' || lower(a.name))`;
-    const rows = await this.db
-      .selectFrom('delivery_job as d')
-      .innerJoin('job as j', 'j.id', 'd.id')
-      .innerJoin('delivery_adapter as a', 'a.job_id', 'd.id')
-      .select([
-        key.as('lora_key'),
-        sql<string | null>`max(a.adapter_id)`.as('adapter_id'),
-        sql<string>`max(a.name)`.as('name'),
-        sql<number>`count(distinct d.id)`.as('uses'),
-        sql<number>`count(distinct case when j.status = 'succeeded' then d.id end)`.as('succeeded'),
-        sql<number>`count(distinct case when j.status = 'failed' then d.id end)`.as('failed'),
-      ])
-      .where('d.kind', '=', 'generation')
-      .where('d.created_at', '>=', from)
-      .where('d.created_at', '<', to)
-      .where('j.status', 'in', ['succeeded', 'failed'])
-      .groupBy(key)
-      .orderBy(sql`count(distinct d.id)`, 'desc')
-      .orderBy(key)
-      .limit(limit)
-      .execute();
-    return rows.map(numericLora);
   }
 
   async adapterCounts(): Promise<{ total: number; active: number; neverUsed: number }> {

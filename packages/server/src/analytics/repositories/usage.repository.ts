@@ -78,6 +78,7 @@ export class UsageRepository {
       await trx.deleteFrom('generation_error_hourly').execute();
       await trx.deleteFrom('lora_usage_daily').execute();
       await trx.deleteFrom('lora_usage_total').execute();
+      await trx.deleteFrom('lora_usage_hourly').execute();
       await trx
         .updateTable('adapter')
         .set({ use_count: 0, use_succeeded: 0, use_failed: 0, last_used_at: null, result_rating_sum: 0, result_rating_count: 0, result_favorite_count: 0 })
@@ -132,7 +133,7 @@ export class UsageRepository {
         }
         await applyDeltas(trx, { ...deltas, adapters: [] });
       }
-      await applyDeltas(trx, { hours: [], errors: [], loraDays: [], adapters: [...adapters.values()] });
+      await applyDeltas(trx, { hours: [], errors: [], loraDays: [], loraHours: [], adapters: [...adapters.values()] });
       await trx
         .insertInto('setting')
         .values({ key: ROLLUP_KEY, value: ROLLUP_VERSION, updated_at: now })
@@ -184,6 +185,19 @@ async function applyDeltas(trx: Db, deltas: UsageDeltas): Promise<void> {
           uses: eb('lora_usage_daily.uses', '+', eb.ref('excluded.uses')),
           succeeded: eb('lora_usage_daily.succeeded', '+', eb.ref('excluded.succeeded')),
           failed: eb('lora_usage_daily.failed', '+', eb.ref('excluded.failed')),
+        })),
+      )
+      .execute();
+  }
+  for (const chunk of chunks(deltas.loraHours, CHUNK)) {
+    await trx
+      .insertInto('lora_usage_hourly')
+      .values(chunk)
+      .onConflict((oc) =>
+        oc.columns(['lora_key', 'hour']).doUpdateSet((eb) => ({
+          uses: eb('lora_usage_hourly.uses', '+', eb.ref('excluded.uses')),
+          succeeded: eb('lora_usage_hourly.succeeded', '+', eb.ref('excluded.succeeded')),
+          failed: eb('lora_usage_hourly.failed', '+', eb.ref('excluded.failed')),
         })),
       )
       .execute();

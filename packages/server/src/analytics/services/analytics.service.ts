@@ -208,8 +208,7 @@ export class AnalyticsService {
   }
 
   private topLoras(w: TimeWindow): Promise<LoraTotal[]> {
-    // Hour-sized windows hold few jobs: counted exactly from the jobs. Day-sized ones from the daily roll-up.
-    if (w.unit === 'hour') return this.repo.topLorasBetween(w.from.toISOString(), w.to.toISOString(), TOP_LORAS);
+    if (w.unit === 'hour') return this.repo.topLorasByHour(bucketKey(w.from, 'hour'), bucketKey(new Date(w.to.getTime() - 1), 'hour'), TOP_LORAS);
     return this.repo.topLorasByDay(bucketKey(w.from, 'day'), bucketKey(new Date(w.to.getTime() - 1), 'day'), TOP_LORAS);
   }
 }

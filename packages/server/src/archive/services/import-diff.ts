@@ -7,6 +7,9 @@ import type { AdapterDocument } from './import-reader.ts';
  * only in these is the same adapter, not a conflict (an export checked again minutes later showed hundreds).
  */
 export const DERIVED_ADAPTER_FIELDS: ReadonlySet<string> = new Set([
+  // Usage is counted from the generation history (analytics), not edited: rebuilt after an import.
+  'use_count',
+  'last_used_at',
   'updated_at',
   'created_at',
   'last_ingested_at',

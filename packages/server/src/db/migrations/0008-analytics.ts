@@ -43,6 +43,18 @@ export function up0008(d: DialectHelpers) {
       .addPrimaryKeyConstraint('pk_lora_usage_daily', ['day', 'lora_key'])
       .execute();
 
+    // The same per hour, for hour-sized windows (24h, custom ranges up to 72 hours).
+    await db.schema
+      .createTable('lora_usage_hourly')
+      .addColumn('hour', 'text', (c) => c.notNull())
+      .addColumn('lora_key', 'text', (c) => c.notNull())
+      .addColumn('adapter_id', 'text')
+      .addColumn('name', 'text', (c) => c.notNull())
+      .addColumn('uses', 'integer', (c) => c.notNull().defaultTo(0))
+      .addColumn('succeeded', 'integer', (c) => c.notNull().defaultTo(0))
+      .addColumn('failed', 'integer', (c) => c.notNull().defaultTo(0))
+      .addPrimaryKeyConstraint('pk_lora_usage_hourly', ['lora_key', 'hour'])
+      .execute();
     // A LoRA's uses in a window, found from its daily rows (see AnalyticsRepository.topLorasByDay).
     await db.schema.createIndex('ix_lora_usage_daily_key_day').on('lora_usage_daily').columns(['lora_key', 'day']).execute();
     /** All-time uses per LoRA: the order in which the top of a window is searched, and the bound that ends it. */
