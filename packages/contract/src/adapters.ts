@@ -78,6 +78,9 @@ export const Adapter = Type.Object(
     favorite: Type.Boolean(),
     rating: NInt,
     notes: NStr,
+    // Usage, recorded as generations finish (analytics): optional so older clients' fixtures stay valid.
+    use_count: Type.Optional(Type.Integer({ description: 'Finished generations that used this LoRA' })),
+    last_used_at: Type.Optional(Nullable(Type.String({ format: 'date-time' }))),
   },
   { $id: 'Adapter' },
 );
@@ -165,6 +168,8 @@ export const ADAPTER_SORT_KEYS = [
   'nsfw_level',
   'published_at',
   'last_ingested_at',
+  'use_count',
+  'last_used_at',
 ] as const;
 export type AdapterSortKey = (typeof ADAPTER_SORT_KEYS)[number];
 
@@ -179,7 +184,7 @@ export const AdapterListQuery = Type.Object({
   sort: Type.Optional(
     Type.String({
       maxLength: 64,
-      description: `One of ${ADAPTER_SORT_KEYS.join(', ')}; legacy name_asc-style keys accepted; unknown keys sort by name`,
+      description: `One of ${ADAPTER_SORT_KEYS.join(', ')} or relevance (the default with a search: exact and prefix name matches first, then names, triggers, tags, descriptions); legacy name_asc-style keys accepted; unknown keys sort by name`,
     }),
   ),
   order: Type.Optional(StringEnum(['asc', 'desc'])),
@@ -190,18 +195,30 @@ export const AdapterListQuery = Type.Object({
   base_model: Type.Optional(Type.String({ maxLength: 100 })),
   network_type: Type.Optional(Type.String({ maxLength: 100 })),
   min_rating: Type.Optional(Type.Integer({ minimum: 0, maximum: 5 })),
+  never_used: Type.Optional(Type.Boolean({ description: 'true: only adapters no finished generation has used; false: only used ones' })),
 });
 export type AdapterListQuery = Static<typeof AdapterListQuery>;
 
+/** Why a search matched one adapter: the field that held the term, how, and the value (or an excerpt) holding it. */
+export const AdapterMatch = Type.Object({
+  field: StringEnum(['name', 'trigger', 'tag', 'description']),
+  kind: StringEnum(['exact', 'prefix', 'contains']),
+  value: Type.String(),
+});
+export type AdapterMatch = Static<typeof AdapterMatch>;
+
 export const AdapterPage = Type.Object({
   items: Type.Array(Type.Ref('Adapter')),
+  matches: Type.Optional(
+    Type.Record(Type.String(), AdapterMatch, { description: 'With a search: why each listed adapter matched, by id (absent for one whose match is not shown on a card)' }),
+  ),
   total: Type.Integer({ description: 'All adapters, ignoring filters' }),
   filtered: Type.Integer({ description: 'Adapters matching the filters' }),
   page: Type.Integer(),
   pages: Type.Integer({ description: 'ceil(filtered / per_page); 0 when nothing matches' }),
   per_page: Type.Integer(),
 });
-export type AdapterPage = { items: Adapter[]; total: number; filtered: number; page: number; pages: number; per_page: number };
+export type AdapterPage = { items: Adapter[]; matches?: Record<string, AdapterMatch>; total: number; filtered: number; page: number; pages: number; per_page: number };
 
 export const TagList = Type.Object({ tags: StrList });
 export type TagList = Static<typeof TagList>;
@@ -224,6 +241,7 @@ export const BULK_ACTIONS = [
   'unfavorite',
   'add_tags',
   'remove_tags',
+  'set_nsfw_level',
 ] as const;
 export type BulkAction = (typeof BULK_ACTIONS)[number];
 
@@ -232,6 +250,8 @@ export const BulkRequest = Type.Object(
     action: StringEnum(BULK_ACTIONS),
     lora_ids: Type.Array(Type.String({ maxLength: 200 }), { maxItems: 100_000 }),
     tags: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 200 }), { maxItems: 100 })),
+    /** For set_nsfw_level: CivitAI's scale (1 PG, 2 PG-13, 4 R, 8 X, 16 XXX; 0 unrated). */
+    nsfw_level: Type.Optional(Type.Integer({ minimum: 0, maximum: 255 })),
   },
   { additionalProperties: false },
 );

@@ -22,8 +22,10 @@ export const ExportConfig = Type.Object({
   generation_range: Type.Optional(Type.String({ default: 'all', maxLength: 40, description: '"all", or anything else to apply date_from/date_to to results' })),
   date_from: Type.Optional(Nullable(DateLike)),
   date_to: Type.Optional(Nullable(DateLike)),
-  user_data: Type.Optional(Type.Boolean({ default: false, description: 'Include recipes' })),
-  system_config: Type.Optional(Type.Boolean({ default: false, description: 'Include the server settings' })),
+  user_data: Type.Optional(
+    Type.Boolean({ default: false, description: 'Include user-data.json (ratings, favourites, notes) and the generation history (as generations does)' }),
+  ),
+  system_config: Type.Optional(Type.Boolean({ default: false, description: 'Include the server settings, less secrets (API keys, passwords)' })),
   analytics: Type.Optional(Type.Boolean({ default: false })),
   format: Type.Optional(Type.String({ default: 'zip', maxLength: 20 })),
   compression: Type.Optional(StringEnum(COMPRESSION_LEVELS, { description: 'none: store everything; maximum: deflate LoRA files too' })),
@@ -49,6 +51,7 @@ export const ExportEstimate = Type.Object({
   adapter_count: Type.Integer(),
   file_count: Type.Integer(),
   result_count: Type.Integer(),
+  approximate: Type.Optional(Type.Boolean({ description: 'From the sizes the catalogue records, without reading the disk' })),
 });
 export type ExportEstimate = Static<typeof ExportEstimate>;
 
@@ -69,11 +72,20 @@ export const ImportConfig = Type.Object({
   decisions: Type.Optional(
     Type.Record(Type.String({ maxLength: 200 }), StringEnum(CONFLICT_DECISIONS), { description: 'Per archive adapter id: how to resolve its conflict' }),
   ),
-  import_settings: Type.Optional(Type.Boolean({ description: 'Apply the archive settings (default: only in replace mode)' })),
+  import_settings: Type.Optional(
+    Type.Boolean({ description: 'Replace settings set here with the archive\'s (default: only in replace mode); settings not set here are always added' }),
+  ),
+  overwrite_user_data: Type.Optional(
+    Type.Boolean({ description: 'Replace ratings, favourites and notes set here with the archive\'s (default: only in replace mode); unset ones are always filled' }),
+  ),
 });
 export type ImportConfig = Static<typeof ImportConfig>;
 
 export const IMPORT_ADAPTER_STATUSES = ['created', 'updated', 'renamed', 'skipped', 'unchanged', 'deleted', 'validated', 'conflict'] as const;
+
+/** One field that differs between the archive and this catalogue (values as text, long ones cut). */
+export const ImportFieldDifference = Type.Object({ field: Type.String(), archive: NStr, current: NStr });
+export type ImportFieldDifference = Static<typeof ImportFieldDifference>;
 
 export const ImportConflict = Type.Object({
   archive_id: Type.String(),
@@ -82,6 +94,11 @@ export const ImportConflict = Type.Object({
   reason: StringEnum(['same_id', 'same_name_version', 'file_differs']),
   existing_id: NStr,
   path: NStr,
+  differences: Type.Optional(
+    Type.Array(ImportFieldDifference, {
+      description: 'same_id and same_name_version: the fields a person could have changed that differ (derived ones such as hashes and updated_at never count)',
+    }),
+  ),
 });
 export type ImportConflict = Static<typeof ImportConflict>;
 

@@ -52,6 +52,8 @@ export const ActivityItem = Type.Object({
   kind: Type.String(),
   progress: Type.Number(),
   error: NStr,
+  /** The same in plain words for people ("Generated 4 images: “a fox…”"); `message` keeps the original's wording. */
+  summary: Type.Optional(Type.String()),
 });
 export type ActivityItem = Static<typeof ActivityItem>;
 
@@ -90,11 +92,17 @@ export type BackendHealthReport = Static<typeof BackendHealthReport>;
 export const SystemStatus = Type.Object({
   gpu_available: Type.Boolean(),
   queue_length: Int,
-  status: StringEnum(['healthy', 'warning'] as const),
+  /** "degraded" while the database or Redis does not answer (the reasons are in `warnings`). */
+  status: StringEnum(['healthy', 'warning', 'degraded'] as const),
   gpu_status: Type.String(),
-  /** GPU memory in MiB, summed over GPUs; null without a GPU (never system RAM). */
-  memory_used: NNum,
-  memory_total: NNum,
+  /**
+   * GPU memory in MiB, summed over GPUs; 0 without a GPU (there is none to use). Never system RAM, and never null:
+   * the original client's schema refuses null here, and acceptance case 28 wants both keys.
+   */
+  memory_used: Type.Number(),
+  memory_total: Type.Number(),
+  /** Why the status is "degraded"; empty otherwise. */
+  degraded_reasons: Type.Array(Type.String()),
   active_workers: Int,
   backend: StringEnum(['redis', 'in-process'] as const),
   queue_eta_seconds: NNum,

@@ -281,7 +281,11 @@ export const GenerationResultSummary = Type.Object(
     favorite_updated_at: NStr,
     images: Type.Array(ResultImage),
     adapters: Type.Array(UsedAdapter),
+    /** The recipe this generation was queued from (recipes' "queue variations"). */
+    recipe_id: Type.Optional(NStr),
     error: NStr,
+    /** The job's own status (`cancelled` and `failed` both show as `failed` in `status`, the original's vocabulary). */
+    raw_status: Type.Optional(Type.String()),
   },
   { $id: 'GenerationResultSummary' },
 );
@@ -315,6 +319,24 @@ export const BackendInfo = Type.Object({
 export type BackendInfo = Static<typeof BackendInfo>;
 /** `{sdnext: bool}` as in the original (configured or not), the same for comfyui, plus `backends` with a reachability probe. */
 export const BackendList = Type.Object({ sdnext: Type.Boolean(), comfyui: Type.Boolean(), backends: Type.Array(BackendInfo) });
+
+/**
+ * What the generation form offers for one server: the defaults in force (Settings → Generation) and the samplers,
+ * schedulers and checkpoints the server itself lists. Lists are empty when the server does not answer (`available`).
+ */
+export const BackendOptions = Type.Object({
+  backend: Type.String(),
+  available: Type.Boolean(),
+  error: NStr,
+  defaults: Type.Object({ steps: Type.Integer(), sampler_name: Type.String(), cfg_scale: Type.Number() }),
+  samplers: Type.Array(Type.String()),
+  schedulers: Type.Array(Type.String()),
+  checkpoints: Type.Array(Type.String()),
+  /** The checkpoint the server has loaded (A1111) or uses by default (ComfyUI), when known. */
+  current_checkpoint: NStr,
+});
+export type BackendOptions = Static<typeof BackendOptions>;
+export const BackendNameParams = Type.Object({ name: Type.String({ minLength: 1, maxLength: 64 }) });
 
 /** Generation server settings as the web page edits them. Secrets are never returned (`password_set` only). */
 export const GenerationSettings = Type.Object({

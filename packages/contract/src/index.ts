@@ -7,4 +7,6 @@ export * from './library.ts';
 export * from './archive.ts';
 export * from './generation.ts';
 export * from './dashboard.ts';
+export * from './analytics.ts';
 export * from './recommendations.ts';
+export * from './recipes.ts';

@@ -12,6 +12,8 @@ export const JobProgress = Type.Object({
   total_steps: Type.Optional(Nullable(Type.Integer())),
   eta_seconds: Type.Optional(Nullable(Type.Number())),
   message: Type.Optional(Nullable(Type.String())),
+  /** True while the amount of work is still unknown (a scan still finding files): show activity, not a percentage. */
+  indeterminate: Type.Optional(Type.Boolean()),
   /** A small preview image (data URL or API URL) while generating. */
   preview: Type.Optional(Nullable(Type.String())),
 });

@@ -1,5 +1,6 @@
 import { Type, type Static } from 'typebox';
 import { JsonObject, Nullable, StringEnum } from './common.ts';
+import type { Job } from './jobs.ts';
 
 const Str = Type.String();
 const NStr = Nullable(Type.String());
@@ -126,8 +127,10 @@ export const LibraryStatus = Type.Object({
     detail: Type.Optional(Nullable(Str)),
   }),
   last_scan: Nullable(ScanSummary),
+  /** The scan waiting or running now (the one at start-up, a watcher's, a user's), so a page can show its progress. */
+  active_scan: Type.Optional(Nullable(Type.Ref('Job'))),
 });
-export type LibraryStatus = Static<typeof LibraryStatus>;
+export type LibraryStatus = Static<typeof LibraryStatus> & { active_scan?: Job | null };
 
 export const LibraryIssues = Type.Object({ issues: Type.Array(LibraryIssue) });
 export type LibraryIssues = Static<typeof LibraryIssues>;

@@ -1,6 +1,14 @@
 import { Type, type Static } from 'typebox';
 
-export const Health = Type.Object({ status: Type.String(), service: Type.Optional(Type.String()) });
+/**
+ * `GET /health`: 200 while the process serves. `status` is "ok", or "degraded" while a service it needs (the
+ * database, Redis) does not answer, with the reasons; it recovers by itself, so a restart would not help.
+ */
+export const Health = Type.Object({
+  status: Type.String(),
+  service: Type.Optional(Type.String()),
+  reasons: Type.Optional(Type.Array(Type.String())),
+});
 export type Health = Static<typeof Health>;
 
 /** What the SPA needs to find the API. Never carries the API key (the original leaked it). */

@@ -4,7 +4,10 @@
  * entry (SHA-256 in the manifest) and our import verifies every hash, stages, fsyncs and commits; zip/unzip do
  * neither. Peak RSS shows the archive is streamed, never held in memory.
  *
- *   npm run bench:archive [-- --size-mb 2048 --files 32 --rounds 2]
+ *   npm run bench:archive [-- --size-mb 2048 --files 32 --rounds 2 --adapters 2000 --only files|metadata]
+ *
+ * The metadata case (archive-metadata.ts) catalogues `--adapters` small LoRAs and times the export estimate, a
+ * metadata-only export (file and HTTP) and a metadata backup: there the cost per file, not per byte, decides.
  *
  * Needs `zip` and `unzip` (apt-get install -y zip unzip). Everything is written to a temp dir and deleted.
  */
@@ -18,10 +21,19 @@ import { pino } from 'pino';
 import { buildApp } from '../src/app.ts';
 import { loadConfig } from '../src/config.ts';
 import { createContainer, type Container } from '../src/container.ts';
+import { metadataCase, seedMetadataLibrary } from './archive-metadata.ts';
+import { createPostgresDatabase } from '../test/support/services.ts';
 import { table } from './support.ts';
 
 const { values } = parseArgs({
-  options: { 'size-mb': { type: 'string', default: '2048' }, files: { type: 'string', default: '32' }, rounds: { type: 'string', default: '2' } },
+  options: {
+    'size-mb': { type: 'string', default: '2048' },
+    files: { type: 'string', default: '32' },
+    rounds: { type: 'string', default: '2' },
+    adapters: { type: 'string', default: '2000' },
+    only: { type: 'string', default: '' },
+    postgres: { type: 'boolean', default: false },
+  },
 });
 const ROUNDS = Number(values.rounds);
 const SIZE = Number(values['size-mb']) * 1024 * 1024;
@@ -87,13 +99,45 @@ function runAsync(cmd: string, args: string[], cwd: string): Promise<void> {
   });
 }
 
-async function open(root: string, library: string): Promise<Container> {
-  return createContainer(loadConfig({ DATA_DIR: path.join(root, 'data'), LORA_PATHS: library, LOG_LEVEL: 'silent' }, root), {
+async function open(root: string, library: string, databaseUrl?: string): Promise<Container> {
+  const env = { DATA_DIR: path.join(root, 'data'), LORA_PATHS: library, LOG_LEVEL: 'silent', ...(databaseUrl ? { DATABASE_URL: databaseUrl } : {}) };
+  return createContainer(loadConfig(env, root), {
     logger: pino({ level: 'silent' }),
   });
 }
 
+/** The metadata case on a library of its own. */
+async function metadataMain(): Promise<void> {
+  need('curl');
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'lm-bench-archive-meta-'));
+  try {
+    const library = path.join(tmp, 'library');
+    const count = Number(values.adapters);
+    process.stdout.write(`cataloguing ${count} small LoRAs (weights, .civitai.info, preview each)… `);
+    // --postgres: the machine's PostgreSQL (TEST_POSTGRES_URL), where each query is a round trip.
+    const pg = values.postgres ? await createPostgresDatabase() : null;
+    const container = await open(path.join(tmp, 'source'), library, pg?.url);
+    await seedMetadataLibrary(container, library, count);
+    process.stdout.write('done\n');
+    const app = await buildApp(container);
+    await app.listen({ host: '127.0.0.1', port: 0 });
+    const port = (app.server.address() as { port: number }).port;
+    try {
+      const rows = await metadataCase(container, tmp, port, ROUNDS, (args) => runAsync('curl', args, tmp));
+      process.stdout.write(`\n${count} LoRAs, metadata case on ${pg ? 'PostgreSQL' : 'SQLite'}, best of ${ROUNDS}\n`);
+      process.stdout.write(`${table(['operation', 'seconds', ''], rows.map((r) => [r.label, r.seconds, r.detail]))}\n`);
+    } finally {
+      await app.close();
+      await container.close();
+      await pg?.drop();
+    }
+  } finally {
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
 async function main() {
+  if (values.only === 'metadata') return;
   need('zip');
   need('unzip');
   need('curl');
@@ -213,3 +257,4 @@ async function main() {
 }
 
 await main();
+if (values.only !== 'files') await metadataMain();

@@ -2,8 +2,10 @@
  * bench:queue — jobs per second through the whole queue pipeline with an instant handler: enqueue (job row + event +
  * hand-off) → claim → run → finish → events, until every job has succeeded. Embedded (SQLite + in-process queue) and
  * scaled (BullMQ + Redis pub/sub, when Redis answers). Budget (DESIGN §10): ≥ 200 jobs/s embedded.
+ * Then, when redis-server is installed, the scaled deployment: one enqueuing process and two worker processes on a
+ * private redis-server, steady and through a Redis restart (queue-scaled.ts).
  *
- *   npm run bench:queue [-- --jobs 2000 --concurrency 4 --clients 16]
+ *   npm run bench:queue [-- --jobs 2000 --concurrency 4 --clients 16 --restart-rate 100]
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -15,6 +17,8 @@ import { pino } from 'pino';
 import { loadConfig } from '../src/config.ts';
 import { createContainer } from '../src/container.ts';
 import { anyKind } from '../test/support/any-kind-queue.ts';
+import { redisServerInstalled } from '../test/support/redis-server.ts';
+import { runScaledBench } from './queue-scaled.ts';
 import { table } from './support.ts';
 
 const { values } = parseArgs({
@@ -23,6 +27,7 @@ const { values } = parseArgs({
     concurrency: { type: 'string', default: '4' },
     clients: { type: 'string', default: '16' },
     redis: { type: 'string', default: 'redis://127.0.0.1:6379/15' },
+    'restart-rate': { type: 'string', default: '100' },
   },
 });
 const JOBS = Number(values.jobs);
@@ -120,6 +125,20 @@ async function main() {
   const embedded = results[0].jobsPerSecond;
   process.stdout.write(`embedded: ${embedded.toFixed(0)} jobs/s vs budget ≥ ${BUDGET} jobs/s → ${embedded >= BUDGET ? 'PASS' : 'FAIL'}\n`);
   if (embedded < BUDGET) process.exitCode = 1;
+
+  if (!redisServerInstalled()) {
+    process.stdout.write('\nredis-server not installed: the two-worker run is skipped\n');
+    return;
+  }
+  const scaled = await runScaledBench({ jobs: JOBS, clients: CLIENTS, concurrency: CONCURRENCY, restartJobsPerSecond: Number(values['restart-rate']) });
+  process.stdout.write(`\nscaled: 1 enqueuing process + 2 worker processes (concurrency ${CONCURRENCY} each), private redis-server, ${scaled.database}\n\n`);
+  process.stdout.write(
+    `${table(
+      ['phase', 'jobs', 'jobs/s', 'latency p50 ms', 'latency p99 ms', 'recovered in ms', 'lost'],
+      scaled.results.map((r) => [r.phase, String(r.jobs), r.jobsPerSecond, r.p50Ms, r.p99Ms, r.recoverMs === null ? '-' : String(r.recoverMs), String(r.lost)]),
+    )}\n`,
+  );
+  if (scaled.results.some((r) => r.lost > 0)) process.exitCode = 1;
 }
 
 await main();

@@ -1,5 +1,5 @@
 import websocket from '@fastify/websocket';
-import { Adapter, GenerationResultSummary, Job, Problem } from '@lora-manager/contract';
+import { Adapter, GenerationResultSummary, Job, Problem, Recipe } from '@lora-manager/contract';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
 import type { Container } from './container.ts';
 import { registerApiKeyAuth } from './http/auth.ts';
@@ -23,7 +23,9 @@ import { jobRoutes } from './routes/jobs.routes.ts';
 import { libraryRoutes } from './library/routes/library.routes.ts';
 import { progressSocketRoutes } from './routes/progress.ws.ts';
 import { resultRoutes } from './generation/routes/results.routes.ts';
+import { recipeRoutes } from './recipes/routes/recipes.routes.ts';
 import { systemRoutes } from './routes/system.routes.ts';
+import { analyticsRoutes } from './analytics/routes/analytics.routes.ts';
 import { recommendationRoutes } from './recommendations/routes/recommendations.routes.ts';
 
 export const API_PREFIX = '/api/v1';
@@ -49,6 +51,7 @@ export async function buildApp(container: Container): Promise<FastifyInstance> {
   app.addSchema(Problem);
   app.addSchema(Job);
   app.addSchema(GenerationResultSummary);
+  app.addSchema(Recipe);
   app.addHook('onRoute', (route) => {
     // Every route documents its error shape; serialising errors goes through problem.ts either way.
     if (route.schema) route.schema.response = { ...(route.schema.response as object), '4xx': { $ref: 'Problem#' } };
@@ -63,8 +66,9 @@ export async function buildApp(container: Container): Promise<FastifyInstance> {
   await app.register(websocket, { options: { maxPayload: 64 * 1024 } });
 
   // The bootstrap routes are public at the root only; their /api/v1 twins need the key like the rest of the API.
-  await app.register(systemRoutes, { config, public: true });
-  await app.register(systemRoutes, { config, public: false, prefix: API_PREFIX });
+  const health = () => services.systemStatus.health();
+  await app.register(systemRoutes, { config, health, public: true });
+  await app.register(systemRoutes, { config, health, public: false, prefix: API_PREFIX });
   await app.register(authRoutes, { sessions, clock: container.clock, prefix: API_PREFIX });
   await app.register(adapterRoutes, { adapters: services.adapters, prefix: API_PREFIX });
   await app.register(archiveRoutes, {
@@ -91,12 +95,14 @@ export async function buildApp(container: Container): Promise<FastifyInstance> {
   await app.register(deliveriesRoutes, { deliveries: services.deliveries, prefix: API_PREFIX });
   await app.register(generationRoutes, { generation: services.generation, registry: container.backends, settings: services.generationSettings, prefix: API_PREFIX });
   await app.register(resultRoutes, { results: services.results, prefix: API_PREFIX });
+  await app.register(analyticsRoutes, { analytics: services.analytics, prefix: API_PREFIX });
   await app.register(recommendationRoutes, {
     recommendations: services.recommendations,
     feedback: services.recommendationFeedback,
     admin: services.recommendationAdmin,
     prefix: API_PREFIX,
   });
+  await app.register(recipeRoutes, { recipes: services.recipes, recipeUse: services.recipeUse, matcher: services.recipeMatcher, prefix: API_PREFIX });
   await app.register(progressSocketRoutes, { events: container.events, clock: container.clock });
 
   await registerWebApp(app, config.webDistDir);

@@ -59,9 +59,9 @@ describe('loadConfig', () => {
   });
 
   it('reads the library limits: links out off, walks and the watcher bounded by default', () => {
-    expect(loadConfig({}, '/').library).toEqual({ allowLinksOut: false, maxEntries: 1_000_000, maxDepth: 32, watchMaxEntries: 200_000, rescanIntervalMs: 30 * 60_000 });
-    const config = loadConfig({ LIBRARY_ALLOW_LINKS_OUT: 'yes', LIBRARY_MAX_ENTRIES: '500', LIBRARY_MAX_DEPTH: '4', LIBRARY_WATCH_MAX_ENTRIES: '0', LIBRARY_RESCAN_MINUTES: '5' }, '/');
-    expect(config.library).toEqual({ allowLinksOut: true, maxEntries: 500, maxDepth: 4, watchMaxEntries: 0, rescanIntervalMs: 300_000 });
+    expect(loadConfig({}, '/').library).toEqual({ allowLinksOut: false, maxEntries: 1_000_000, maxDepth: 32, watchMaxEntries: 200_000, rescanIntervalMs: 30 * 60_000, scanOnStart: true });
+    const config = loadConfig({ LIBRARY_ALLOW_LINKS_OUT: 'yes', LIBRARY_MAX_ENTRIES: '500', LIBRARY_MAX_DEPTH: '4', LIBRARY_WATCH_MAX_ENTRIES: '0', LIBRARY_RESCAN_MINUTES: '5', LIBRARY_SCAN_ON_START: 'false' }, '/');
+    expect(config.library).toEqual({ allowLinksOut: true, maxEntries: 500, maxDepth: 4, watchMaxEntries: 0, rescanIntervalMs: 300_000, scanOnStart: false });
     expect(() => loadConfig({ LIBRARY_ALLOW_LINKS_OUT: 'maybe', LIBRARY_MAX_ENTRIES: '0' }, '/')).toThrow(/LIBRARY_ALLOW_LINKS_OUT must be true or false[\s\S]*LIBRARY_MAX_ENTRIES must be a whole number/);
   });
 });

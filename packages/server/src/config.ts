@@ -58,6 +58,8 @@ export interface Config {
   delivery: DeliveryConfig;
   archive: ArchiveConfig;
   library: LibraryLimitsConfig;
+  /** Background sampling of CPU, memory, GPU and queue depth for analytics (every serve and worker process). */
+  analytics: AnalyticsConfig;
 }
 
 /**
@@ -75,6 +77,8 @@ export interface LibraryLimitsConfig {
   watchMaxEntries: number;
   /** Time between the periodic rescans of roots too large to watch. */
   rescanIntervalMs: number;
+  /** Queue an incremental scan of every library root when `serve` starts (unchanged files cost one stat each). */
+  scanOnStart: boolean;
 }
 
 /** Generation servers and how generation jobs run (the web page can override the server settings at run time). */
@@ -296,6 +300,15 @@ function readSecretsKey(read: EnvReader): Buffer | null {
 }
 
 /** Parse the environment into a Config, relative paths resolved against `cwd`. Throws ConfigError listing every problem. */
+export interface AnalyticsConfig {
+  /** Seconds between two resource samples; 0 turns sampling off. */
+  sampleIntervalS: number;
+  /** Raw samples older than this are folded into hourly averages. */
+  sampleRawHours: number;
+  /** Samples (raw or hourly) older than this are deleted. */
+  sampleRetentionDays: number;
+}
+
 export function loadConfig(env: Env = process.env, cwd: string = process.cwd()): Config {
   const read = new EnvReader(env);
   const dataDir = path.resolve(cwd, read.string('DATA_DIR', './data'));
@@ -352,6 +365,12 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
       maxDepth: read.int('LIBRARY_MAX_DEPTH', 32, 1, 1000),
       watchMaxEntries: read.int('LIBRARY_WATCH_MAX_ENTRIES', 200_000, 0, 100_000_000),
       rescanIntervalMs: read.int('LIBRARY_RESCAN_MINUTES', 30, 1, 7 * 24 * 60) * 60_000,
+      scanOnStart: read.bool('LIBRARY_SCAN_ON_START') ?? true,
+    },
+    analytics: {
+      sampleIntervalS: read.int('ANALYTICS_SAMPLE_INTERVAL_S', 60, 0, 3600),
+      sampleRawHours: read.int('ANALYTICS_SAMPLE_RAW_HOURS', 48, 1, 24 * 90),
+      sampleRetentionDays: read.int('ANALYTICS_SAMPLE_RETENTION_DAYS', 90, 1, 3650),
     },
     redisPrefix: read.string('REDIS_PREFIX', 'lora-manager'),
     runWorkers: true,

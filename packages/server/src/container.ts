@@ -34,7 +34,9 @@ import { createLibrary, type LibraryCapability } from './library/services/librar
 import { SecretCipher } from './services/secret-cipher.ts';
 import type { SystemProbes } from './services/system-status.service.ts';
 import { createSystem, type SystemServices } from './services/system.module.ts';
+import { createAnalytics, type AnalyticsCapability } from './analytics/services/analytics.module.ts';
 import { createRecommendations, type RecommendationServices } from './recommendations/services/recommendations.module.ts';
+import { createRecipes, type RecipesCapability } from './recipes/services/recipes.module.ts';
 
 /** The composition root: builds the database, repositories and ports, then each capability from its factory. */
 export interface Container {
@@ -45,7 +47,15 @@ export interface Container {
   events: EventBus;
   queue: JobQueue;
   repositories: Repositories;
-  services: { libraryRoots: LibraryRootsService } & LibraryCapability['services'] & ArchiveServices & GenerationCapability['services'] & SystemServices & RecommendationServices;
+  services: { libraryRoots: LibraryRootsService } & LibraryCapability['services'] &
+    ArchiveServices &
+    GenerationCapability['services'] &
+    SystemServices &
+    AnalyticsCapability['services'] &
+    RecommendationServices &
+    RecipesCapability['services'];
+  /** Samples CPU, memory, GPU and queue depth for analytics; `serve` and `worker` start it. */
+  resourceSampler: AnalyticsCapability['sampler'];
   /** Watches the library roots for changes; `serve` starts it when the setting is on. */
   libraryWatcher: LibraryCapability['watcher'];
   backends: GenerationCapability['backends'];
@@ -82,6 +92,7 @@ export async function createContainer(config: Config, overrides: ContainerOverri
     ? await RedisEventBus.connect(config.redisUrl, {
         prefix: config.redisPrefix,
         onListenerError: (error, channel) => logger.error({ err: error, channel }, 'event listener failed'),
+        onDropped: (channel, reason) => logger.warn({ channel, reason }, 'Redis unavailable: events are dropped until it answers (the database keeps the state)'),
       })
     : new InProcessEventBus();
   const lifecycle = new JobLifecycle(repositories.jobs, events, clock, logger.child({ component: 'jobs' }));
@@ -104,6 +115,7 @@ export async function createContainer(config: Config, overrides: ContainerOverri
   // Secrets in the database are sealed with a key kept outside it (SECRETS_KEY, else DATA_DIR/secret.key).
   const secrets = new SecretCipher(config.secretsKey ?? loadOrCreateKeyFile(path.join(config.dataDir, 'secret.key')), logger.child({ component: 'secrets' }));
 
+  const analytics = createAnalytics({ config, db: database.db, clock, logger, probes: overrides.probes });
   // Recommendation features follow every committed adapter change, whoever made it; a failure there is logged, never
   // the writer's failure (the next read of the index catches up whatever was missed).
   const recommendations = createRecommendations({ database, repositories, clock, logger });
@@ -112,8 +124,19 @@ export async function createContainer(config: Config, overrides: ContainerOverri
       () => undefined,
       (err: unknown) => logger.warn({ err, adapters: ids.length }, 'recommendation features not updated'),
     );
-  const archive = createArchive({ config, repositories, queue, libraryRoots, clock, logger, onAdaptersChanged });
-  const generation = await createGeneration({ config, repositories, queue, secrets, clock });
+  const archive = createArchive({
+    config,
+    repositories,
+    queue,
+    libraryRoots,
+    clock,
+    logger,
+    onAdaptersChanged,
+    onHistoryImported: () => analytics.services.usageRecorder.rebuild(),
+  });
+  // Roll-ups are filled from the jobs already there the first time a database meets them (after migration 0008).
+  if (await analytics.services.usageRecorder.ensureRollups()) logger.info('analytics roll-ups built from existing jobs');
+  const generation = await createGeneration({ config, repositories, queue, secrets, clock, resultFeedback: analytics.services.usageRecorder });
   const system = createSystem({
     config,
     repositories,
@@ -125,11 +148,32 @@ export async function createContainer(config: Config, overrides: ContainerOverri
     clock,
   });
   const library = await createLibrary({ config, database, repositories, queue, libraryRoots, secrets, clock, logger, onAdaptersChanged });
-  const services: Container['services'] = { libraryRoots, ...library.services, ...archive, ...generation.services, ...system, ...recommendations };
+  const recipes = createRecipes({
+    config,
+    database,
+    repositories,
+    queue,
+    events,
+    results: generation.services.results,
+    generator: generation.services.generation,
+    civitaiEnabled: async () => (await library.services.librarySettings.values()).civitaiEnabled,
+    clock,
+    logger,
+  });
+  const services: Container['services'] = {
+    libraryRoots,
+    ...library.services,
+    ...archive,
+    ...generation.services,
+    ...system,
+    ...analytics.services,
+    ...recommendations,
+    ...recipes.services,
+  };
 
   // Every job kind is registered here, on the queue, so `serve` and `worker` run the same set of handlers.
   registerLibraryJobs(queue, library.jobRunner);
-  queue.register(JOB_KINDS.generation, generationHandler(generation.runners.generation), {
+  queue.register(JOB_KINDS.generation, generationHandler(generation.runners.generation, analytics.services.usageRecorder), {
     concurrency: config.generation.concurrency,
     maxAttempts: config.generation.maxAttempts,
     backoffMs: config.generation.backoffMs,
@@ -155,11 +199,14 @@ export async function createContainer(config: Config, overrides: ContainerOverri
     repositories,
     services,
     libraryWatcher,
+    resourceSampler: analytics.sampler,
     backends: generation.backends,
     outputs: generation.outputs,
     async close() {
       await libraryWatcher.end();
+      await recipes.stop();
       services.backupScheduler.stop();
+      await analytics.sampler.stop();
       await queue.close();
       await events.close();
       if (redis) await closeRedis(redis);
@@ -185,6 +232,15 @@ function createRepositories(database: AppDatabase) {
 async function connectRedis(url: string, logger: Logger) {
   await checkRedis(url);
   const redis = openRedis(url, 'lora-manager:queue');
-  redis.on('error', (error) => logger.warn({ err: error }, 'Redis connection error'));
+  // Once per outage: ioredis reports every reconnect attempt as an error.
+  let reported = false;
+  redis.on('error', (error) => {
+    if (!reported) logger.warn({ err: error }, 'Redis connection error: reconnecting (jobs wait in the database meanwhile)');
+    reported = true;
+  });
+  redis.on('ready', () => {
+    if (reported) logger.info('Redis connection ready again');
+    reported = false;
+  });
   return redis;
 }

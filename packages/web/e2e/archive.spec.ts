@@ -15,6 +15,10 @@ test('export a selection, check an archive, resolve its conflict, import it and 
   await request.patch(`/api/v1/adapters/${ids['Archive Ink']}`, { data: { notes: 'edited after the export' } });
 
   await page.goto('/archive');
+  // Metadata is the default: the LoRA files (hundreds of GB in a real library) are ticked only on purpose.
+  await expect(page.getByRole('checkbox', { name: 'LoRA files (large)' })).not.toBeChecked();
+  // The shell's job tray is on every page.
+  await expect(page.getByTestId('job-tray')).toHaveAccessibleName(/^Jobs: /);
   // Export from the page: a tag filter, the live estimate, the job's progress, then a download.
   const tags = page.getByTestId('export-tags');
   await tags.getByRole('button').click();
@@ -34,9 +38,17 @@ test('export a selection, check an archive, resolve its conflict, import it and 
   await page.getByRole('button', { name: 'Check' }).click();
   await expect(page.getByText('Conflicts (1 without a choice)')).toBeVisible();
   await expect(page.getByRole('button', { name: 'Import', exact: true })).toBeDisabled();
+  // The conflict says what differs: the notes edited since, not the derived fields (updated_at, hashes).
+  const differences = page.getByTestId('conflict-differences');
+  await expect(differences).toContainText('notes');
+  await expect(differences).toContainText('edited after the export');
+  await expect(differences).not.toContainText('updated_at');
+  // "Apply to all" sits next to the table; a choice per row still overrides it.
+  await page.getByTestId('conflict-apply-all').getByRole('button', { name: 'Skip' }).click();
+  await expect(page.getByText('Conflicts (0 without a choice)')).toBeVisible();
   await shot(page, 'archive-conflict');
   await page.getByTestId('conflict-choice').click();
-  await page.getByText('Rename', { exact: true }).click();
+  await page.locator('.n-base-select-option').getByText('Rename', { exact: true }).click();
   await page.getByRole('button', { name: 'Import', exact: true }).click();
   // One result per archive: the check's findings give way to the import's report (once rendered twice).
   await expect(page.getByTestId('import-result')).toHaveCount(1, { timeout: 30_000 });
@@ -52,5 +64,11 @@ test('export a selection, check an archive, resolve its conflict, import it and 
   await expect(table.getByText('Metadata', { exact: true })).toBeVisible({ timeout: 30_000 });
   await expect(table.getByText('Metadata (pre-import)')).toBeVisible();
   await shot(page, 'archive-backups');
+
+  // The tray lists running jobs from any page; with none running it says so.
+  await page.goto('/library');
+  await page.getByTestId('job-tray').click();
+  await expect(page.getByTestId('job-tray-list')).toBeVisible();
+  await expect(page.getByTestId('job-tray-list')).toContainText(/No running jobs|running job|Library scan|Hashing/);
   expect(errors).toEqual([]);
 });

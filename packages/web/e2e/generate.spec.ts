@@ -91,4 +91,68 @@ test('cancel a queued generation', async ({ page, request }) => {
   await expect(item).toHaveCount(0);
   const jobs = (await (await request.get('/api/v1/jobs', { params: { kind: 'generation', status: 'cancelled' } })).json()) as { total: number };
   expect(jobs.total).toBeGreaterThanOrEqual(1);
+  // History says cancelled, not a red "failed".
+  await page.getByTestId('nav-history').click();
+  await page.getByTestId('history-search').locator('input').fill('a long cancelled render');
+  const tile = page.getByTestId('history-item').first();
+  await expect(tile).toContainText('cancelled');
+  await expect(tile).not.toContainText('failed');
+});
+
+test("the form takes the server's defaults and lists; a batch shows as a batch with each image's seed", async ({ page }) => {
+  const errors: string[] = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  await page.goto('/generate');
+  // The A1111 test server's defaults (Settings → Generation) and its own sampler list, not a list written into the page.
+  await expect(page.getByTestId('generate-reset-defaults')).toContainText('20 steps, DPM++ 2M, CFG 7');
+  await expect(page.getByText('Steps: 20')).toBeVisible();
+  await page.getByTestId('generate-sampler').click();
+  await expect(page.locator('.n-base-select-option')).toHaveText(['Euler', 'DPM++ 2M']);
+  await page.keyboard.press('Escape');
+
+  await page.getByTestId('generate-prompt').locator('textarea').fill('a batch of two foxes');
+  await page.getByTestId('generate-batch-size').locator('input').fill('2');
+  await page.getByTestId('generate-batch-size').locator('input').blur();
+  await page.getByTestId('generate-queue').click();
+  await expect(page.getByTestId('queue-item').filter({ hasText: 'a batch of two foxes' })).toHaveCount(0, { timeout: 30_000 });
+  const latest = page.getByTestId('recent-results').locator('a').first();
+  await expect(latest.getByTestId('batch-count')).toHaveText('2 images');
+  await expect(latest.locator('img')).toHaveCount(2);
+  await shot(page, 'generate-batch');
+
+  // The latest result opens in History's viewer; each image of the batch carries its own seed.
+  await latest.click();
+  await expect(page).toHaveURL(/\/history\?open=/);
+  const detail = page.getByTestId('result-detail');
+  await expect(detail).toContainText('a batch of two foxes');
+  const seeds = await detail.getByTestId('result-image-seed').allTextContents();
+  expect(seeds).toHaveLength(2);
+  expect(new Set(seeds).size).toBe(2);
+  await detail.getByTestId('result-batch').locator('button').nth(1).click();
+  await expect(detail.getByTestId('result-seed')).toHaveText(seeds[1]);
+  await shot(page, 'history-batch-detail');
+  await page.keyboard.press('Escape');
+  await expect(page.getByTestId('history-item').first().getByTestId('batch-count')).toHaveText('2 images');
+  expect(errors).toEqual([]);
+});
+
+test('warns before sending to a server that is not answering, and sends only when asked', async ({ page, request }) => {
+  // A ComfyUI at a port nothing listens on.
+  await request.put('/api/v1/generation/settings', { data: { comfyui: { base_url: 'http://127.0.0.1:9' } } });
+  try {
+    await page.goto('/generate');
+    await page.getByTestId('generate-backend').click();
+    await page.locator('.n-base-select-option').filter({ hasText: 'comfyui (not answering)' }).click();
+    await page.getByTestId('generate-prompt').locator('textarea').fill('a fox for a server that is down');
+    await expect(page.getByTestId('generate-server-down')).toContainText('comfyui is not answering');
+    await page.getByTestId('generate-queue').click();
+    await expect(page.getByTestId('generate-send-anyway')).toHaveText('Queue anyway');
+    await shot(page, 'generate-server-down');
+    await page.getByRole('button', { name: "Don't send" }).click();
+    await expect(page.getByTestId('generate-send-anyway')).toHaveCount(0);
+    await expect(page.getByTestId('queue-item').filter({ hasText: 'a fox for a server that is down' })).toHaveCount(0);
+  } finally {
+    await request.put('/api/v1/generation/settings', { data: { comfyui: { base_url: null } } });
+    await page.evaluate(() => localStorage.setItem('lora-manager.generate.backend', 'sdnext'));
+  }
 });

@@ -1,5 +1,6 @@
 /// <reference types="node" />
-import { expect, test } from '@playwright/test';
+import AxeBuilder from '@axe-core/playwright';
+import { expect, test, type Page } from '@playwright/test';
 import { seedLibrary, shot, type SeedAdapter } from './support/library.ts';
 
 const STYLES = ['ink', 'neon', 'watercolor', 'pastel', 'noir', 'pixel'];
@@ -65,7 +66,7 @@ test('filters, list view, bulk selection and bulk actions', async ({ page, reque
   await expect(count).toContainText(`${matching.filtered} of ${total}`);
   await shot(page, 'library-filters');
 
-  await page.getByTestId('view-list').click();
+  await chooseView(page, 'Dense list');
   const rows = page.getByTestId('adapter-card');
   await rows.nth(0).locator('input[type=checkbox]').click();
   await rows.nth(2).locator('input[type=checkbox]').click({ modifiers: ['Shift'] });
@@ -84,15 +85,157 @@ test('filters, list view, bulk selection and bulk actions', async ({ page, reque
   await shot(page, 'help-overlay');
 });
 
+/** Pick a card size or the dense list from the library's view menu. */
+async function chooseView(page: Page, label: string): Promise<void> {
+  await page.getByTestId('library-view').click();
+  await page.locator('.n-base-select-option').filter({ hasText: new RegExp(`^${label}$`) }).click();
+  await expect(page.locator('.n-base-select-menu:visible')).toHaveCount(0);
+}
+
+/** Cards wholly on screen (the grid renders a few rows beyond it). */
+async function cardsOnScreen(page: Page): Promise<number> {
+  return page.evaluate(
+    () =>
+      [...document.querySelectorAll('[data-testid=adapter-card]')].filter((e) => {
+        const r = e.getBoundingClientRect();
+        return r.top >= 0 && r.bottom <= innerHeight && r.width > 0;
+      }).length,
+  );
+}
+
+/**
+ * Serious and critical accessibility problems axe finds in one part of the page as it is now (the library's own
+ * views: the shell around them is checked by the suite that visits every page).
+ */
+async function seriousViolations(page: Page, selector: string): Promise<string[]> {
+  const { violations } = await new AxeBuilder({ page }).include(selector).analyze();
+  return violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(' ')).slice(0, 3).join(', ')}`);
+}
+
+test('card sizes and the dense list; ranked search that says why; nothing nested or unnamed', async ({ page }) => {
+  await page.goto('/library');
+  await expect(page.getByTestId('adapter-card').first()).toBeVisible();
+  await chooseView(page, 'Large cards');
+  await expect.poll(() => cardsOnScreen(page)).toBeGreaterThan(0);
+  const large = await cardsOnScreen(page);
+  await chooseView(page, 'Comfortable cards');
+  await expect.poll(() => cardsOnScreen(page)).toBeGreaterThan(large);
+  const comfortable = await cardsOnScreen(page);
+  // The default density shows clearly more than the ten cards a 1440×900 screen used to.
+  expect(comfortable).toBeGreaterThanOrEqual(15);
+  await shot(page, 'library-comfortable');
+  await chooseView(page, 'Compact cards');
+  await expect.poll(() => cardsOnScreen(page)).toBeGreaterThan(comfortable);
+  await shot(page, 'library-compact');
+  // The base model badge sits at the card's edge, not pushed in by a hidden checkbox.
+  const card = page.getByTestId('adapter-card').filter({ hasText: 'Inkwash Style' });
+  const [cardBox, badgeBox] = [await card.boundingBox(), await card.getByTestId('card-base-model').boundingBox()];
+  expect(badgeBox!.x - cardBox!.x).toBeLessThan(10);
+  // The choice survives a reload.
+  await page.reload();
+  await expect(page.getByTestId('library-view')).toContainText('Compact cards');
+  await chooseView(page, 'Comfortable cards');
+
+  // Ranked search: names starting with the term first; a trigger-word match says so on its card.
+  await page.getByTestId('library-search').locator('input').fill('inkportrait');
+  await expect(page.getByTestId('adapter-card')).toHaveCount(1);
+  await expect(page.getByTestId('adapter-card').getByTestId('card-match')).toHaveText('trigger word: inkportrait');
+  await page.getByTestId('library-search').locator('input').fill('ink');
+  await expect(page.getByTestId('adapter-card').first().getByTestId('card-match')).toHaveText('name starts with it');
+  await expect(page.getByTestId('library-sort')).toContainText('Best match');
+  await shot(page, 'library-search-ranked');
+
+  expect(await seriousViolations(page, '.library')).toEqual([]);
+  await chooseView(page, 'Dense list');
+  await expect(page.getByTestId('adapter-card').first()).toBeVisible();
+  expect(await seriousViolations(page, '.library')).toEqual([]);
+  // The other theme too.
+  await page.getByTestId('theme-toggle').click();
+  expect(await seriousViolations(page, '.library')).toEqual([]);
+  await chooseView(page, 'Comfortable cards');
+  expect(await seriousViolations(page, '.library')).toEqual([]);
+
+  // Compose's "add a LoRA" box ranks the same way and says why too.
+  await page.goto('/compose');
+  await page.getByTestId('compose-add').click();
+  await page.keyboard.type('inkportrait');
+  await expect(page.locator('.n-base-select-option').filter({ hasText: 'Ink Portrait' })).toContainText('trigger word: inkportrait');
+  await page.keyboard.press('Escape');
+});
+
+test('the detail panel has a URL; trigger words copy; clearing a rating can be undone; NSFW levels are settable', async ({ page, request, context }) => {
+  await context.grantPermissions(['clipboard-read', 'clipboard-write']);
+  const id = ids['Ink Portrait'];
+  await request.patch(`/api/v1/adapters/${id}`, { data: { rating: 3, nsfw_level: 1 } });
+  await page.goto('/library?q=portrait');
+  await page.getByTestId('adapter-card').filter({ hasText: 'Ink Portrait' }).getByTestId('card-open').click();
+  const detail = page.getByTestId('adapter-detail');
+  await expect(detail).toBeVisible();
+  await expect(page).toHaveURL(new RegExp(`open=${id}`));
+  // A bookmark (or reload) opens it again; Back closes it.
+  await page.reload();
+  await expect(detail).toContainText('inkportrait');
+  expect(await seriousViolations(page, '.n-drawer')).toEqual([]);
+  await page.goto('/library?q=portrait');
+  await page.getByTestId('adapter-card').filter({ hasText: 'Ink Portrait' }).getByTestId('card-open').click();
+  await expect(detail).toBeVisible();
+  await page.goBack();
+  await expect(detail).toBeHidden();
+  await expect(page).toHaveURL(/q=portrait/);
+  await page.goForward();
+  await expect(detail).toBeVisible();
+
+  // Trigger words are copy buttons.
+  await detail.getByTestId('detail-trigger').first().click();
+  await expect(page.getByText('Copied “inkportrait”')).toBeVisible();
+  expect(await page.evaluate(() => navigator.clipboard.readText())).toBe('inkportrait');
+
+  // Clicking the current star clears the rating, says so, and Undo puts it back.
+  await detail.getByTestId('detail-rating').locator('.n-rate__item').nth(2).click();
+  await expect(page.getByTestId('rating-cleared')).toBeVisible();
+  await expect.poll(async () => (await (await request.get(`/api/v1/adapters/${id}`)).json()).adapter.rating).toBeNull();
+  await shot(page, 'library-rating-undo');
+  await page.getByTestId('rating-undo').click();
+  await expect.poll(async () => (await (await request.get(`/api/v1/adapters/${id}`)).json()).adapter.rating).toBe(3);
+
+  // The NSFW level is the user's to set: here, and for a selection.
+  await detail.getByTestId('detail-nsfw').click();
+  await page.locator('.n-base-select-option').filter({ hasText: /^R$/ }).click();
+  await expect.poll(async () => (await (await request.get(`/api/v1/adapters/${id}`)).json()).adapter.nsfw_level).toBe(4);
+  await page.keyboard.press('Escape');
+  await expect(detail).toBeHidden();
+  await page.goto('/library?q=ink');
+  await chooseView(page, 'Dense list');
+  const rows = page.getByTestId('adapter-card');
+  await rows.nth(0).locator('input[type=checkbox]').click();
+  await rows.nth(1).locator('input[type=checkbox]').click();
+  await page.getByTestId('bulk-more').click();
+  await page.locator('.n-dropdown-option').filter({ hasText: 'NSFW level' }).hover();
+  await page.locator('.n-dropdown-option').filter({ hasText: /^XXX$/ }).click();
+  await expect(page.getByText('2 LoRAs rated XXX')).toBeVisible();
+  await expect.poll(async () => (await (await request.get(`/api/v1/adapters/${id}`)).json()).adapter.nsfw_level).toBe(16);
+  await page.keyboard.press('Escape');
+  await chooseView(page, 'Comfortable cards');
+});
+
 test('keyboard navigation opens and favourites the focused LoRA', async ({ page, request }) => {
   await page.goto('/library?q=neon+alley');
   await expect(page.getByTestId('adapter-card')).toHaveCount(1);
   await page.keyboard.press('ArrowRight');
   await page.keyboard.press('f');
   await expect.poll(async () => (await (await request.get(`/api/v1/adapters/${ids['Neon Alley']}`)).json()).adapter.favorite).toBe(true);
+  // The keyboard cursor is a ring of its own; once the panel closes the card keeps a quieter "last opened" mark.
+  const card = page.getByTestId('adapter-card');
+  await expect(card).toHaveClass(/focused/);
   await page.keyboard.press('Enter');
   await expect(page.locator('.n-drawer')).toContainText('Neon Alley');
   await expect(page.getByTestId('adapter-detail')).toContainText('background');
+  await page.keyboard.press('Escape');
+  await expect(page.getByTestId('adapter-detail')).toBeHidden();
+  await card.getByTestId('card-open').click();
+  await page.keyboard.press('Escape');
+  await expect(card).toHaveClass(/last-opened/);
+  await expect(card).not.toHaveClass(/focused/);
 });
 
 test('empty results say what to do; light theme and phone layout', async ({ page, browser }) => {

@@ -30,8 +30,13 @@ pg.types.setTypeParser(20, (v) => Number(v));
  */
 export function openDatabase(url: string, onIdleError: (error: Error) => void = () => undefined): AppDatabase {
   if (url.startsWith('postgres://') || url.startsWith('postgresql://')) {
-    const pool = new pg.Pool({ connectionString: url, max: 10 });
+    // A server that is restarting refuses at once; one that does not answer fails a request after 3 s instead of
+    // holding it (and the pool) until the operating system gives the connection up.
+    const pool = new pg.Pool({ connectionString: url, max: 10, connectionTimeoutMillis: 3000 });
     pool.on('error', onIdleError);
+    // A connection can also drop while checked out between two queries (a restart, terminated backends): pg then
+    // emits 'error' on the client, which without a listener ends the process. The query in flight fails on its own.
+    pool.on('connect', (client) => client.on('error', onIdleError));
     return wrap(new PostgresDialect({ pool }), 'postgres');
   }
   const file = url.replace(/^sqlite:/, '');

@@ -64,6 +64,15 @@ export interface AdapterTable {
   notes: string | null;
   /** Fields a user or API client set, one bit each (lib/user-fields.ts): a scan or CivitAI never writes them. */
   user_field_mask: number;
+  /** Finished generations that used this adapter, their outcomes and the last one's time (migration 0008). */
+  use_count: number;
+  use_succeeded: number;
+  use_failed: number;
+  last_used_at: string | null;
+  /** Ratings and favourites of those generations' results: the per-LoRA average rating is sum / count. */
+  result_rating_sum: number;
+  result_rating_count: number;
+  result_favorite_count: number;
 }
 
 /** Lower-cased name, description, tags, trained words and triggers: what `search` matches (FTS5 table on SQLite). */
@@ -110,6 +119,13 @@ export interface JobTable {
   started_at: string | null;
   finished_at: string | null;
   updated_at: string;
+}
+
+/** A job attempt still to be handed to Redis (scaled queue; migration 0010). */
+export interface JobOutboxTable {
+  job_id: string;
+  attempt: number;
+  created_at: string;
 }
 
 /** Per-adapter facts from the file's header and sidecars, and scan state (issue 3). JSON columns are text. */
@@ -197,6 +213,8 @@ export interface DeliveryJobTable {
   rating_updated_at: string | null;
   favorite_updated_at: string | null;
   created_at: string;
+  /** The recipe this generation was made from (migration 0009); null otherwise. */
+  recipe_id?: string | null;
 }
 
 /** One generated image: a file under OUTPUT_DIR (path relative to it), never the bytes. */
@@ -247,6 +265,57 @@ export interface ArchiveImportTable {
   summary: string | null;
   created_at: string;
   committed_at: string | null;
+}
+
+/** Finished generations per hour of their creation (`YYYY-MM-DDTHH`). */
+export interface GenerationHourlyTable {
+  hour: string;
+  finished: number;
+  succeeded: number;
+  failed: number;
+  duration_ms_sum: number;
+  duration_count: number;
+}
+
+/** Failed generations per hour and normalised message (lib/error-signature.ts), with one real message. */
+export interface GenerationErrorHourlyTable {
+  hour: string;
+  signature: string;
+  count: number;
+  example: string;
+}
+
+/** LoRA uses per UTC day; `lora_key` is the adapter id or `name:<lower name>` for names the catalogue lacks. */
+export interface LoraUsageDailyTable {
+  day: string;
+  lora_key: string;
+  adapter_id: string | null;
+  name: string;
+  uses: number;
+  succeeded: number;
+  failed: number;
+}
+
+/** All-time uses per LoRA key (as lora_usage_daily keys them). */
+export interface LoraUsageTotalTable {
+  lora_key: string;
+  adapter_id: string | null;
+  name: string;
+  uses: number;
+}
+
+/** A measured CPU/memory/GPU/queue sample of one process, raw (resolution = interval) or an hourly average. */
+export interface ResourceSampleTable {
+  process: string;
+  at: string;
+  resolution: number;
+  samples: number;
+  cpu_percent: number;
+  memory_percent: number;
+  gpu_percent: number | null;
+  gpu_memory_percent: number | null;
+  queue_depth: number;
+  running: number;
 }
 
 /** One adapter's recommendation features (JSON of lib/recommend AdapterFeatures), or a tombstone once it is deleted. */
@@ -307,12 +376,64 @@ export interface UserPreferenceTable {
   updated_at: string;
 }
 
+/** A saved recipe (issue 16). JSON columns are text; `tags` is the display list, `recipe_tag` the filter index. */
+export interface RecipeTable {
+  id: string;
+  name: string;
+  name_key: string;
+  /** lower(name, prompt, LoRA names): what `search` matches. */
+  search_text: string;
+  prompt: string;
+  negative_prompt: string;
+  /** JSON: checkpoint, sampler, steps, … (lib/recipes DraftParams). */
+  params: string;
+  /** JSON: {embeddings, extra} from the source, kept so nothing it said is lost. */
+  extra: string;
+  source: string;
+  base_model: string | null;
+  /** File name under DATA_DIR/recipes. */
+  preview_file: string | null;
+  preview_type: string | null;
+  favorite: number;
+  rating: number | null;
+  nsfw_level: number;
+  notes: string | null;
+  tags: string;
+  /** Sorted LoRA identities and weights, hashed: equal for duplicates. */
+  fingerprint: string;
+  lora_count: number;
+  missing_count: number;
+  source_result_id: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface RecipeLoraTable {
+  recipe_id: string;
+  position: number;
+  name: string;
+  weight: number;
+  clip_weight: number | null;
+  hash: string | null;
+  /** The catalogue adapter it matched; null while missing. */
+  adapter_id: string | null;
+  match_kind: string | null;
+  civitai_model_id: number | null;
+  civitai_version_id: number | null;
+}
+
+export interface RecipeTagTable {
+  recipe_id: string;
+  tag_key: string;
+}
+
 export interface DB {
   adapter: AdapterTable;
   adapter_tag: AdapterTagTable;
   adapter_search: AdapterSearchTable;
   setting: SettingTable;
   job: JobTable;
+  job_outbox: JobOutboxTable;
   adapter_metadata: AdapterMetadataTable;
   file_hash_cache: FileHashCacheTable;
   library_issue: LibraryIssueTable;
@@ -321,9 +442,17 @@ export interface DB {
   delivery_adapter: DeliveryAdapterTable;
   backup: BackupTable;
   archive_import: ArchiveImportTable;
+  generation_hourly: GenerationHourlyTable;
+  generation_error_hourly: GenerationErrorHourlyTable;
+  lora_usage_daily: LoraUsageDailyTable;
+  lora_usage_total: LoraUsageTotalTable;
+  resource_sample: ResourceSampleTable;
   recommendation_feature: RecommendationFeatureTable;
   recommendation_state: RecommendationStateTable;
   recommendation_session: RecommendationSessionTable;
   recommendation_feedback: RecommendationFeedbackTable;
   user_preference: UserPreferenceTable;
+  recipe: RecipeTable;
+  recipe_lora: RecipeLoraTable;
+  recipe_tag: RecipeTagTable;
 }

@@ -5,7 +5,11 @@ import { Redis } from 'ioredis';
  * reconnect instead of failing (BullMQ refuses blocking connections without it). The caller quits it (stack.md G9).
  */
 export function openRedis(url: string, name: string): Redis {
-  return new Redis(url, { maxRetriesPerRequest: null, connectionName: name, lazyConnect: false });
+  const redis = new Redis(url, { maxRetriesPerRequest: null, connectionName: name, lazyConnect: false });
+  // ioredis reconnects by itself; every failed attempt is an 'error' event, which without a listener is printed on
+  // stderr each time. The outage is reported once by the queue and the event bus, and by /health while it lasts.
+  redis.on('error', () => undefined);
+  return redis;
 }
 
 /** Quit politely, and drop the socket if Redis does not answer (a process must never hang on exit). */

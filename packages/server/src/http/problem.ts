@@ -2,6 +2,7 @@ import { STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { AppError } from '../errors.ts';
+import { isDatabaseUnavailable } from '../lib/transient-errors.ts';
 
 interface ProblemBody {
   type: string;
@@ -89,6 +90,17 @@ export function registerProblemHandlers(app: FastifyInstance): void {
         title: 'The request is not valid',
         detail: errors.map((e) => `${e.path}: ${e.message}`).join('; '),
         errors,
+      });
+    }
+    // A database restart is not the client's fault nor a bug: say so at once, and when to come back.
+    if (isDatabaseUnavailable(error)) {
+      request.log.warn({ err: error }, 'database unavailable');
+      reply.header('retry-after', '5');
+      return sendProblem(reply, {
+        status: 503,
+        code: 'database_unavailable',
+        title: 'The database is not available right now',
+        detail: 'Nothing was changed. Try again in a few seconds.',
       });
     }
     const status = error.statusCode ?? 500;

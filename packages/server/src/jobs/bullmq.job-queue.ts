@@ -5,8 +5,13 @@ import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { EventBus } from '../events/event-bus.ts';
 import type { JobRepository } from '../repositories/job.repository.ts';
-import { SHUTDOWN, retryDelayMs, type JobControlMessage, type JobLifecycle } from './job-lifecycle.ts';
+import { whileDatabaseReturns } from '../lib/transient-errors.ts';
+import { LOST, SHUTDOWN, retryDelayMs, type JobControlMessage, type JobLifecycle } from './job-lifecycle.ts';
 import type { AnyKindJobQueue, EnqueueOptions, JobHandler, JobKindOptions, JobQueue } from './job-queue.ts';
+import { RedisHandOff, redisCommand } from './redis-hand-off.ts';
+
+/** How long a worker waits for the database to claim a job it was handed, before leaving it to the sweep. */
+const CLAIM_PATIENCE_MS = 30_000;
 
 interface Registration {
   handler: JobHandler;
@@ -21,6 +26,7 @@ interface GroupAnnouncement {
 
 interface RunningJob {
   controller: AbortController;
+  attempt: number;
 }
 
 export interface BullMqJobQueueOptions {
@@ -36,6 +42,15 @@ export interface BullMqJobQueueOptions {
 function groupQueueName(group: string): string {
   const readable = group.replace(/[^A-Za-z0-9_-]/g, '_').slice(0, 40);
   return `group.${readable}.${createHash('sha256').update(group).digest('hex').slice(0, 8)}`;
+}
+
+/** Wait for every promise to settle, or `ms`; true when they all settled in time. */
+async function settledWithin(promises: Array<Promise<unknown>>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), ms)));
+  const settled = await Promise.race([Promise.allSettled(promises).then(() => true), deadline]);
+  clearTimeout(timer);
+  return settled;
 }
 
 function kindQueueName(kind: string): string {
@@ -60,6 +75,8 @@ function bullJobId(job: Job): string {
  *   order. Groups are announced on the job-control channel and kept in a Redis set for workers that start later.
  * - A running job's row gets a heartbeat; a sweep in every worker process sends rows whose heartbeat went stale
  *   (their process died) back to waiting, and re-sends waiting rows whose BullMQ job was lost.
+ * - Redis may go away at any time: nothing waits on it (RedisHandOff). A job accepted meanwhile waits in the
+ *   database outbox and is handed over when Redis is back; a flushed Redis is rebuilt from the database.
  */
 export class BullMqJobQueue implements JobQueue, AnyKindJobQueue {
   private readonly registrations = new Map<string, Registration>();
@@ -72,6 +89,8 @@ export class BullMqJobQueue implements JobQueue, AnyKindJobQueue {
   private started = false;
   private closing = false;
   private sweeping: Promise<void> | null = null;
+  private readonly handOff: RedisHandOff;
+  private readonly lastWarned = new Map<string, number>();
 
   constructor(
     private readonly jobs: JobRepository,
@@ -85,6 +104,18 @@ export class BullMqJobQueue implements JobQueue, AnyKindJobQueue {
       if (control.type === 'cancel') this.running.get(control.job_id)?.controller.abort('cancelled');
       if (control.type === 'group' && this.started && !this.closing) this.startGroupWorker(control.group);
     });
+    this.handOff = new RedisHandOff({
+      jobs,
+      connection: options.connection,
+      prefix: options.prefix,
+      logger,
+      kinds: () => [...this.registrations.keys()],
+      dispatch: (job, delayMs) => this.dispatch(job, delayMs),
+      onFlushed: () => this.announcedGroups.clear(),
+      now: () => new Date(lifecycle.now()),
+    });
+    // Every process relays, `serve` included: it is the one that accepts jobs while Redis is away.
+    this.handOff.start();
   }
 
   register<P>(kind: string, handler: JobHandler<P>, options: JobKindOptions = {}): void {
@@ -93,13 +124,9 @@ export class BullMqJobQueue implements JobQueue, AnyKindJobQueue {
   }
 
   async enqueue(kind: string, payload: Record<string, unknown>, options: EnqueueOptions = {}): Promise<Job> {
-    const job = await this.lifecycle.create(kind, payload, options, this.registrations.get(kind)?.options.maxAttempts);
-    try {
-      await this.dispatch(job, 0);
-    } catch (error) {
-      // The row is written, so the job is not lost: a worker's sweep sends it again once Redis answers.
-      this.logger.warn({ err: error, job_id: job.id }, 'could not hand the job to Redis yet');
-    }
+    // The row and its outbox entry are written together: from here the job cannot be lost, whatever Redis does.
+    const job = await this.lifecycle.create(kind, payload, options, this.registrations.get(kind)?.options.maxAttempts, true);
+    await this.handOff.send(job, 0, true).catch((error: unknown) => this.logger.warn({ err: error, job_id: job.id }, 'job left in the outbox'));
     return job;
   }
 
@@ -108,7 +135,7 @@ export class BullMqJobQueue implements JobQueue, AnyKindJobQueue {
     const job = await this.lifecycle.cancel(id);
     const queue = this.queues.get(job.queue_group ? groupQueueName(job.queue_group) : kindQueueName(job.kind));
     // A waiting BullMQ job would only find the row cancelled and stop; removing it just saves that trip.
-    await queue?.remove(bullJobId(job)).catch(() => 0);
+    if (queue) await redisCommand(this.options.connection, () => queue.remove(bullJobId(job))).catch(() => 0);
     return job;
   }
 
@@ -116,8 +143,11 @@ export class BullMqJobQueue implements JobQueue, AnyKindJobQueue {
     if (this.started || this.closing) return;
     this.started = true;
     for (const [kind, { options }] of this.registrations) this.startWorker(kindQueueName(kind), options.concurrency ?? 1);
-    await this.refreshGroupWorkers();
+    await this.refreshGroupWorkers().catch((error: unknown) => this.logger.warn({ err: error }, 'could not read the group list from Redis yet'));
     await this.sweep();
+    // Jobs left pending by an embedded-mode process (or accepted while Redis was away) go to Redis now, not after
+    // the stale sweep's delay.
+    await this.handOff.rebuild().catch((error: unknown) => this.logger.warn({ err: error }, 'could not send the waiting jobs to Redis yet'));
     const { stallTimeoutMs } = this.options;
     this.every(Math.max(200, Math.floor(stallTimeoutMs / 3)), () => this.heartbeat());
     this.every(Math.max(250, Math.floor(stallTimeoutMs / 2)), () => this.sweep());
@@ -136,13 +166,22 @@ export class BullMqJobQueue implements JobQueue, AnyKindJobQueue {
     this.closing = true;
     for (const timer of this.timers) clearInterval(timer);
     this.unsubscribe();
+    await this.handOff.stop();
     for (const job of this.running.values()) job.controller.abort(SHUTDOWN);
+    // Workers and queues close through Redis; a Redis that is down must not keep the process from exiting.
     const workers = [...this.workers.values()];
-    const graceful = Promise.allSettled(workers.map((w) => w.close()));
-    const timedOut = await Promise.race([graceful.then(() => false), new Promise<boolean>((r) => setTimeout(() => r(true), 5000).unref())]);
-    if (timedOut) await Promise.allSettled(workers.map((w) => w.close(true)));
+    const graceful = await settledWithin(workers.map((w) => w.close()), 5000);
+    if (!graceful) await settledWithin(workers.map((w) => w.close(true)), 2000);
     await this.sweeping;
-    await Promise.allSettled([...this.queues.values()].map((q) => q.close()));
+    await settledWithin([...this.queues.values()].map((q) => q.close()), 2000);
+  }
+
+  /** While Redis is away BullMQ reports every reconnect attempt; one line per source and 30 s is enough. */
+  private warnAtMostEvery(key: string, fields: Record<string, unknown>, message: string): void {
+    const now = Date.now();
+    if ((this.lastWarned.get(key) ?? 0) > now - 30_000) return;
+    this.lastWarned.set(key, now);
+    this.logger.warn(fields, message);
   }
 
   private every(ms: number, task: () => Promise<void>): void {
@@ -157,23 +196,27 @@ export class BullMqJobQueue implements JobQueue, AnyKindJobQueue {
     let queue = this.queues.get(name);
     if (!queue) {
       queue = new Queue(name, { connection: this.options.connection, prefix: this.options.prefix });
-      queue.on('error', (error) => this.logger.warn({ err: error, queue: name }, 'BullMQ queue error'));
+      queue.on('error', (error) => this.warnAtMostEvery(`queue:${name}`, { err: error, queue: name }, 'BullMQ queue error'));
       this.queues.set(name, queue);
     }
     return queue;
   }
 
-  /** Hand a waiting job row to BullMQ. */
+  /** Hand a waiting job row to BullMQ. Throws at once (RedisUnavailableError) when Redis is away. */
   private async dispatch(job: Job, delayMs: number): Promise<void> {
+    const { connection } = this.options;
     const queue = job.queue_group ? await this.groupQueue(job.queue_group) : this.queue(kindQueueName(job.kind));
-    await queue.add(job.kind, { id: job.id }, { jobId: bullJobId(job), delay: delayMs, removeOnComplete: true, removeOnFail: true });
+    await redisCommand(connection, () =>
+      queue.add(job.kind, { id: job.id }, { jobId: bullJobId(job), delay: delayMs, removeOnComplete: true, removeOnFail: true }),
+    );
   }
 
   private async groupQueue(group: string): Promise<Queue> {
     const queue = this.queue(groupQueueName(group));
     if (!this.announcedGroups.has(group)) {
-      await queue.setGlobalConcurrency(1);
-      const added = await this.options.connection.sadd(this.groupsKey(), group);
+      const { connection } = this.options;
+      await redisCommand(connection, () => queue.setGlobalConcurrency(1));
+      const added = await redisCommand(connection, () => connection.sadd(this.groupsKey(), group));
       const announcement: GroupAnnouncement = { type: 'group', group };
       if (added > 0) await this.events.publish('job-control', announcement);
       this.announcedGroups.add(group);
@@ -187,7 +230,8 @@ export class BullMqJobQueue implements JobQueue, AnyKindJobQueue {
   }
 
   private async refreshGroupWorkers(): Promise<void> {
-    for (const group of await this.options.connection.smembers(this.groupsKey())) this.startGroupWorker(group);
+    const { connection } = this.options;
+    for (const group of await redisCommand(connection, () => connection.smembers(this.groupsKey()))) this.startGroupWorker(group);
   }
 
   private startGroupWorker(group: string): void {
@@ -207,7 +251,7 @@ export class BullMqJobQueue implements JobQueue, AnyKindJobQueue {
       // Jobs from a worker that vanished come back once; the row's own attempts decide whether it runs again.
       maxStalledCount: 1,
     });
-    worker.on('error', (error) => this.logger.warn({ err: error, queue: name }, 'BullMQ worker error'));
+    worker.on('error', (error) => this.warnAtMostEvery(`worker:${name}`, { err: error, queue: name }, 'BullMQ worker error'));
     this.workers.set(name, worker);
     void worker.run().catch((error: unknown) => this.logger.error({ err: error, queue: name }, 'BullMQ worker stopped'));
   }
@@ -222,7 +266,8 @@ export class BullMqJobQueue implements JobQueue, AnyKindJobQueue {
       this.logger.warn({ job_id: id, kind: bullJob.name }, 'no handler registered for this kind in this worker');
       return;
     }
-    const job = await this.jobs.claim(id, this.lifecycle.now());
+    // A database restart pauses the worker here instead of dropping the hand-off.
+    const job = await whileDatabaseReturns(() => this.jobs.claim(id, this.lifecycle.now()), { forMs: CLAIM_PATIENCE_MS, stop: () => this.closing });
     if (!job) {
       // BullMQ re-delivers a job whose worker stopped renewing its lock. The sweep takes the row back once its
       // heartbeat is stale too, and sends it again as a new attempt. Other rows (cancelled, finished) need nothing.
@@ -230,7 +275,7 @@ export class BullMqJobQueue implements JobQueue, AnyKindJobQueue {
       return;
     }
     const controller = new AbortController();
-    this.running.set(id, { controller });
+    this.running.set(id, { controller, attempt: job.attempts });
     let after: Job | undefined;
     try {
       after = await this.lifecycle.run(job, registration.handler, registration.options, controller.signal);
@@ -239,12 +284,15 @@ export class BullMqJobQueue implements JobQueue, AnyKindJobQueue {
     }
     if (after?.status === 'retrying') {
       const delay = controller.signal.reason === SHUTDOWN ? 0 : retryDelayMs(registration.options, job.attempts);
-      await this.dispatch(after, delay);
+      await this.handOff.send(after, delay, false);
     }
   }
 
+  /** Keep our rows alive, and stop runs whose row is no longer ours (cancelled, or taken over after an outage). */
   private async heartbeat(): Promise<void> {
-    if (this.running.size > 0) await this.jobs.heartbeat([...this.running.keys()], this.lifecycle.now());
+    if (this.running.size === 0) return;
+    const runs = [...this.running].map(([id, r]) => ({ id, attempt: r.attempt }));
+    for (const id of await this.jobs.heartbeat(runs, this.lifecycle.now())) this.running.get(id)?.controller.abort(LOST);
   }
 
   /** One sweep at a time per process; concurrent callers share it. */
@@ -259,16 +307,17 @@ export class BullMqJobQueue implements JobQueue, AnyKindJobQueue {
     const staleBefore = new Date(Date.parse(this.lifecycle.now()) - this.options.stallTimeoutMs).toISOString();
     // Rows a dead worker left running: back to retrying (or failed when out of attempts), then to a worker.
     for (const job of await this.lifecycle.recoverOrphans(staleBefore)) {
-      if (job.status === 'retrying') await this.dispatch(job, 0);
+      if (job.status === 'retrying') await this.handOff.send(job, 0, false);
     }
     // Rows due for a while that no BullMQ job carries (Redis was down at enqueue, or was flushed). Re-adding one
     // that BullMQ still holds is a no-op: the id is per attempt.
     for (const kind of this.registrations.keys()) {
       for (const { id } of await this.jobs.nextRunnable(kind, staleBefore, [], 50)) {
         const job = await this.jobs.findById(id);
-        if (job && (job.status === 'pending' || job.status === 'retrying')) await this.dispatch(job, 0);
+        if (job && (job.status === 'pending' || job.status === 'retrying')) await this.handOff.send(job, 0, false);
       }
     }
     await this.refreshGroupWorkers();
+    await this.handOff.relay();
   }
 }

@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import { BadRequestError, NotFoundError } from '../errors.ts';
 import type { EventBus } from '../events/event-bus.ts';
 import type { Clock } from '../lib/clock.ts';
+import { whileDatabaseReturns } from '../lib/transient-errors.ts';
 import type { JobRepository } from '../repositories/job.repository.ts';
 import { PermanentJobError, type EnqueueOptions, type JobContext, type JobHandler, type JobKindOptions } from './job-queue.ts';
 
@@ -14,6 +15,12 @@ export const SHUTDOWN = Symbol('shutdown');
 export function retryDelayMs(options: JobKindOptions, attempt: number): number {
   return (options.backoffMs ?? 1000) * 2 ** (attempt - 1);
 }
+
+/** The abort reason when this runner lost the job: another worker took it over after its heartbeat went stale. */
+export const LOST = Symbol('lost');
+
+/** How long a runner waits for the database to come back before giving a finished job's outcome up (to recovery). */
+const FINAL_WRITE_PATIENCE_MS = 60_000;
 
 /** A cancel request travelling to whichever process runs the job. */
 export interface JobControlMessage {
@@ -37,9 +44,13 @@ export class JobLifecycle {
     return this.clock.now().toISOString();
   }
 
-  /** Write a new pending job row and announce it. `defaultMaxAttempts` comes from the kind's registration. */
-  async create(kind: string, payload: Record<string, unknown>, options: EnqueueOptions, defaultMaxAttempts = 1): Promise<Job> {
+  /**
+   * Write a new pending job row and announce it. `defaultMaxAttempts` comes from the kind's registration; `outbox`
+   * writes the row's outbox entry with it (the scaled queue).
+   */
+  async create(kind: string, payload: Record<string, unknown>, options: EnqueueOptions, defaultMaxAttempts = 1, outbox = false): Promise<Job> {
     const job = await this.jobs.create({
+      outbox,
       id: options.id ?? randomUUID(),
       kind,
       payload,
@@ -82,14 +93,14 @@ export class JobLifecycle {
       signal,
       logger: log,
       progress: async (update: JobProgress) => {
-        const saved = await this.jobs.saveProgress(job.id, update, this.now());
+        const saved = await this.jobs.saveProgress(job.id, update, this.now(), job.attempts);
         if (saved) await this.publish(saved, 'progress');
       },
     };
     try {
       const result = await handler(job.payload, context);
       if (signal.aborted) return await this.afterAbort(job, signal);
-      const done = await this.jobs.finish(job.id, 'succeeded', { result }, this.now());
+      const done = await this.finalWrite(() => this.jobs.finish(job.id, 'succeeded', { result }, this.now(), job.attempts), log);
       if (done) await this.publish(done, 'succeeded');
       return done;
     } catch (error) {
@@ -98,14 +109,17 @@ export class JobLifecycle {
       const permanent = error instanceof PermanentJobError;
       if (permanent || job.attempts >= job.max_attempts) {
         log.warn({ err: error }, 'job failed');
-        const failed = await this.jobs.finish(job.id, 'failed', { error: message, result: permanent ? error.result : undefined }, this.now());
+        const failed = await this.finalWrite(
+          () => this.jobs.finish(job.id, 'failed', { error: message, result: permanent ? error.result : undefined }, this.now(), job.attempts),
+          log,
+        );
         if (failed) await this.publish(failed, 'failed');
         return failed;
       }
       const delay = retryDelayMs(options, job.attempts);
       log.info({ err: error, retry_in_ms: delay }, 'job will be retried');
       const runAfter = new Date(this.clock.now().getTime() + delay).toISOString();
-      const retrying = await this.jobs.retryLater(job.id, message, runAfter, this.now());
+      const retrying = await this.finalWrite(() => this.jobs.retryLater(job.id, message, runAfter, this.now(), job.attempts), log);
       if (retrying) await this.publish(retrying, 'retrying');
       return retrying;
     }
@@ -126,6 +140,21 @@ export class JobLifecycle {
     }
     if (recoveredJobs.length > 0) this.logger.warn({ count: recoveredJobs.length }, 'recovered jobs left running by a stopped process');
     return recoveredJobs;
+  }
+
+  /**
+   * The write that records a run's outcome waits out a database outage (a PostgreSQL restart) instead of losing
+   * the work: the write is fenced by attempt, so a late one never overwrites a later attempt.
+   */
+  private async finalWrite(write: () => Promise<Job | undefined>, log: Logger): Promise<Job | undefined> {
+    let warned = false;
+    return whileDatabaseReturns(write, {
+      forMs: FINAL_WRITE_PATIENCE_MS,
+      onWait: (error) => {
+        if (!warned) log.warn({ err: error }, 'database unavailable: waiting to record the job outcome');
+        warned = true;
+      },
+    });
   }
 
   /** A cancelled job needs nothing more; one stopped by shutdown waits for the next start. */

@@ -10,13 +10,15 @@ import { Value } from 'typebox/value';
  *   adapters/<id>/files/<n>_<basename>     the LoRA file, sidecars, previews (as chosen)
  *   results/<job id>/metadata.json         a generation result (job row)
  *   results/<job id>/<n>_<basename>        its images
- *   recipes.json, settings.json            when chosen
+ *   recipes.json, settings.json            when chosen (settings never carry secrets)
+ *   user-data.json                         ratings, favourites and notes, when chosen
  */
 export const ARCHIVE_FORMAT = 'lora-manager-archive';
 export const ARCHIVE_FORMAT_VERSION = 1;
 export const MANIFEST_NAME = 'manifest.json';
 export const SETTINGS_NAME = 'settings.json';
 export const RECIPES_NAME = 'recipes.json';
+export const USER_DATA_NAME = 'user-data.json';
 export const MAX_MANIFEST_BYTES = 256 * 1024 * 1024;
 export const MAX_METADATA_BYTES = 16 * 1024 * 1024;
 
@@ -96,6 +98,7 @@ export const Manifest = Type.Object({
   results: Type.Optional(Type.Array(ManifestResult)),
   settings_path: Type.Optional(NStr),
   recipes_path: Type.Optional(NStr),
+  user_data_path: Type.Optional(NStr),
   /** Every entry but the manifest, with its size and SHA-256 (format version 1 on). */
   entries: Type.Optional(Type.Array(ManifestEntry)),
 });

@@ -30,6 +30,32 @@ export function a1111SdVersion(family: BaseFamily): string {
   return { sd1: 'SD1', sd2: 'SD2', sdxl: 'SDXL', sd3: 'SD3' }[family as 'sd1'] ?? 'Unknown';
 }
 
+const FAMILY_SD_VERSION: Partial<Record<BaseFamily, string>> = {
+  sd1: 'SD1',
+  sd2: 'SD2',
+  sdxl: 'SDXL',
+  sd3: 'SD3',
+  flux: 'Flux',
+  chroma: 'Chroma',
+  lumina: 'Lumina',
+  'hunyuan-image': 'HunyuanImage',
+  'hunyuan-video': 'HunyuanVideo',
+  wan: 'Wan',
+};
+
+/**
+ * The original's `sd_version` for an adapter: what was stored when it says something, otherwise derived from the
+ * known base model (A1111's words for the SD families, the family's name beyond them, the base model itself when the
+ * family is not one we know). "Unknown" only when the base model is unknown too, so the two fields never disagree.
+ */
+export function consistentSdVersion(stored: string | null, baseModel: string | null): string | null {
+  const said = stored?.trim();
+  if (said && said.toLowerCase() !== 'unknown') return stored;
+  const base = baseModel?.trim();
+  if (!base) return stored;
+  return FAMILY_SD_VERSION[familyOfCivitaiBaseModel(base)] ?? base;
+}
+
 export function guessFor(family: BaseFamily, source: BaseModelGuess['source'], name?: string): BaseModelGuess {
   return { baseModel: name ?? FAMILY_DEFAULT_NAME[family], family, source };
 }

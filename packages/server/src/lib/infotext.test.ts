@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatInfotext, parseInfotext } from './infotext.ts';
+import { formatInfotext, parseInfotext, withMissingParams } from './infotext.ts';
 
 describe('infotext', () => {
   it('formats like A1111 and parses back', () => {
@@ -23,5 +23,23 @@ describe('infotext', () => {
 
   it('treats a last line with fewer than three pairs as prompt text', () => {
     expect(parseInfotext('portrait\nstyle: ink')).toEqual({ prompt: 'portrait\nstyle: ink', negative_prompt: '', params: {} });
+  });
+});
+
+describe('withMissingParams', () => {
+  const text = 'a cat\nNegative prompt: dog\nSteps: 20, Sampler: Euler, CFG scale: 7, Seed: 1';
+  it('appends only the pairs the parameter line lacks, keeping the text as written', () => {
+    const out = withMissingParams(text, [
+      ['Seed', 99],
+      ['Lora hashes', 'a: 0123456789ab, b: ba9876543210'],
+      ['Model hash', null],
+    ]);
+    expect(out).toBe(`${text}, Lora hashes: "a: 0123456789ab, b: ba9876543210"`);
+    expect(parseInfotext(out).params['Lora hashes']).toBe('a: 0123456789ab, b: ba9876543210');
+    expect(parseInfotext(out).params.Seed).toBe('1');
+  });
+
+  it('leaves text without a parameter line alone', () => {
+    expect(withMissingParams('just a prompt', [['Lora hashes', 'a: 0123456789ab']])).toBe('just a prompt');
   });
 });

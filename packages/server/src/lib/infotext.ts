@@ -79,3 +79,16 @@ export function parseInfotext(text: string): Infotext {
   }
   return { prompt: prompt.join('\n').trim(), negative_prompt: negative.join('\n').trim(), params };
 }
+
+/**
+ * Add pairs the infotext's parameter line lacks (e.g. `Lora hashes` a server left out), keeping the rest of the text
+ * exactly as written. Text without a parameter line is returned unchanged: a new short line would read as prompt.
+ */
+export function withMissingParams(text: string, pairs: ReadonlyArray<[string, string | number | null | undefined]>): string {
+  const parsed = parseInfotext(text);
+  if (Object.keys(parsed.params).length < 3) return text;
+  const missing = pairs.filter(([key, value]) => !(key in parsed.params) && value !== null && value !== undefined && value !== '');
+  if (missing.length === 0) return text;
+  const trimmed = text.replace(/\s+$/, '');
+  return `${trimmed}, ${formatParameterLine(missing)}`;
+}

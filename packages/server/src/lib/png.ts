@@ -76,6 +76,9 @@ function decodeLatin1OrUtf8(data: Buffer): string {
   return utf8.includes('\ufffd') ? data.toString('latin1') : utf8;
 }
 
+/** A compressed text chunk may not inflate past this: a few KB of zTXt could otherwise expand to gigabytes. */
+export const MAX_TEXT_CHUNK_BYTES = 16 * 1024 * 1024;
+
 /** Every text chunk (tEXt, zTXt, iTXt) as keyword → text. A later chunk with the same keyword wins. */
 export function readTextChunks(bytes: Buffer): Record<string, string> {
   const out: Record<string, string> = {};
@@ -87,14 +90,14 @@ export function readTextChunks(bytes: Buffer): Record<string, string> {
       if (type === 'tEXt') {
         out[keyword] = decodeLatin1OrUtf8(data.subarray(nul + 1));
       } else if (type === 'zTXt') {
-        out[keyword] = inflateSync(data.subarray(nul + 2)).toString('latin1');
+        out[keyword] = inflateSync(data.subarray(nul + 2), { maxOutputLength: MAX_TEXT_CHUNK_BYTES }).toString('latin1');
       } else if (type === 'iTXt') {
         const compressed = data[nul + 1] === 1;
         const langEnd = data.indexOf(0, nul + 3);
         const transEnd = langEnd < 0 ? -1 : data.indexOf(0, langEnd + 1);
         if (transEnd < 0) continue;
         const body = data.subarray(transEnd + 1);
-        out[keyword] = (compressed ? inflateSync(body) : body).toString('utf8');
+        out[keyword] = (compressed ? inflateSync(body, { maxOutputLength: MAX_TEXT_CHUNK_BYTES }) : body).toString('utf8');
       }
     } catch {
       // A damaged text chunk must not make the whole image unreadable.

@@ -17,6 +17,8 @@ export interface RedisHealth {
 
 /** PING with a deadline: a Redis that hangs counts as unavailable, it does not hang the status route. */
 export async function pingRedis(redis: Redis, timeoutMs = 1000): Promise<RedisHealth> {
+  // The queue's connection holds commands through a reconnect: asking it while it is down would only pile up pings.
+  if (redis.status !== 'ready') return { available: false, latency_ms: null, error: `connection ${redis.status}` };
   const started = performance.now();
   let timer: NodeJS.Timeout | undefined;
   try {

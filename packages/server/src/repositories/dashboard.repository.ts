@@ -28,6 +28,11 @@ const ACTIVE = [...ACTIVE_JOB_STATUSES];
 export class DashboardRepository {
   constructor(private readonly db: Kysely<DB>) {}
 
+  /** The cheapest round trip: does the database answer? */
+  async ping(): Promise<void> {
+    await sql`select 1`.execute(this.db);
+  }
+
   async adapterSummary(recentSince: string): Promise<AdapterSummary> {
     const row = await this.db
       .selectFrom('adapter as a')

@@ -12,6 +12,14 @@ export interface NewJob {
   maxAttempts: number;
   group: string | null;
   now: string;
+  /** Also write its outbox row in the same transaction (the scaled queue hands it to Redis from there). */
+  outbox?: boolean;
+}
+
+export interface WaitingJob {
+  job: Job;
+  /** Earliest start (ISO): a retry's backoff. */
+  runAfter: string;
 }
 
 /** Job rows. State changes are guarded in SQL so a late writer can never overwrite a terminal state. */
@@ -38,7 +46,14 @@ export class JobRepository {
       finished_at: null,
       updated_at: job.now,
     };
-    await this.db.insertInto('job').values(row).execute();
+    if (job.outbox) {
+      await this.db.transaction().execute(async (trx) => {
+        await trx.insertInto('job').values(row).execute();
+        await trx.insertInto('job_outbox').values({ job_id: row.id, attempt: 0, created_at: job.now }).execute();
+      });
+    } else {
+      await this.db.insertInto('job').values(row).execute();
+    }
     return toJob(row);
   }
 
@@ -102,19 +117,30 @@ export class JobRepository {
     return result.numUpdatedRows > 0n ? this.findById(id) : undefined;
   }
 
-  async saveProgress(id: string, progress: JobProgress, now: string): Promise<Job | undefined> {
-    const result = await this.db
+  /** `attempt` fences a runner that lost the job (its heartbeat went stale and another worker took it over). */
+  async saveProgress(id: string, progress: JobProgress, now: string, attempt?: number): Promise<Job | undefined> {
+    let q = this.db
       .updateTable('job')
       .set({ progress: clamp01(progress.progress), progress_detail: JSON.stringify(progress), heartbeat_at: now, updated_at: now })
       .where('id', '=', id)
-      .where('status', '=', 'running')
-      .executeTakeFirst();
+      .where('status', '=', 'running');
+    if (attempt !== undefined) q = q.where('attempts', '=', attempt);
+    const result = await q.executeTakeFirst();
     return result.numUpdatedRows > 0n ? this.findById(id) : undefined;
   }
 
-  /** running → succeeded/failed. No effect once the job is terminal (e.g. cancelled meanwhile). */
-  async finish(id: string, status: 'succeeded' | 'failed', fields: { result?: unknown; error?: string | null }, now: string): Promise<Job | undefined> {
-    const result = await this.db
+  /**
+   * running → succeeded/failed. No effect once the job is terminal (e.g. cancelled meanwhile), nor, with `attempt`,
+   * once the row belongs to a later attempt: a runner taken for dead never writes over the one that took over.
+   */
+  async finish(
+    id: string,
+    status: 'succeeded' | 'failed',
+    fields: { result?: unknown; error?: string | null },
+    now: string,
+    attempt?: number,
+  ): Promise<Job | undefined> {
+    let q = this.db
       .updateTable('job')
       .set({
         status,
@@ -125,19 +151,21 @@ export class JobRepository {
         updated_at: now,
       })
       .where('id', '=', id)
-      .where('status', 'not in', TERMINAL_JOB_STATUSES)
-      .executeTakeFirst();
+      .where('status', 'not in', TERMINAL_JOB_STATUSES);
+    if (attempt !== undefined) q = q.where('status', '=', 'running').where('attempts', '=', attempt);
+    const result = await q.executeTakeFirst();
     return result.numUpdatedRows > 0n ? this.findById(id) : undefined;
   }
 
-  /** running → retrying with a later start. */
-  async retryLater(id: string, error: string, runAfter: string, now: string): Promise<Job | undefined> {
-    const result = await this.db
+  /** running → retrying with a later start (fenced by `attempt` like `finish`). */
+  async retryLater(id: string, error: string, runAfter: string, now: string, attempt?: number): Promise<Job | undefined> {
+    let q = this.db
       .updateTable('job')
       .set({ status: 'retrying', error, run_after: runAfter, updated_at: now })
       .where('id', '=', id)
-      .where('status', '=', 'running')
-      .executeTakeFirst();
+      .where('status', '=', 'running');
+    if (attempt !== undefined) q = q.where('attempts', '=', attempt);
+    const result = await q.executeTakeFirst();
     return result.numUpdatedRows > 0n ? this.findById(id) : undefined;
   }
 
@@ -152,10 +180,52 @@ export class JobRepository {
     return result.numUpdatedRows > 0n ? this.findById(id) : undefined;
   }
 
-  /** Mark running jobs as alive (scaled mode: other workers take over jobs whose heartbeat goes stale). */
-  async heartbeat(ids: readonly string[], now: string): Promise<void> {
-    if (ids.length === 0) return;
+  /**
+   * Mark running jobs as alive (scaled mode: other workers take over jobs whose heartbeat goes stale). Returns the
+   * ids that are no longer this runner's (cancelled, or taken over by another worker after a stale heartbeat), so
+   * the runner can stop them.
+   */
+  async heartbeat(runs: ReadonlyArray<{ id: string; attempt: number }>, now: string): Promise<string[]> {
+    if (runs.length === 0) return [];
+    const ids = runs.map((r) => r.id);
     await this.db.updateTable('job').set({ heartbeat_at: now }).where('id', 'in', ids).where('status', '=', 'running').execute();
+    const rows = await this.db.selectFrom('job').select(['id', 'status', 'attempts']).where('id', 'in', ids).execute();
+    const current = new Map(rows.map((r) => [r.id, r]));
+    return runs.filter((r) => current.get(r.id)?.status !== 'running' || current.get(r.id)?.attempts !== r.attempt).map((r) => r.id);
+  }
+
+  /** Remember that this attempt still has to reach Redis (the hand-off failed). */
+  async addToOutbox(id: string, attempt: number, now: string): Promise<void> {
+    await this.db.insertInto('job_outbox').values({ job_id: id, attempt, created_at: now }).onConflict((oc) => oc.doNothing()).execute();
+  }
+
+  /** The oldest attempts still waiting for their hand-off to Redis. */
+  async outbox(limit: number): Promise<Array<{ job_id: string; attempt: number }>> {
+    return this.db.selectFrom('job_outbox').select(['job_id', 'attempt']).orderBy('created_at').orderBy('job_id').limit(limit).execute();
+  }
+
+  async removeFromOutbox(id: string, attempt: number): Promise<void> {
+    await this.db.deleteFrom('job_outbox').where('job_id', '=', id).where('attempt', '=', attempt).execute();
+  }
+
+  /** Waiting jobs of these kinds, oldest first, with when each may start (rebuilding Redis's queues after a flush). */
+  async waiting(kinds: readonly string[], limit: number): Promise<WaitingJob[]> {
+    if (kinds.length === 0) return [];
+    const rows = await this.db
+      .selectFrom('job')
+      .selectAll()
+      .where('status', 'in', ['pending', 'retrying'])
+      .where('kind', 'in', kinds)
+      .orderBy('created_at')
+      .limit(limit)
+      .execute();
+    return rows.map((row) => ({ job: toJob(row), runAfter: row.run_after }));
+  }
+
+  /** One job if it is waiting, with when it may start. */
+  async findWaiting(id: string): Promise<WaitingJob | undefined> {
+    const row = await this.db.selectFrom('job').selectAll().where('id', '=', id).where('status', 'in', ['pending', 'retrying']).executeTakeFirst();
+    return row ? { job: toJob(row), runAfter: row.run_after } : undefined;
   }
 
   /**

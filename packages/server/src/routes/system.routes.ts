@@ -9,8 +9,19 @@ export function publicBackendUrl(configured: string | null): string {
   return `/${configured.replace(/^\/+/, '').replace(/\/+$/, '')}`;
 }
 
-export const systemRoutes: FastifyPluginAsync<{ config: Config; public: boolean }> = async (app, { config, public: isPublic }) => {
-  app.get('/health', { config: { public: isPublic }, schema: { tags: ['system'], response: { 200: Health } } }, async () => ({ status: 'ok', service: 'lora-manager' }));
+export const systemRoutes: FastifyPluginAsync<{ config: Config; public: boolean; health: () => Promise<Health> }> = async (
+  app,
+  { config, public: isPublic, health },
+) => {
+  const answerHealth = async () => {
+    const answer = await health();
+    // Without the key, only which service is down ("Redis unavailable"): the error text names hosts and ports.
+    if (isPublic && answer.reasons) return { ...answer, reasons: answer.reasons.map((r) => r.split(':')[0]) };
+    return answer;
+  };
+  app.get('/health', { config: { public: isPublic }, schema: { tags: ['system'], response: { 200: Health } } }, answerHealth);
+  // The original's backend also answered `GET /api/health`; its clients probe it.
+  if (isPublic) app.get('/api/health', { config: { public: true }, schema: { tags: ['system'], response: { 200: Health } } }, answerHealth);
 
   app.get('/frontend/settings', { config: { public: isPublic }, schema: { tags: ['system'], response: { 200: FrontendSettings } } }, async () => ({
     backendUrl: publicBackendUrl(config.backendUrl),

@@ -1,4 +1,5 @@
 import type { ActivityItem, DashboardStats, FeaturedLora, Job } from '@lora-manager/contract';
+import { activityWords } from '../lib/activity-words.ts';
 import type { Clock } from '../lib/clock.ts';
 import { toIso } from '../lib/time.ts';
 import type { AdapterRepository } from '../library/repositories/adapter.repository.ts';
@@ -34,7 +35,8 @@ export class DashboardService {
         active_jobs: status.queue.active,
       },
       system_health: {
-        status: status.status,
+        // The original's dashboard knows healthy and warning only; a degraded service is a warning there.
+        status: status.status === 'healthy' ? 'healthy' : 'warning',
         gpu_status: status.gpu_status,
         gpu_memory: status.gpu_available ? gigabytes(status.memory_used, status.memory_total) : 'no GPU',
         queue_status: status.queue.active > 0 ? 'active' : 'idle',
@@ -100,5 +102,6 @@ export function activityItem(job: Job): ActivityItem {
     kind: job.kind,
     progress: job.progress,
     error: job.error,
+    summary: activityWords(job),
   };
 }

@@ -1,11 +1,11 @@
-import type { BackendHealthReport, JobStatus, SystemStatus } from '@lora-manager/contract';
+import type { BackendHealthReport, Health, JobStatus, SystemStatus } from '@lora-manager/contract';
 import type { Config } from '../config.ts';
 import type { Clock } from '../lib/clock.ts';
 import { toIso } from '../lib/time.ts';
 import type { GpuReport } from '../probes/gpu.probe.ts';
 import type { DiskUsage, HostMetrics } from '../probes/host.probe.ts';
 import type { BackendHealth, RedisHealth } from '../probes/service-health.ts';
-import type { DashboardRepository } from '../repositories/dashboard.repository.ts';
+import type { DashboardRepository, JobSummary } from '../repositories/dashboard.repository.ts';
 
 export interface SystemProbes {
   gpus(): Promise<GpuReport>;
@@ -15,6 +15,8 @@ export interface SystemProbes {
   backends: BackendHealth;
   /** Null in embedded mode (no Redis configured). */
   redis: (() => Promise<RedisHealth>) | null;
+  /** A round trip to the database, with a deadline; the error when it does not answer. */
+  database: () => Promise<{ available: boolean; error: string | null }>;
 }
 
 const DISK_WARNING_PERCENT = 95;
@@ -30,9 +32,28 @@ export class SystemStatusService {
     private readonly clock: Clock,
   ) {}
 
+  /** `GET /health`: "ok", or "degraded" with the reasons while the database or Redis does not answer. */
+  async health(): Promise<Health> {
+    const reasons = await this.degradedReasons();
+    return reasons.length > 0 ? { status: 'degraded', service: 'lora-manager', reasons } : { status: 'ok', service: 'lora-manager' };
+  }
+
+  private async degradedReasons(redisHealth?: RedisHealth | null): Promise<string[]> {
+    const [database, redis] = await Promise.all([
+      this.probes.database(),
+      redisHealth !== undefined ? redisHealth : this.probes.redis ? this.probes.redis() : null,
+    ]);
+    const reasons: string[] = [];
+    if (!database.available) reasons.push(`Database unavailable: ${database.error ?? 'no answer'}`);
+    if (redis && !redis.available) reasons.push(`Redis unavailable: ${redis.error ?? 'no answer'} (new jobs wait in the database until it is back)`);
+    return reasons;
+  }
+
   async status(): Promise<SystemStatus> {
     const now = this.clock.now();
     const t = this.config.systemStatus;
+    // Without the database the counts are unknown, not zero: the payload still answers, degraded, with the reason.
+    const noAdapters = { total: 0, active: 0, recent: 0, described: 0, lastActivity: null };
     const [gpu, disks, backends, redis, roots, adapters, jobs] = await Promise.all([
       this.probes.gpus(),
       this.probes.disks(),
@@ -40,10 +61,11 @@ export class SystemStatusService {
         { name: 'generation backends', kind: 'unknown', base_url: null, available: false, error: error.message, checked_at: toIso(now) },
       ]),
       this.probes.redis ? this.probes.redis() : Promise.resolve(null),
-      this.libraryRoots(),
-      this.repository.adapterSummary(toIso(now.getTime() - t.importerStaleHours * HOUR)),
-      this.repository.jobSummary(toIso(now.getTime() - t.windowHours * HOUR)),
+      this.libraryRoots().catch((): string[] => []),
+      this.repository.adapterSummary(toIso(now.getTime() - t.importerStaleHours * HOUR)).catch(() => noAdapters),
+      this.repository.jobSummary(toIso(now.getTime() - t.windowHours * HOUR)).catch((): JobSummary => ({ byStatus: {}, recentDurations: [] })),
     ]);
+    const degraded = await this.degradedReasons(redis);
     const host = this.probes.host();
     const count = (s: JobStatus) => jobs.byStatus[s] ?? 0;
     const queue = {
@@ -65,7 +87,7 @@ export class SystemStatusService {
       warnings.push(`Job failures above threshold: ${queue.failed} failed in the last ${t.windowHours} h > ${t.queueWarningFailed}`);
     }
     for (const b of backends) if (!b.available) warnings.push(`Generation backend ${b.name} unavailable: ${b.error ?? 'no answer'}`);
-    if (redis && !redis.available) warnings.push(`Redis unavailable: ${redis.error}`);
+    for (const reason of degraded) warnings.push(reason);
     for (const d of disks) if (d.percent >= DISK_WARNING_PERCENT) warnings.push(`Disk holding the ${d.name} folder is ${d.percent}% full`);
 
     const gpuUsed = sum(gpu.gpus.map((g) => g.memory_used));
@@ -78,10 +100,12 @@ export class SystemStatusService {
     return {
       gpu_available: gpu.available,
       queue_length: queue.active,
-      status: warnings.length > 0 ? 'warning' : 'healthy',
+      status: degraded.length > 0 ? 'degraded' : warnings.length > 0 ? 'warning' : 'healthy',
+      degraded_reasons: degraded,
       gpu_status: gpuStatus(gpu),
-      memory_used: gpu.available ? gpuUsed : null,
-      memory_total: gpu.available ? gpuTotal : null,
+      // 0 without a GPU: the original client's schema refuses null here, and system RAM is not GPU memory.
+      memory_used: gpu.available ? gpuUsed : 0,
+      memory_total: gpu.available ? gpuTotal : 0,
       active_workers: queue.running,
       backend: this.config.redisUrl ? 'redis' : 'in-process',
       // Sequential estimate from recent run times; null until a job has finished in the window.

@@ -14,6 +14,26 @@ import { JobService } from './job.service.ts';
 import type { LibraryRootsService } from '../library/services/library-roots.service.ts';
 import { SystemStatusService, type SystemProbes } from './system-status.service.ts';
 
+/** A database that has not answered `select 1` within this is reported unavailable (health must answer quickly). */
+const DATABASE_PING_TIMEOUT_MS = 2000;
+
+async function pingDatabase(dashboard: DashboardRepository): Promise<{ available: boolean; error: string | null }> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await Promise.race([
+      dashboard.ping(),
+      new Promise((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`no answer within ${DATABASE_PING_TIMEOUT_MS} ms`)), DATABASE_PING_TIMEOUT_MS);
+      }),
+    ]);
+    return { available: true, error: null };
+  } catch (error) {
+    return { available: false, error: (error as Error).message };
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /** How long GPU, disk and service probes are reused: status polls from many clients cost one probe per window. */
 const PROBE_CACHE_MS = 5000;
 
@@ -52,12 +72,13 @@ export function createSystem(deps: SystemDeps): SystemServices {
       const dirs: Array<[string, string]> = [
         ['data', config.dataDir],
         ['output', config.outputDir],
-        ...(await libraryRoots.list()).map((root): [string, string] => ['library', root]),
+        ...(await libraryRoots.list().catch((): string[] => [])).map((root): [string, string] => ['library', root]),
       ];
       return (await Promise.all(dirs.map(([name, dir]) => diskUsage(name, dir)))).filter((d): d is DiskUsage => d !== null);
     }),
     backends: cachedFor(PROBE_CACHE_MS, backendHealth),
     redis: deps.pingRedis ? cachedFor(2000, deps.pingRedis) : null,
+    database: cachedFor(1000, () => pingDatabase(repositories.dashboard)),
     ...deps.probes,
   };
   const systemStatus = new SystemStatusService(repositories.dashboard, probes, () => libraryRoots.list(), config, clock);

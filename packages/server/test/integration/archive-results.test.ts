@@ -63,9 +63,13 @@ describe.each(TEST_DIALECTS)('results in archives on %s', (dialect) => {
     expect(snapshot(t.config.outputDir)).toEqual(images);
     expect((await t.app.inject(`${API}/generation/results/${id}`)).json()).toEqual(api);
     expect((await allAdapters(t)).map((a) => a.id)).toEqual([lora.id]);
+    // Analytics rebuilt its roll-ups from the imported history: the LoRA's use and its result's rating count again.
+    const usage = (await t.app.inject(`${API}/analytics/loras`)).json() as { items: Array<{ id: string }> };
+    expect(usage.items.find((i) => i.id === lora.id)).toMatchObject({ use_count: 1, avg_rating: 4, success_rate: 100 });
 
     // Importing again changes nothing: results are history, kept once.
     const again = (await importZip(t, zip)).body.results[0];
+    expect(again.conflicts, JSON.stringify(again.conflicts)).toEqual([]);
     expect(again).toMatchObject({ status: 'imported', results_imported: 0, files_written: 0 });
   });
 

@@ -92,7 +92,7 @@ describe.each(TEST_DIALECTS)('API key on every route (%s)', (dialect) => {
   it('knows its routes, and only the bootstrap routes and the web app files are public', () => {
     expect(routes.length).toBeGreaterThan(80);
     const open = routes.filter((r) => r.public).map((r) => `${r.method} ${r.url}`);
-    expect(open.sort()).toEqual(['DELETE /api/v1/auth/session', 'GET /', 'GET /assets/app.js', 'GET /frontend/settings', 'GET /health', 'GET /index.html'].sort());
+    expect(open.sort()).toEqual(['DELETE /api/v1/auth/session', 'GET /', 'GET /assets/app.js', 'GET /api/health', 'GET /frontend/settings', 'GET /health', 'GET /index.html'].sort());
   });
 
   it('refuses every other route and method without the key, however the path is spelled', async () => {

@@ -110,6 +110,8 @@ describe.each(TEST_DIALECTS)('dashboard and system status on %s', (dialect) => {
       expect(item.message).toMatch(/^Delivery job /);
     }
     expect(feed[0]).toMatchObject({ type: 'pending', status: 'pending', message: "Delivery job 'third' pending", mode: 'sdnext', icon: '⏳' });
+    // People read the plain-words summary; `message` stays as the original API put it.
+    expect(feed[0].summary).toMatch(/^Waiting to generate “third”$/);
     expect(feed[1]).toMatchObject({ icon: '⚠️', error: 'server said no' });
     expect(feed[3]).toMatchObject({ message: 'Generation job running', mode: 'generation', prompt: null, icon: '🚀' });
   });
@@ -136,6 +138,21 @@ describe.each(TEST_DIALECTS)('dashboard and system status on %s', (dialect) => {
     expect(body.metrics.disks[0].total).toBeGreaterThan(0);
     expect(body.metrics.memory_total).toBeGreaterThan(0);
     expect(body.importer).toMatchObject({ library_roots: [t.libraryDir], total_adapters: 0, stale: false, stale_threshold_hours: 24 });
+  });
+});
+
+describe('system status without a GPU', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await createTestApp('sqlite', {}, { probes: { gpus: async () => ({ available: false, source: null, error: 'No GPU found (no nvidia-smi or rocm-smi)', gpus: [] }) } });
+  });
+  afterAll(async () => t.close());
+
+  it('gives GPU memory as numbers (0), never null, which the original client refuses; healthy with /health ok', async () => {
+    const body = (await t.app.inject('/api/v1/system/status')).json();
+    expect(body).toMatchObject({ gpu_available: false, gpu_status: 'No GPU detected', memory_used: 0, memory_total: 0, status: 'healthy', degraded_reasons: [] });
+    expect((await t.app.inject('/health')).json()).toEqual({ status: 'ok', service: 'lora-manager' });
+    expect((await t.app.inject('/api/v1/dashboard/stats')).json().system_health.gpu_memory).toBe('no GPU');
   });
 });
 

@@ -165,6 +165,9 @@ describe.each(TEST_DIALECTS)('generation results on %s', (dialect) => {
     // Cancelling a retrying job is allowed (the original refused it).
     const cancel = await t.app.inject({ method: 'POST', url: `${API}/generation/jobs/seed-retrying/cancel` });
     expect(cancel.json()).toMatchObject({ success: true, status: 'cancelled' });
+    // History tells a cancelled job from a failed one: `status` keeps the original's vocabulary, `raw_status` says which.
+    const cancelled = (await t.app.inject(`${API}/generation/results/seed-retrying`)).json();
+    expect(cancelled).toMatchObject({ status: 'failed', raw_status: 'cancelled' });
     expect((await t.app.inject({ method: 'POST', url: `${API}/generation/jobs/seed-done/cancel` })).statusCode).toBe(400);
     await t.app.inject({ method: 'DELETE', url: `${API}/generation/results/bulk-delete`, payload: { ids: ['seed-running', 'seed-retrying', 'seed-pending', 'seed-done'] } });
   });

@@ -216,6 +216,13 @@ export async function startA1111TestServer(options: A1111TestServerOptions = {})
           return send(res, 200, { sd_model_checkpoint: 'test-model.safetensors', samples_format: 'png' });
         case 'GET /sdapi/v1/samplers':
           return send(res, 200, [{ name: 'Euler', aliases: [], options: {} }, { name: 'DPM++ 2M', aliases: [], options: {} }]);
+        case 'GET /sdapi/v1/schedulers':
+          return send(res, 200, [{ name: 'automatic', label: 'Automatic' }, { name: 'karras', label: 'Karras' }]);
+        case 'GET /sdapi/v1/sd-models':
+          return send(res, 200, [
+            { title: 'test-model.safetensors [abc123]', model_name: 'test-model', filename: '/models/test-model.safetensors' },
+            { title: 'other-model.safetensors [def456]', model_name: 'other-model', filename: '/models/other-model.safetensors' },
+          ]);
         default:
           return send(res, 404, { detail: 'Not Found' });
       }

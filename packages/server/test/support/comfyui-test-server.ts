@@ -112,6 +112,9 @@ export async function startComfyTestServer(options: { loras?: string[]; checkpoi
       const route = `${req.method} ${url.pathname}`;
       if (route === 'GET /system_stats') return json(res, 200, { system: { os: 'posix', comfyui_version: 'test' }, devices: [] });
       if (route === 'GET /object_info/CheckpointLoaderSimple') return json(res, 200, { CheckpointLoaderSimple: { input: { required: { ckpt_name: [checkpoints] } } } });
+      if (route === 'GET /object_info/KSampler') {
+        return json(res, 200, { KSampler: { input: { required: { sampler_name: [['euler', 'dpmpp_2m']], scheduler: [['normal', 'karras']] } } } });
+      }
       if (route === 'GET /models/loras') return json(res, 200, loras);
       if (route === 'POST /prompt') {
         const errors = validate(body.prompt);

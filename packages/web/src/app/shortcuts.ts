@@ -14,6 +14,7 @@ export const SHORTCUTS: ShortcutGroup[] = [
       { keys: ['g', 'c'], action: 'Go to compose' },
       { keys: ['g', 'n'], action: 'Go to generate' },
       { keys: ['g', 'h'], action: 'Go to the history' },
+      { keys: ['g', 'a'], action: 'Go to analytics' },
       { keys: ['g', 'i'], action: 'Go to import, export and backups' },
       { keys: ['g', 's'], action: 'Go to settings' },
       { keys: ['t'], action: 'Switch dark / light theme' },

@@ -54,3 +54,11 @@ export async function copyText(text: string): Promise<void> {
   document.execCommand('copy');
   area.remove();
 }
+
+/** A share out of 100 for people: "<1 %" when something but less than one percent, never a misleading "0 %". */
+export function formatPercent(value: number | null | undefined): string {
+  if (value === null || value === undefined || !Number.isFinite(value)) return '—';
+  if (value > 0 && value < 1) return '<1 %';
+  if (value < 100 && value > 99) return '99 %';
+  return `${Math.round(value)} %`;
+}

@@ -38,4 +38,16 @@ describe('settings store', () => {
     expect(again.preferences.nsfwBlurThreshold).toBe(8);
     expect(again.dark).toBe(false);
   });
+
+  it('keeps the library card size; an old card width or a bad value falls back to comfortable cards', async () => {
+    vi.stubGlobal('fetch', async () => new Response('', { status: 404 }));
+    localStorage.setItem('lora-manager.preferences', JSON.stringify({ theme: 'dark', cardSize: 300, cardDensity: 'huge', libraryView: 'table' }));
+    const store = useSettingsStore();
+    expect(store.preferences).toMatchObject({ theme: 'dark', cardDensity: 'comfortable', libraryView: 'grid' });
+    expect('cardSize' in store.preferences).toBe(false);
+    store.preferences.cardDensity = 'compact';
+    await nextTick();
+    setActivePinia(createPinia());
+    expect(useSettingsStore().preferences.cardDensity).toBe('compact');
+  });
 });

@@ -18,14 +18,27 @@ export const NSFW_LEVELS = [
   { label: 'XXX only', value: 16 },
 ] as const;
 
+export type CardDensity = 'compact' | 'comfortable' | 'large';
+
 export interface Preferences {
   theme: ThemeChoice;
   nsfwBlurThreshold: number;
   libraryView: 'grid' | 'list';
-  cardSize: number;
+  /** How much each library card shows, and so how many fit on a screen (features/library/lib/card-density.ts). */
+  cardDensity: CardDensity;
 }
 
-const DEFAULT_PREFERENCES: Preferences = { theme: 'system', nsfwBlurThreshold: 4, libraryView: 'grid', cardSize: 220 };
+const DEFAULT_PREFERENCES: Preferences = { theme: 'system', nsfwBlurThreshold: 4, libraryView: 'grid', cardDensity: 'comfortable' };
+const DENSITIES: readonly CardDensity[] = ['compact', 'comfortable', 'large'];
+
+/** Saved preferences over the defaults; a value from an older version or a hand edit that no longer fits is dropped. */
+function readPreferences(): Preferences {
+  const { cardSize: _dropped, ...saved } = readJson<Preferences & { cardSize?: number }>(PREFERENCES_KEY);
+  const merged = { ...DEFAULT_PREFERENCES, ...saved };
+  if (!DENSITIES.includes(merged.cardDensity)) merged.cardDensity = DEFAULT_PREFERENCES.cardDensity;
+  if (merged.libraryView !== 'grid' && merged.libraryView !== 'list') merged.libraryView = 'grid';
+  return merged;
+}
 
 function readJson<T>(key: string): Partial<T> {
   try {
@@ -46,7 +59,7 @@ export const useSettingsStore = defineStore('settings', () => {
     localStorage.setItem(CONNECTION_KEY, JSON.stringify({ baseUrl: baseUrl.value, apiKey: apiKey.value || null })),
   );
 
-  const preferences = ref<Preferences>({ ...DEFAULT_PREFERENCES, ...readJson<Preferences>(PREFERENCES_KEY) });
+  const preferences = ref<Preferences>(readPreferences());
   watch(preferences, (value) => localStorage.setItem(PREFERENCES_KEY, JSON.stringify(value)), { deep: true });
 
   const server = ref<FrontendSettings | null>(null);

@@ -1,7 +1,9 @@
-import { TERMINAL_JOB_STATUSES } from '@lora-manager/contract';
+import { TERMINAL_JOB_STATUSES, type Adapter } from '@lora-manager/contract';
 import type { Kysely, Transaction } from 'kysely';
 import type { DialectHelpers } from '../../db/dialect.ts';
 import type {
+  RecipeLoraTable,
+  RecipeTable,
   AdapterTagTable,
   ArchiveImportTable,
   BackupTable,
@@ -15,6 +17,19 @@ import type {
 } from '../../db/tables.ts';
 import { tagKey } from '../../lib/tags.ts';
 import { AdapterRepository } from '../../library/repositories/adapter.repository.ts';
+import {
+  adapterIdsBySha256,
+  adapterSizeTotals,
+  adapterUserData,
+  resultSizeTotals,
+  resultUserData,
+  setResultUserData,
+  type AdapterSizeTotals,
+  type AdapterUserData,
+  type ResultSizeTotals,
+  type ResultUserData,
+  type ResultUserDataChanges,
+} from './archive-summary.queries.ts';
 
 export interface AdapterSelection {
   ids?: readonly string[];
@@ -49,7 +64,7 @@ export interface ResultRows {
 const DELIVERY_COLUMNS = Object.keys({
   id: 1, kind: 1, mode: 1, backend: 1, prompt: 1, prompt_key: 1, negative_prompt: 1, params: 1, width: 1, height: 1, steps: 1,
   cfg_scale: 1, sampler_name: 1, seed: 1, image_count: 1, generation_info: 1, rating: 1, is_favorite: 1, rating_updated_at: 1,
-  favorite_updated_at: 1, created_at: 1,
+  favorite_updated_at: 1, created_at: 1, recipe_id: 1,
 } satisfies Record<keyof DeliveryJobTable, 1>) as Array<keyof DeliveryJobTable>;
 const JOB_COLUMNS = Object.keys({
   id: 1, kind: 1, status: 1, payload: 1, result: 1, error: 1, progress: 1, progress_detail: 1, attempts: 1, max_attempts: 1,
@@ -62,6 +77,22 @@ const DELIVERY_ADAPTER_COLUMNS = Object.keys({ job_id: 1, position: 1, adapter_i
   keyof DeliveryAdapterTable,
   1
 >) as Array<keyof DeliveryAdapterTable>;
+
+const RECIPE_COLUMNS = Object.keys({
+  id: 1, name: 1, name_key: 1, search_text: 1, prompt: 1, negative_prompt: 1, params: 1, extra: 1, source: 1, base_model: 1,
+  preview_file: 1, preview_type: 1, favorite: 1, rating: 1, nsfw_level: 1, notes: 1, tags: 1, fingerprint: 1, lora_count: 1,
+  missing_count: 1, source_result_id: 1, created_at: 1, updated_at: 1,
+} satisfies Record<keyof RecipeTable, 1>) as Array<keyof RecipeTable>;
+const RECIPE_LORA_COLUMNS = Object.keys({
+  recipe_id: 1, position: 1, name: 1, weight: 1, clip_weight: 1, hash: 1, adapter_id: 1, match_kind: 1, civitai_model_id: 1, civitai_version_id: 1,
+} satisfies Record<keyof RecipeLoraTable, 1>) as Array<keyof RecipeLoraTable>;
+
+/** A recipe as an archive carries it (recipes.json): its row, its LoRA rows and its tag keys. */
+export interface ArchivedRecipe {
+  recipe: RecipeTable;
+  loras: RecipeLoraTable[];
+  tag_keys: string[];
+}
 
 function pick<T>(row: Record<string, unknown>, columns: ReadonlyArray<keyof T>): T {
   return Object.fromEntries(columns.map((c) => [c, row[c as string] ?? null])) as T;
@@ -112,6 +143,16 @@ export class ArchiveRepository {
           : q.where('id', 'in', tagged);
     }
     return (await q.orderBy('name_key').orderBy('id').execute()).map((r) => r.id);
+  }
+
+  /** What the catalogue knows about the size of these adapters' files, without touching the disk (export estimates). */
+  adapterSizeTotals(ids: readonly string[]): Promise<AdapterSizeTotals> {
+    return adapterSizeTotals(this.db, ids);
+  }
+
+  /** Finished generations in the range and the bytes of their images, as recorded (export estimates). */
+  resultSizeTotals(range: { from?: string | null; to?: string | null }): Promise<ResultSizeTotals> {
+    return resultSizeTotals(this.db, range);
   }
 
   async allAdapterIds(): Promise<string[]> {
@@ -167,6 +208,29 @@ export class ArchiveRepository {
     return [...found.values()];
   }
 
+  /** The adapters as the API shows them (what an archive's adapter documents are compared with). */
+  adaptersByIds(ids: readonly string[]): Promise<Adapter[]> {
+    return new AdapterRepository(this.db, this.dialect).findByIds(ids);
+  }
+
+  // User data (user-data.json): ratings, favourites and notes.
+
+  adapterUserData(ids: readonly string[]): Promise<AdapterUserData[]> {
+    return adapterUserData(this.db, ids);
+  }
+
+  resultUserData(ids: readonly string[]): Promise<ResultUserData[]> {
+    return resultUserData(this.db, ids);
+  }
+
+  setResultUserData(id: string, changes: ResultUserDataChanges): Promise<void> {
+    return setResultUserData(this.db, id, changes);
+  }
+
+  adapterIdsBySha256(hashes: readonly string[]): Promise<Map<string, string>> {
+    return adapterIdsBySha256(this.db, hashes);
+  }
+
   async nameVersionTaken(name: string, version: string | null): Promise<boolean> {
     let q = this.db.selectFrom('adapter').select('id').where('name', '=', name);
     q = version === null ? q.where('version', 'is', null) : q.where('version', '=', version);
@@ -178,6 +242,53 @@ export class ArchiveRepository {
   }
 
   // Settings, read and written as stored text so an archive carries them byte for byte.
+
+  async allRecipes(): Promise<ArchivedRecipe[]> {
+    const recipes = await this.db.selectFrom('recipe').selectAll().orderBy('created_at').orderBy('id').execute();
+    const loras = await this.db.selectFrom('recipe_lora').selectAll().orderBy('recipe_id').orderBy('position').execute();
+    const tags = await this.db.selectFrom('recipe_tag').selectAll().execute();
+    const lorasOf = new Map<string, RecipeLoraTable[]>();
+    for (const l of loras) lorasOf.set(l.recipe_id, [...(lorasOf.get(l.recipe_id) ?? []), l]);
+    const tagsOf = new Map<string, string[]>();
+    for (const t of tags) tagsOf.set(t.recipe_id, [...(tagsOf.get(t.recipe_id) ?? []), t.tag_key]);
+    return recipes.map((recipe) => ({ recipe, loras: lorasOf.get(recipe.id) ?? [], tag_keys: tagsOf.get(recipe.id) ?? [] }));
+  }
+
+  /**
+   * Add the archive's recipes this database lacks (same id: kept as it is here). Column by column; a LoRA whose
+   * adapter is not here is stored unmatched, for the re-match after the import. Returns how many were added.
+   */
+  async insertMissingRecipes(items: ReadonlyArray<{ recipe: Record<string, unknown>; loras: Array<Record<string, unknown>>; tag_keys: string[] }>): Promise<number> {
+    const ids = items.map((i) => String(i.recipe.id));
+    const existing = new Set<string>();
+    for (let i = 0; i < ids.length; i += 500) {
+      for (const r of await this.db.selectFrom('recipe').select('id').where('id', 'in', ids.slice(i, i + 500)).execute()) existing.add(r.id);
+    }
+    const adapterIds = [...new Set(items.flatMap((i) => i.loras.map((l) => l.adapter_id)).filter((x): x is string => typeof x === 'string'))];
+    const adapters = new Set<string>();
+    for (let i = 0; i < adapterIds.length; i += 500) {
+      for (const a of await this.db.selectFrom('adapter').select('id').where('id', 'in', adapterIds.slice(i, i + 500)).execute()) adapters.add(a.id);
+    }
+    let added = 0;
+    for (const item of items) {
+      const recipe = pick<RecipeTable>(item.recipe, RECIPE_COLUMNS);
+      if (existing.has(recipe.id)) continue;
+      // The preview file is not in the archive: the recipe comes without it.
+      await this.db.insertInto('recipe').values({ ...recipe, preview_file: null, preview_type: null }).execute();
+      const loras = item.loras.map((l) => {
+        const row = pick<RecipeLoraTable>(l, RECIPE_LORA_COLUMNS);
+        const known = row.adapter_id !== null && adapters.has(row.adapter_id);
+        return { ...row, recipe_id: recipe.id, adapter_id: known ? row.adapter_id : null, match_kind: known ? row.match_kind : null };
+      });
+      if (loras.length > 0) await this.db.insertInto('recipe_lora').values(loras).execute();
+      const keys = [...new Set(item.tag_keys)];
+      if (keys.length > 0) await this.db.insertInto('recipe_tag').values(keys.map((tag_key) => ({ recipe_id: recipe.id, tag_key }))).execute();
+      const missing = loras.filter((l) => l.adapter_id === null).length;
+      if (missing !== recipe.missing_count) await this.db.updateTable('recipe').set({ missing_count: missing }).where('id', '=', recipe.id).execute();
+      added++;
+    }
+    return added;
+  }
 
   async allSettings(): Promise<SettingTable[]> {
     return this.db.selectFrom('setting').selectAll().orderBy('key').execute();

@@ -19,6 +19,7 @@ import { ImportPlanner, importOptionsFrom, type ImportOptions, type ImportPlan, 
 import { hashEntry, readArchive, type ArchiveContents } from './import-reader.ts';
 import type { StagingArea, StagingSession } from './staging.ts';
 import { settingForImport } from './imported-settings.ts';
+import { applyUserData } from './user-data.ts';
 import { ImportWriteGuard } from './write-guard.ts';
 
 /** What imports need from the backups: the pre-import backup `backup_before` asks for, and a backup's archive to restore. */
@@ -55,6 +56,8 @@ export interface ArchiveImportOptions {
   limits: ZipLimits;
   clock: Clock;
   logger: Logger;
+  /** Called after an import brought in generation history (analytics rebuilds its roll-ups from the jobs). */
+  onHistoryImported?: () => Promise<void>;
   /** Told which adapters a committed import created, changed or deleted. */
   onAdaptersChanged?: AdaptersChanged;
 }
@@ -80,6 +83,7 @@ export class ArchiveImportService {
   private readonly limits: ZipLimits;
   private readonly clock: Clock;
   private readonly logger: Logger;
+  private readonly onHistoryImported: (() => Promise<void>) | null;
   private readonly onAdaptersChanged: AdaptersChanged;
 
   constructor(options: ArchiveImportOptions) {
@@ -92,6 +96,7 @@ export class ArchiveImportService {
     this.limits = options.limits;
     this.clock = options.clock;
     this.logger = options.logger;
+    this.onHistoryImported = options.onHistoryImported ?? null;
     this.onAdaptersChanged = options.onAdaptersChanged ?? ignoreAdapterChanges;
     this.planner = new ImportPlanner(archive, roots, dataDir, outputDir);
     this.guard = new ImportWriteGuard(dataDir, outputDir);
@@ -125,6 +130,9 @@ export class ArchiveImportService {
       results.push(await this.importArchive(file.path, file.name, options, { ...run, onProgress: (p) => run.onProgress?.(scale(p)) }));
     }
     const ok = results.filter((r) => r.status === 'imported' || r.status === 'validated').length;
+    if (this.onHistoryImported && results.some((r) => r.status === 'imported' && r.results_imported > 0)) {
+      await this.onHistoryImported().catch((error: unknown) => this.logger.warn({ err: error }, 'analytics roll-ups were not rebuilt after the import'));
+    }
     return { success: ok === results.length, processed_files: ok, total_files: results.length, results };
   }
 
@@ -303,7 +311,14 @@ export class ArchiveImportService {
       else if (status === 'unchanged') result.unchanged += 1;
     }
     await this.applyResults(uow, plan, result);
-    if (plan.settings) await this.applySettings(uow, plan.settings, now, result);
+    if (plan.settings) await this.applySettings(uow, plan.settings, plan.overwriteSettings, now, result);
+    if (plan.userData) {
+      const importedIds = new Map(plan.adapters.filter((p) => !p.unresolved).map((p) => [p.source.manifest.id, p.id]));
+      const { kept } = await applyUserData(uow, plan.userData, importedIds, options.overwriteUserData, now);
+      if (kept > 0) result.warnings.push(`${kept} rating(s), favourite(s) or note(s) set here differ from the archive's and were kept (overwrite_user_data replaces them)`);
+    }
+    // After the adapters, so recipe LoRAs pointing at adapters this import brings stay matched.
+    if (plan.recipes) await uow.archive.insertMissingRecipes(plan.recipes);
     await uow.archive.insertImport({
       id: importId,
       source: result.file,
@@ -362,16 +377,23 @@ export class ArchiveImportService {
     }
   }
 
-  private async applySettings(uow: ArchiveUnitOfWork, settings: NonNullable<ImportPlan['settings']>, now: string, result: ImportFileResult): Promise<void> {
+  /** Settings not set here are added; one set here gives way to the archive's only when `overwrite`. */
+  private async applySettings(uow: ArchiveUnitOfWork, settings: NonNullable<ImportPlan['settings']>, overwrite: boolean, now: string, result: ImportFileResult): Promise<void> {
     const current = new Map((await uow.archive.allSettings()).map((row) => [row.key, row.value]));
+    let kept = 0;
     for (const s of settings) {
       if (!ALLOWED_SETTING.test(s.key)) continue;
       const stored = current.get(s.key);
+      if (stored !== undefined && !overwrite) {
+        if (stored !== JSON.stringify(s.value)) kept += 1;
+        continue;
+      }
       const { value, warning } = settingForImport(s.key, s.value, stored === undefined ? undefined : parseStored(stored), this.rootPolicy);
       if (warning) result.warnings.push(warning);
       if (value === undefined) continue;
       await uow.archive.putSetting({ key: s.key, value: JSON.stringify(value), updated_at: s.updated_at ?? now });
     }
+    if (kept > 0) result.warnings.push(`${kept} setting(s) set here differ from the archive's and were kept (import_settings replaces them)`);
   }
 
   private failed(result: ImportFileResult, error: unknown): ImportFileResult {

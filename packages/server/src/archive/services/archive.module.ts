@@ -22,6 +22,8 @@ export interface ArchiveDeps {
   libraryRoots: LibraryRootsService;
   clock: Clock;
   logger: Logger;
+  /** Called after an import brought in generation history. */
+  onHistoryImported?: () => Promise<void>;
   /** Told which adapters an import changed (recommendation features follow them). */
   onAdaptersChanged?: AdaptersChanged;
 }
@@ -73,6 +75,7 @@ export function createArchive(deps: ArchiveDeps): ArchiveServices {
     limits: config.archive,
     clock,
     logger,
+    onHistoryImported: deps.onHistoryImported,
     onAdaptersChanged: deps.onAdaptersChanged,
   });
   return {

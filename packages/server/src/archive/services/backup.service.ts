@@ -193,6 +193,8 @@ export class BackupService {
       resultsFrom: null,
       resultsTo: null,
       settings: true,
+      recipes: true,
+      userData: true,
       compression: 'balanced',
     };
   }

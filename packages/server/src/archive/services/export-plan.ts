@@ -20,7 +20,12 @@ export interface ExportOptions {
   resultImages: boolean;
   resultsFrom: string | null;
   resultsTo: string | null;
+  /** The server settings, less secrets. */
   settings: boolean;
+  /** user-data.json: ratings, favourites and notes (with `results`: generation history comes along). */
+  userData: boolean;
+  /** Recipes (with `user_data`: recipes are the user's too) as recipes.json. */
+  recipes: boolean;
   compression: CompressionLevel;
   /** Only these adapters get their LoRA files included (pre-import backups keep the files an import replaces). */
   filesOnlyFor?: ReadonlySet<string>;
@@ -80,7 +85,6 @@ const UNSUPPORTED: Array<[keyof ExportConfig, string]> = [
   ['split_archives', 'split archives'],
   ['lora_embeddings', 'embeddings (they are recomputed from the adapters after an import)'],
   ['analytics', 'analytics (not recorded by this server yet)'],
-  ['user_data', 'recipes (not stored by this server yet)'],
 ];
 
 /** ExportConfig → ExportOptions, refusing what the original silently ignored. */
@@ -92,6 +96,7 @@ export function exportOptionsFrom(config: ExportConfig): ExportOptions {
     throw new BadRequestError('export_option_unsupported', `This server cannot export ${refused.join(', ')}`, 'Turn these options off and try again.');
   }
   const ranged = (config.generation_range ?? 'all') !== 'all';
+  const userData = config.user_data ?? false;
   return {
     selection: {
       ids: config.adapter_ids,
@@ -103,11 +108,14 @@ export function exportOptionsFrom(config: ExportConfig): ExportOptions {
     files: config.lora_files ?? true,
     sidecars: config.lora_metadata ?? true,
     previews: config.previews ?? true,
-    results: config.generations ?? false,
+    // Generation history is user data: "Quick Export All" (user_data) brings it without ticking generations too.
+    results: (config.generations ?? false) || userData,
     resultImages: config.generation_images ?? true,
     resultsFrom: ranged ? dateBound(config.date_from, 'date_from', false) : null,
     resultsTo: ranged ? dateBound(config.date_to, 'date_to', true) : null,
     settings: config.system_config ?? false,
+    userData,
+    recipes: userData,
     compression: config.compression ?? 'balanced',
   };
 }
@@ -230,7 +238,8 @@ export class ExportPlanner {
       if (seen.has(absPath)) continue;
       seen.add(absPath);
       const originalName = path.basename(absPath);
-      const located = await confinement.locateReal(absPath);
+      const inspected = await dirs.inspect(absPath);
+      const located = await confinement.locateReal(absPath, async () => inspected.real);
       const entry: ManifestFile = {
         kind: candidate.kind,
         original_path: absPath,
@@ -248,7 +257,7 @@ export class ExportPlanner {
         absent.push({ ...entry, note: 'outside the library roots: not read' });
         continue;
       }
-      const stat = await fs.stat(absPath).catch(() => null);
+      const stat = inspected.stat;
       if (!stat?.isFile()) {
         absent.push({ ...entry, note: 'missing on disk' });
         continue;

@@ -4,13 +4,15 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import type { ConflictDecision, ConflictResolution, ImportConfig, ImportConflict } from '@lora-manager/contract';
+import type { ConflictDecision, ConflictResolution, ImportConfig, ImportConflict, ImportFieldDifference } from '@lora-manager/contract';
 import { BadRequestError } from '../../errors.ts';
 import { ManifestError, safeSegment } from '../../lib/archive-manifest.ts';
 import { isTerminalStatus } from '../../lib/job-statuses.ts';
 import type { ArchiveRepository, ExistingAdapterKey } from '../repositories/archive.repository.ts';
 import { HashingStream } from './hashing.ts';
-import type { ArchiveAdapter, ArchiveContents, ArchiveFile, ArchiveResult, SettingsDocument } from './import-reader.ts';
+import { adapterDifferences } from './import-diff.ts';
+import type { UserDataDocument } from './user-data.ts';
+import type { ArchiveAdapter, ArchiveContents, ArchiveFile, ArchiveResult, RecipesDocument, SettingsDocument } from './import-reader.ts';
 import { PREVIEW_EXTENSIONS } from '../../lib/sidecars.ts';
 import { FileConfinement, modelStem, toPosix } from './library-files.ts';
 import type { WriteZone } from './write-guard.ts';
@@ -22,7 +24,10 @@ export interface ImportOptions {
   backupBefore: boolean;
   targetRoot: string | null;
   decisions: Record<string, ConflictDecision>;
+  /** Replace settings set here with the archive's (settings not set here are always added). */
   importSettings: boolean;
+  /** Replace ratings, favourites and notes set here with the archive's (unset ones are always filled). */
+  overwriteUserData: boolean;
 }
 
 export function importOptionsFrom(config: ImportConfig, defaults: Partial<ImportConfig> = {}): ImportOptions {
@@ -37,6 +42,7 @@ export function importOptionsFrom(config: ImportConfig, defaults: Partial<Import
     targetRoot: merged.target_root ?? null,
     decisions: merged.decisions ?? {},
     importSettings: merged.import_settings ?? mode === 'replace',
+    overwriteUserData: merged.overwrite_user_data ?? mode === 'replace',
   };
 }
 
@@ -103,6 +109,11 @@ export interface ImportPlan {
   /** Adapters whose LoRA files the import replaces: a pre-import backup keeps their files. */
   replacedFileAdapterIds: string[];
   settings: SettingsDocument | null;
+  /** Recipes the archive carries; those whose id exists here are kept as they are. */
+  recipes: RecipesDocument | null;
+  /** Settings set here give way to the archive's only when asked (import_settings). */
+  overwriteSettings: boolean;
+  userData: UserDataDocument | null;
   warnings: string[];
 }
 
@@ -126,6 +137,11 @@ export class ImportPlanner {
       contents.adapters.map((a) => a.doc.name),
     );
     const byId = new Map(existing.map((e) => [e.id, e]));
+    const current = new Map((await this.archive.adaptersByIds(existing.map((e) => e.id))).map((a) => [a.id, a]));
+    const differences = (other: ExistingAdapterKey, doc: ArchiveAdapter['doc']) => {
+      const row = current.get(other.id);
+      return row ? adapterDifferences(doc, row) : [];
+    };
     const byNameVersion = new Map(existing.map((e) => [nameVersionKey(e.name, e.version), e]));
     const claimedTargets = new Map<string, string>();
     const claimedNames = new Set<string>();
@@ -139,13 +155,16 @@ export class ImportPlanner {
       const states = await Promise.all(files.map((f) => this.state(f, claimedTargets, onBytes)));
       const idMatch = byId.get(archiveId);
       const nvMatch = byNameVersion.get(nameVersionKey(source.doc.name, version));
-      const sameRow = idMatch !== undefined && idMatch.updated_at === source.doc.updated_at && idMatch.name === source.doc.name && idMatch.version === version;
+      // The same adapter unless a field a person could change differs: hashes computed since, updated_at and other
+      // derived fields are not conflicts.
+      const idDifferences = idMatch ? differences(idMatch, source.doc) : [];
+      const sameRow = idMatch !== undefined && idMatch.name === source.doc.name && idMatch.version === version && idDifferences.length === 0;
 
       const conflicts: ImportConflict[] = [];
-      const conflict = (reason: ImportConflict['reason'], other: ExistingAdapterKey | null, at: string | null) =>
-        conflicts.push({ archive_id: archiveId, name: source.doc.name, version, reason, existing_id: other?.id ?? null, path: at });
-      if (idMatch && !sameRow) conflict('same_id', idMatch, null);
-      if (nvMatch && nvMatch.id !== idMatch?.id) conflict('same_name_version', nvMatch, null);
+      const conflict = (reason: ImportConflict['reason'], other: ExistingAdapterKey | null, at: string | null, fields?: ImportFieldDifference[]) =>
+        conflicts.push({ archive_id: archiveId, name: source.doc.name, version, reason, existing_id: other?.id ?? null, path: at, ...(fields ? { differences: fields } : {}) });
+      if (idMatch && !sameRow) conflict('same_id', idMatch, null, idDifferences);
+      if (nvMatch && nvMatch.id !== idMatch?.id) conflict('same_name_version', nvMatch, null, differences(nvMatch, source.doc));
       files.forEach((f, i) => states[i] === 'differs' && conflict('file_differs', null, f.target));
 
       let action: PlannedAction = sameRow ? 'unchanged' : 'create';
@@ -207,8 +226,20 @@ export class ImportPlanner {
     }
     for (const r of results) for (const w of r.writes) if (!writes.has(w.target)) writes.set(w.target, w);
     const replacedFileAdapterIds = planned.filter((p) => p.action === 'overwrite' && p.files.some((f) => f.mode === 'replace')).map((p) => p.id);
-    const settings = options.importSettings ? contents.settings : null;
-    return { adapters: planned, results, deleteIds, importRoot, unresolved, writes: [...writes.values()], replacedFileAdapterIds, settings, warnings };
+    return {
+      adapters: planned,
+      results,
+      deleteIds,
+      importRoot,
+      unresolved,
+      writes: [...writes.values()],
+      replacedFileAdapterIds,
+      settings: contents.settings,
+      overwriteSettings: options.importSettings,
+      userData: contents.userData,
+      recipes: contents.recipes,
+      warnings,
+    };
   }
 
   /** Results are history: new ones are added with their images under OUTPUT_DIR; known ones only get missing images back. */

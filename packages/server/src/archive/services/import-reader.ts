@@ -1,7 +1,7 @@
 import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { Adapter } from '@lora-manager/contract';
-import { Type, type Static } from 'typebox';
+import { Type, type Static, type TSchema } from 'typebox';
 import { Value } from 'typebox/value';
 import {
   describeErrors,
@@ -18,6 +18,7 @@ import {
 } from '../../lib/archive-manifest.ts';
 import type { ZipReader } from '../../lib/zip-reader.ts';
 import { HashingStream, sha256 } from './hashing.ts';
+import { UserDataDocument } from './user-data.ts';
 
 /**
  * An adapter document as found in an archive: any subset of the adapter's fields (older archives and the original's
@@ -43,6 +44,17 @@ const SettingsDocument = Type.Array(Type.Object({ key: Type.String({ minLength: 
   maxItems: 100_000,
 });
 export type SettingsDocument = Static<typeof SettingsDocument>;
+
+/** recipes.json: rows as stored; every column is picked and typed again when written (archive.repository.ts). */
+const RecipesDocument = Type.Array(
+  Type.Object({
+    recipe: Type.Object({ id: Type.String({ minLength: 1, maxLength: 200 }), name: Type.String({ maxLength: 1000 }), prompt: Type.String(), params: Type.String(), fingerprint: Type.String() }),
+    loras: Type.Array(Type.Object({ position: Type.Integer({ minimum: 0 }), name: Type.String({ maxLength: 1000 }), weight: Type.Number() }), { maxItems: 64 }),
+    tag_keys: Type.Array(Type.String({ maxLength: 100 }), { maxItems: 50 }),
+  }),
+  { maxItems: 1_000_000 },
+);
+export type RecipesDocument = Static<typeof RecipesDocument>;
 
 export interface ArchiveAdapter {
   manifest: ManifestAdapter;
@@ -85,6 +97,9 @@ export interface ArchiveContents {
   adapters: ArchiveAdapter[];
   results: ArchiveResult[];
   settings: SettingsDocument | null;
+  recipes: RecipesDocument | null;
+  /** Ratings, favourites and notes (user-data.json), when the archive has them. */
+  userData: UserDataDocument | null;
   warnings: string[];
 }
 
@@ -189,20 +204,24 @@ export async function readArchive(zip: ZipReader, onHashBytes?: (n: number) => v
     results.push({ manifest: entry, doc, files });
   }
 
-  let settings: SettingsDocument | null = null;
-  if (manifest.settings_path) {
-    if (!zip.has(manifest.settings_path)) throw new ManifestError('archive_incomplete', `Archive missing declared file: ${manifest.settings_path}`);
-    const bytes = await readVerified(manifest.settings_path, MAX_METADATA_BYTES, 'The settings');
+  /** A declared top-level JSON document (settings, user data, recipes): present, within its size, valid against its schema. */
+  const readDocument = async <S extends TSchema>(name: string | null | undefined, max: number, what: string, schema: S): Promise<Static<S> | null> => {
+    if (!name) return null;
+    if (!zip.has(name)) throw new ManifestError('archive_incomplete', `Archive missing declared file: ${name}`);
+    const bytes = await readVerified(name, max, `The ${what}`);
     let value: unknown;
     try {
       value = JSON.parse(bytes.toString('utf8'));
     } catch {
-      throw new ManifestError('metadata_invalid', 'Invalid settings JSON');
+      throw new ManifestError('metadata_invalid', `Invalid ${what} JSON`);
     }
-    if (!Value.Check(SettingsDocument, value)) throw new ManifestError('metadata_invalid', `Invalid settings: ${describeErrors(SettingsDocument, value)}`);
-    settings = value;
-  }
-  return { manifest, formatVersion, adapters, results, settings, warnings };
+    if (!Value.Check(schema, value)) throw new ManifestError('metadata_invalid', `Invalid ${what}: ${describeErrors(schema, value)}`);
+    return value;
+  };
+  const settings = await readDocument(manifest.settings_path, MAX_METADATA_BYTES, 'settings', SettingsDocument);
+  const userData = await readDocument(manifest.user_data_path, MAX_METADATA_BYTES * 4, 'user data', UserDataDocument);
+  const recipes = await readDocument(manifest.recipes_path, MAX_MANIFEST_BYTES, 'recipes', RecipesDocument);
+  return { manifest, formatVersion, adapters, results, settings, userData, recipes, warnings };
 }
 
 /** SHA-256 of one entry, streamed (yauzl checks it inflates to its declared size on the way). */

@@ -25,6 +25,20 @@ function isRecord(value: unknown): value is Record<string, unknown> {
   return value !== null && typeof value === 'object' && !Array.isArray(value);
 }
 
+/**
+ * A setting as an archive carries it: never a secret (an archive is a file that travels; the import would refuse the
+ * secret anyway). Undefined: the setting is left out.
+ */
+export function settingForExport(key: string, value: unknown): unknown {
+  if (SECRET_SETTINGS.has(key)) return undefined;
+  if (key === SERVERS_SETTING && isRecord(value)) {
+    return Object.fromEntries(
+      Object.entries(value).map(([name, server]) => [name, isRecord(server) ? Object.fromEntries(Object.entries(server).filter(([f]) => !SERVER_SECRET_FIELDS.includes(f))) : server]),
+    );
+  }
+  return value;
+}
+
 export function settingForImport(key: string, imported: unknown, current: unknown, policy: RootPolicyOptions): ImportedSetting {
   if (SECRET_SETTINGS.has(key)) return { value: undefined };
   if (key === SERVERS_SETTING) return { value: serversWithCurrentSecrets(imported, current) };

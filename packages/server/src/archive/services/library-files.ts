@@ -1,3 +1,4 @@
+import type { Stats } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { isInside, locateInRoots } from '../../lib/paths.ts';
@@ -45,10 +46,10 @@ export class FileConfinement {
    * a catalogued file) does not lead out of it, unless links out are allowed. A missing file is located as named;
    * the caller reports it missing.
    */
-  async locateReal(file: string): Promise<Located | null> {
+  async locateReal(file: string, realPath?: (file: string) => Promise<string | null>): Promise<Located | null> {
     const located = this.locate(file);
     if (!located || !this.real) return located;
-    const real = await fs.realpath(file).catch(() => null);
+    const real = realPath ? await realPath(file) : await fs.realpath(file).catch(() => null);
     if (real === null) return located;
     if (located.rootKind === 'library' && this.real.allowLinksOut) return located;
     if (this.real.roots.some((root) => isInside(root, real))) return located;
@@ -84,6 +85,29 @@ export function toPosix(p: string): string {
 /** Directory listings cached for one export: sidecars and previews are found by name, not by a stat per guess. */
 export class DirectoryCache {
   private readonly listings = new Map<string, Promise<Set<string>>>();
+  private readonly realDirs = new Map<string, Promise<string | null>>();
+
+  /**
+   * A file's real path from its directory's (resolved once per directory) and one lstat of the file: the same answer
+   * as fs.realpath, which walks every component of every file. Also returns that lstat (null: missing), so a plain
+   * file needs no second stat. A link is resolved in full.
+   */
+  async inspect(file: string): Promise<{ real: string | null; stat: Stats | null }> {
+    const lstat = await fs.lstat(file).catch(() => null);
+    if (!lstat) return { real: null, stat: null };
+    if (lstat.isSymbolicLink()) {
+      const [real, stat] = await Promise.all([fs.realpath(file).catch(() => null), fs.stat(file).catch(() => null)]);
+      return { real, stat };
+    }
+    const dir = path.dirname(file);
+    let realDir = this.realDirs.get(dir);
+    if (!realDir) {
+      realDir = fs.realpath(dir).catch(() => null);
+      this.realDirs.set(dir, realDir);
+    }
+    const resolvedDir = await realDir;
+    return { real: resolvedDir === null ? null : path.join(resolvedDir, path.basename(file)), stat: lstat };
+  }
 
   list(dir: string): Promise<Set<string>> {
     let listing = this.listings.get(dir);

@@ -67,7 +67,8 @@ function registerExportCommand(program: Command): void {
     .option('--no-files', 'leave the LoRA files out (a metadata-only archive)')
     .option('--no-sidecars', 'leave sidecar files (.civitai.info, .json, …) out')
     .option('--no-previews', 'leave preview images out')
-    .option('--settings', 'include the server settings')
+    .option('--settings', 'include the server settings (never secrets)')
+    .option('--user-data', 'include ratings, favourites, notes and the generation history')
     .option('--results', 'include finished generation results and their images')
     .option('--no-result-images', 'with --results: leave the images out')
     .option('--results-from <date>', 'with --results: only results created on or after this date')
@@ -85,6 +86,7 @@ function registerExportCommand(program: Command): void {
         lora_metadata: opts.sidecars,
         previews: opts.previews,
         system_config: opts.settings ?? false,
+        user_data: opts.userData ?? false,
         generations: opts.results ?? false,
         generation_images: opts.resultImages,
         generation_range: opts.resultsFrom || opts.resultsTo ? 'custom' : 'all',

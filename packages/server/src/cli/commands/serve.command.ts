@@ -38,7 +38,11 @@ export function registerServeCommand(program: Command): void {
       // With Redis, `lora-manager worker` processes run the jobs unless RUN_WORKERS=true.
       if (config.runWorkers) await container.queue.start();
       await container.libraryWatcher.begin();
+      if (config.library.scanOnStart) {
+        await container.services.library.scanAtStart().catch((error: unknown) => container.logger.warn({ err: error }, 'could not queue the start-up library scan'));
+      }
       container.services.backupScheduler.start();
+      container.resourceSampler.start();
       // Load the recommendation index now, in the background, so the first "similar" a user asks for does not wait
       // for it (and features a catalogue from before recommendations lacks are computed).
       container.services.recommendationIndex.engine().catch((error: unknown) => container.logger.warn({ err: error }, 'recommendation index not loaded'));

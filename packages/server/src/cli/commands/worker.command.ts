@@ -31,6 +31,7 @@ export function registerWorkerCommand(program: Command): void {
       process.on('SIGINT', () => void shutdown('SIGINT'));
       process.on('SIGTERM', () => void shutdown('SIGTERM'));
       await container.queue.start();
+      container.resourceSampler.start();
       container.logger.info({ redis_prefix: config.redisPrefix }, 'worker ready');
     });
 }

@@ -7,6 +7,9 @@ import { up0004 } from './0004-generation.ts';
 import { up0005 } from './0005-archive.ts';
 import { up0006 } from './0006-user-field-mask.ts';
 import { up0007 } from './0007-recommendations.ts';
+import { up0008 } from './0008-analytics.ts';
+import { up0009 } from './0009-recipes.ts';
+import { up0010 } from './0010-job-outbox.ts';
 
 /**
  * The one migration chain, run at start-up on every dialect. Append new migrations; never edit one that shipped.
@@ -21,5 +24,8 @@ export function migrations(d: DialectHelpers): Record<string, Migration> {
     '0005-archive': { up: up0005(d) },
     '0006-user-field-mask': { up: up0006(d) },
     '0007-recommendations': { up: up0007(d) },
+    '0008-analytics': { up: up0008(d) },
+    '0009-recipes': { up: up0009(d) },
+    '0010-job-outbox': { up: up0010(d) },
   };
 }

@@ -1,4 +1,4 @@
-import type { BackendInfo } from '@lora-manager/contract';
+import type { BackendInfo, BackendOptions } from '@lora-manager/contract';
 import type { Clock } from '../../lib/clock.ts';
 import { toIso } from '../../lib/time.ts';
 import { ComfyuiBackend } from './comfyui.backend.ts';
@@ -62,6 +62,32 @@ export class BackendRegistry {
         return { name, configured: true, base_url: backend.baseUrl, available: probe.health.available, error: probe.health.error, checked_at: probe.checkedAt };
       }),
     );
+  }
+
+  /**
+   * What the generation form offers for a backend: the defaults in force and the server's own samplers, schedulers
+   * and checkpoints. Null for names that are no generation backend; an unconfigured or silent server gives empty lists.
+   */
+  async options(name: string): Promise<BackendOptions | null> {
+    const canonical = this.canonical(name);
+    if (!canonical) return null;
+    const settings = await this.settings.effective();
+    const defaults = { steps: settings.sdnext.defaultSteps, sampler_name: settings.sdnext.defaultSampler, cfg_scale: settings.sdnext.defaultCfgScale };
+    const backend = this.build(canonical, settings);
+    if (!backend) {
+      return { backend: canonical, available: false, error: 'not configured', defaults, samplers: [], schedulers: [], checkpoints: [], current_checkpoint: null };
+    }
+    const [probe, catalog] = await Promise.all([this.probe(backend), backend.catalog()]);
+    return {
+      backend: canonical,
+      available: probe.health.available,
+      error: probe.health.error,
+      defaults,
+      samplers: catalog.samplers,
+      schedulers: catalog.schedulers,
+      checkpoints: catalog.checkpoints,
+      current_checkpoint: catalog.currentCheckpoint,
+    };
   }
 
   private async probe(backend: GenerationBackend): Promise<{ health: BackendHealth; checkedAt: string }> {

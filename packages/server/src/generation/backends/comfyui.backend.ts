@@ -7,6 +7,8 @@ import {
   fetchWithTimeout,
   isRetryableStatus,
   responseError,
+  namesFrom,
+  type BackendCatalog,
   type BackendHealth,
   type GenerateOptions,
   type GeneratedImage,
@@ -79,6 +81,20 @@ export class ComfyuiBackend implements GenerationBackend {
     }
     const looksRight = typeof stats === 'object' && stats !== null && 'system' in stats;
     return looksRight ? { available: true, error: null } : { available: false, error: 'the server answered, but not as a ComfyUI server' };
+  }
+
+  /** KSampler's sampler and scheduler choices and CheckpointLoaderSimple's checkpoints, from /object_info. */
+  async catalog(signal?: AbortSignal): Promise<BackendCatalog> {
+    type Inputs = Record<string, { input?: { required?: Record<string, [unknown]> } }>;
+    const ask = (node: string) => this.getJson<Inputs>(`/object_info/${node}`, signal).catch(() => ({}) as Inputs);
+    const [sampler, loader] = await Promise.all([ask('KSampler'), ask('CheckpointLoaderSimple')]);
+    const required = sampler.KSampler?.input?.required;
+    return {
+      samplers: namesFrom(required?.sampler_name?.[0]),
+      schedulers: namesFrom(required?.scheduler?.[0]),
+      checkpoints: namesFrom(loader.CheckpointLoaderSimple?.input?.required?.ckpt_name?.[0]),
+      currentCheckpoint: this.options.checkpoint,
+    };
   }
 
   private async checkpoint(requested: string | null, signal: AbortSignal): Promise<string> {

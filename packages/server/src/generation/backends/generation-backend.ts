@@ -55,6 +55,14 @@ export interface BackendHealth {
   error: string | null;
 }
 
+/** What a server offers to choose from; lists the server could not give are empty. */
+export interface BackendCatalog {
+  samplers: string[];
+  schedulers: string[];
+  checkpoints: string[];
+  currentCheckpoint: string | null;
+}
+
 /**
  * A generation failure. `retryable` false means retrying cannot help (the server refused the request as invalid or
  * unauthorised); the queue then fails the job at once.
@@ -80,6 +88,8 @@ export interface GenerationBackend {
   /** Queue group: jobs with the same target run one at a time. */
   readonly target: string;
   probe(signal?: AbortSignal): Promise<BackendHealth>;
+  /** Samplers, schedulers and checkpoints the server lists, for the generation form. */
+  catalog(signal?: AbortSignal): Promise<BackendCatalog>;
   generate(request: GenerationRequest, options: GenerateOptions): Promise<GenerationOutput>;
   /** Stop whatever the server is generating now. */
   interrupt(): Promise<void>;
@@ -116,6 +126,13 @@ export async function responseError(response: Response): Promise<string> {
     /* not JSON */
   }
   return text.trim().slice(0, 2000) || `HTTP ${response.status}`;
+}
+
+/** Strings from a list a server returned, or from the named field of each entry; anything else is dropped. Bounded. */
+export function namesFrom(list: unknown, field?: string): string[] {
+  if (!Array.isArray(list)) return [];
+  const names = list.map((entry) => (field && typeof entry === 'object' && entry !== null ? (entry as Record<string, unknown>)[field] : entry));
+  return [...new Set(names.filter((n): n is string => typeof n === 'string' && n.length > 0 && n.length <= 500))].slice(0, 2000);
 }
 
 /** 4xx answers other than timeouts and rate limits mean the request itself is wrong. */

@@ -3,6 +3,8 @@ import {
   fetchWithTimeout,
   isRetryableStatus,
   responseError,
+  namesFrom,
+  type BackendCatalog,
   type BackendHealth,
   type GenerateOptions,
   type GenerationBackend,
@@ -85,6 +87,35 @@ export class SdnextBackend implements GenerationBackend {
     const body = res.ok ? await res.json().catch(() => null) : await res.body?.cancel();
     const looksRight = typeof body === 'object' && body !== null && 'progress' in body;
     return looksRight ? { available: true, error: null } : { available: false, error: NOT_A1111 };
+  }
+
+  /** A GET whose JSON body is returned, or null when the server does not have the route or does not answer. */
+  private async optionalJson(route: string, signal?: AbortSignal): Promise<unknown> {
+    try {
+      const res = await fetchWithTimeout('SDNext', this.url(route), { headers: this.headers(), timeoutMs: PROBE_TIMEOUT_MS, signal });
+      if (!res.ok) {
+        await res.body?.cancel();
+        return null;
+      }
+      return await res.json();
+    } catch {
+      return null;
+    }
+  }
+
+  /** /samplers, /schedulers (A1111 1.9+ and SDNext), /sd-models and the loaded model from /options, asked together. */
+  async catalog(signal?: AbortSignal): Promise<BackendCatalog> {
+    const [samplers, schedulers, models, options] = await Promise.all(
+      ['/sdapi/v1/samplers', '/sdapi/v1/schedulers', '/sdapi/v1/sd-models', '/sdapi/v1/options'].map((route) => this.optionalJson(route, signal)),
+    );
+    const loaded = (options as { sd_model_checkpoint?: unknown } | null)?.sd_model_checkpoint;
+    return {
+      samplers: namesFrom(samplers, 'name'),
+      // SDNext lists plain names; A1111 objects with `name` (what txt2img takes) and `label`.
+      schedulers: namesFrom(schedulers).length ? namesFrom(schedulers) : namesFrom(schedulers, 'name'),
+      checkpoints: namesFrom(models, 'title'),
+      currentCheckpoint: typeof loaded === 'string' && loaded ? loaded : null,
+    };
   }
 
   async generate(request: GenerationRequest, { signal, onProgress }: GenerateOptions): Promise<GenerationOutput> {

@@ -8,7 +8,7 @@ export type { DeliveryWithJob } from './delivery-with-job.query.ts';
 
 /** What a caller decides about a new delivery or generation; `newRow` fills in the rest. */
 export type NewDelivery = Pick<DeliveryJobTable, 'id' | 'kind' | 'mode' | 'prompt' | 'params' | 'created_at'> &
-  Partial<Pick<DeliveryJobTable, 'backend' | 'negative_prompt' | 'width' | 'height' | 'steps' | 'cfg_scale' | 'sampler_name' | 'seed'>>;
+  Partial<Pick<DeliveryJobTable, 'backend' | 'negative_prompt' | 'width' | 'height' | 'steps' | 'cfg_scale' | 'sampler_name' | 'seed' | 'recipe_id'>>;
 
 /** Deliveries and generations as queued work: their rows, the adapters they used, and the active list. */
 export class DeliveryRepository {

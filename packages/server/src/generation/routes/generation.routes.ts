@@ -2,6 +2,8 @@ import fs from 'node:fs';
 import {
   ActiveJobsQuery,
   BackendList,
+  BackendNameParams,
+  BackendOptions,
   CancelResponse,
   ComposeAndGenerateBody,
   DeliveryEnvelope,
@@ -14,10 +16,11 @@ import {
   ProgressQuery,
   QueuedGeneration,
 } from '@lora-manager/contract';
-import type { BackendInfo } from '@lora-manager/contract';
+import type { BackendInfo, BackendOptions as BackendOptionsType } from '@lora-manager/contract';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyPluginAsync } from 'fastify';
 import { Type } from 'typebox';
+import { NotFoundError } from '../../errors.ts';
 import type { GenerationSettingsService } from '../services/generation-settings.service.ts';
 import type { GenerationOptions, GenerationService } from '../services/generation.service.ts';
 
@@ -36,7 +39,7 @@ function options(query: GenerationQuery, defaults: Pick<GenerationOptions, 'mode
 export interface GenerationRouteDeps {
   generation: GenerationService;
   /** The configured backends and whether they answer (the container passes its BackendRegistry; routes never import backends/). */
-  registry: { list(): Promise<BackendInfo[]> };
+  registry: { list(): Promise<BackendInfo[]>; options(name: string): Promise<BackendOptionsType | null> };
   settings: GenerationSettingsService;
 }
 
@@ -52,6 +55,16 @@ export const generationRoutes: FastifyPluginAsync<GenerationRouteDeps> = async (
       backends,
     };
   });
+
+  app.get(
+    '/generation/backends/:name/options',
+    { schema: { tags, params: BackendNameParams, response: { 200: BackendOptions } } },
+    async (req) => {
+      const options = await registry.options(req.params.name);
+      if (!options) throw new NotFoundError('backend_not_found', `Backend '${req.params.name}' not found`);
+      return options;
+    },
+  );
 
   app.get('/generation/settings', { schema: { tags, response: { 200: GenerationSettings } } }, async () => settings.get());
 

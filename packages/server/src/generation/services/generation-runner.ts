@@ -5,7 +5,7 @@ import { BackendError, type BackendProgress, type GeneratedImage, type Generatio
 import type { GenerationImageTable } from '../../db/tables.ts';
 import type { Clock } from '../../lib/clock.ts';
 import { resultUrls } from '../../lib/generation-params.ts';
-import { formatInfotext } from '../../lib/infotext.ts';
+import { formatInfotext, withMissingParams } from '../../lib/infotext.ts';
 import { isPng, readTextChunks, withTextChunk } from '../../lib/png.ts';
 import { parseLoraTokens } from '../../lib/prompt-syntax.ts';
 import { toIso } from '../../lib/time.ts';
@@ -165,7 +165,10 @@ export class GenerationRunner {
     });
   }
 
-  /** PNGs keep the server's own `parameters`; ones without (ComfyUI) get an A1111 infotext so other tools can read them. */
+  /**
+   * PNGs keep the server's own `parameters`, completed with `Lora hashes` and `Model hash` when the server left them
+   * out (so CivitAI and recipe importers recognise the LoRAs); ones without (ComfyUI) get a whole A1111 infotext.
+   */
   private withInfotext(
     image: GeneratedImage,
     p: ResolvedGenerationParams,
@@ -175,21 +178,30 @@ export class GenerationRunner {
   ): Buffer {
     if (!isPng(image.data)) return image.data;
     try {
-      if (readTextChunks(image.data).parameters) return image.data;
-      const text =
-        image.infotext ??
-        formatInfotext(p.prompt, p.negative_prompt, [
-          ['Steps', p.steps],
-          ['Sampler', p.sampler_name],
-          ['Schedule type', p.scheduler],
-          ['CFG scale', p.cfg_scale],
-          ['Seed', image.seed ?? p.seed],
-          ['Size', `${p.width}x${p.height}`],
-          ['Model', typeof info.sd_model_name === 'string' ? info.sd_model_name : p.checkpoint],
-          ['Clip skip', p.clip_skip && p.clip_skip > 1 ? p.clip_skip : null],
-          ['Lora hashes', loras.filter((l) => l.shortHash).map((l) => `${l.name.replace(/[:,]/g, '')}: ${l.shortHash}`).join(', ') || null],
-          ['Version', `lora-manager (${backend})`],
+      const loraHashes = loras.filter((l) => l.shortHash).map((l) => `${l.name.replace(/[:,]/g, '')}: ${l.shortHash}`).join(', ') || null;
+      const modelHash = typeof info.sd_model_hash === 'string' && /^[0-9a-f]{8,64}$/i.test(info.sd_model_hash) ? info.sd_model_hash.slice(0, 10) : null;
+      const embedded = readTextChunks(image.data).parameters;
+      const existing = embedded ?? image.infotext;
+      if (existing) {
+        const completed = withMissingParams(existing, [
+          ['Model hash', modelHash],
+          ['Lora hashes', loraHashes],
         ]);
+        return completed === embedded ? image.data : withTextChunk(image.data, 'parameters', completed);
+      }
+      const text = formatInfotext(p.prompt, p.negative_prompt, [
+        ['Steps', p.steps],
+        ['Sampler', p.sampler_name],
+        ['Schedule type', p.scheduler],
+        ['CFG scale', p.cfg_scale],
+        ['Seed', image.seed ?? p.seed],
+        ['Size', `${p.width}x${p.height}`],
+        ['Model hash', modelHash],
+        ['Model', typeof info.sd_model_name === 'string' ? info.sd_model_name : p.checkpoint],
+        ['Clip skip', p.clip_skip && p.clip_skip > 1 ? p.clip_skip : null],
+        ['Lora hashes', loraHashes],
+        ['Version', `lora-manager (${backend})`],
+      ]);
       return withTextChunk(image.data, 'parameters', text);
     } catch {
       // A PNG we cannot re-chunk is still the user's image: keep it as the server sent it.

@@ -17,7 +17,7 @@ import { GenerationRunner } from './generation-runner.ts';
 import { GenerationSettingsService } from './generation-settings.service.ts';
 import { GenerationService } from './generation.service.ts';
 import { OutputStore } from './output-store.ts';
-import { ResultService } from './result.service.ts';
+import { ResultService, type ResultFeedbackListener } from './result.service.ts';
 import type { SecretCipher } from '../../services/secret-cipher.ts';
 
 export interface GenerationDeps {
@@ -32,6 +32,8 @@ export interface GenerationDeps {
   queue: JobQueue;
   secrets: SecretCipher;
   clock: Clock;
+  /** Told when results are rated or favourited (analytics' per-LoRA averages). */
+  resultFeedback?: ResultFeedbackListener;
 }
 
 export interface GenerationCapability {
@@ -83,7 +85,7 @@ export async function createGeneration(deps: GenerationDeps): Promise<Generation
       deliveries: new DeliveryService({ deliveries: repositories.deliveries, queue, registry: backends, generation, composer: compose, config: config.delivery, clock }),
       generation,
       generationSettings,
-      results: new ResultService(repositories.deliveries, repositories.results, queue, outputs, clock),
+      results: new ResultService(repositories.deliveries, repositories.results, queue, outputs, clock, deps.resultFeedback ?? null),
     },
     backends,
     outputs,

@@ -36,6 +36,8 @@ export interface GenerationOptions {
   mode: RunMode;
   saveImages: boolean;
   returnFormat: ReturnFormat;
+  /** The recipe this generation comes from, so its results link back to it. */
+  recipeId?: string;
 }
 
 /** How often an immediate generation looks at its job row while waiting. */
@@ -119,6 +121,7 @@ export class GenerationService {
         sampler_name: resolved.sampler_name,
         seed: resolved.seed >= 0 ? resolved.seed : null,
         created_at: now,
+        ...(options.recipeId ? { recipe_id: options.recipeId } : {}),
       },
       adapters,
     );

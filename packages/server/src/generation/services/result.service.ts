@@ -36,6 +36,11 @@ export interface ResultFile {
   size: number;
 }
 
+/** Told when results are rated or (un)favourited: analytics keeps per-LoRA rating averages from it. */
+export interface ResultFeedbackListener {
+  resultFeedbackChanged(jobId: string): Promise<void>;
+}
+
 /** The generation history: list, rate, favourite, download, export and delete results and their files. */
 export class ResultService {
   constructor(
@@ -44,7 +49,13 @@ export class ResultService {
     private readonly queue: JobQueue,
     private readonly outputs: OutputStore,
     private readonly clock: Clock,
+    private readonly feedback: ResultFeedbackListener | null = null,
   ) {}
+
+  private async feedbackChanged(ids: readonly string[]): Promise<void> {
+    if (!this.feedback) return;
+    for (const id of ids) await this.feedback.resultFeedbackChanged(id);
+  }
 
   async list(query: ResultListQuery): Promise<{ items: GenerationResultSummary[]; total: number; page: number; page_size: number; pages: number }> {
     const paged = query.page !== undefined || query.page_size !== undefined;
@@ -83,16 +94,21 @@ export class ResultService {
 
   async rate(id: string, rating: number | null): Promise<GenerationResultSummary> {
     if (!(await this.results.setRating(id, rating, toIso(this.clock.now())))) throw new NotFoundError('result_not_found', 'Result not found');
+    await this.feedbackChanged([id]);
     return this.get(id);
   }
 
   async favorite(id: string, isFavorite: boolean): Promise<GenerationResultSummary> {
     if ((await this.results.setFavorite([id], isFavorite, toIso(this.clock.now()))) === 0) throw new NotFoundError('result_not_found', 'Result not found');
+    await this.feedbackChanged([id]);
     return this.get(id);
   }
 
   async bulkFavorite(ids: ReadonlyArray<string | number>, isFavorite: boolean): Promise<{ updated: number }> {
-    return { updated: await this.results.setFavorite(uniqueIds(ids), isFavorite, toIso(this.clock.now())) };
+    const unique = uniqueIds(ids);
+    const updated = await this.results.setFavorite(unique, isFavorite, toIso(this.clock.now()));
+    if (updated > 0) await this.feedbackChanged(unique);
+    return { updated };
   }
 
   async delete(id: string): Promise<void> {
@@ -185,6 +201,7 @@ export function toSummary(row: DeliveryWithJob, images: readonly GenerationImage
     prompt: row.prompt,
     negative_prompt: row.negative_prompt,
     status: uiStatus(row.status),
+    raw_status: row.status,
     image_url: first ? resultUrls.image(row.id, first.idx) : null,
     thumbnail_url: first ? (first.thumbnail ? resultUrls.thumbnail(row.id, first.idx) : resultUrls.image(row.id, first.idx)) : null,
     width: row.width,
@@ -212,6 +229,7 @@ export function toSummary(row: DeliveryWithJob, images: readonly GenerationImage
       seed: img.seed === null ? null : Number(img.seed),
     })),
     adapters: adapters.map((a) => ({ id: a.adapter_id, name: a.name, weight: Number(a.weight) })),
+    recipe_id: row.recipe_id ?? null,
     error,
   };
 }

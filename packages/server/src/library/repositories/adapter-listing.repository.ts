@@ -1,6 +1,6 @@
 import type { Adapter, AdapterSortKey } from '@lora-manager/contract';
 import { sql, type Kysely, type SelectQueryBuilder, type Transaction } from 'kysely';
-import type { DialectHelpers } from '../../db/dialect.ts';
+import { escapeLike, type DialectHelpers } from '../../db/dialect.ts';
 import type { AdapterTable, DB } from '../../db/tables.ts';
 import { chunks, toAdapter } from './adapter-rows.ts';
 
@@ -20,10 +20,13 @@ export interface AdapterFilter {
   baseModel?: string;
   networkType?: string;
   minRating?: number;
+  /** true: only adapters no finished generation used; false: only used ones. */
+  neverUsed?: boolean;
 }
 
 export interface AdapterListOptions extends AdapterFilter {
-  sort: AdapterSortKey;
+  /** `relevance` ranks a search's matches (see relevanceRank); without a search it sorts by name. */
+  sort: AdapterSortKey | 'relevance';
   order: 'asc' | 'desc';
   limit: number;
   offset: number;
@@ -42,12 +45,35 @@ const SORT_COLUMNS: Record<AdapterSortKey, keyof AdapterTable> = {
   nsfw_level: 'nsfw_level',
   published_at: 'published_at',
   last_ingested_at: 'last_ingested_at',
+  use_count: 'use_count',
+  last_used_at: 'last_used_at',
 };
 
 export type AdapterDb = Kysely<DB> | Transaction<DB>;
 
 /** Above this many matches a page is found by walking the sort index rather than sorting the matches. */
 const BROAD_MATCH = 2000;
+
+/**
+ * How well an adapter matches a search term, lower is better: the whole name, the start of the name, inside the
+ * name, a trigger word, a tag, anything else the search text holds (the description). `term` is lower-cased.
+ */
+function relevanceRank(term: string, broad: boolean) {
+  const like = escapeLike(term);
+  const contains = `%${like}%`;
+  // Tens of thousands of matches (a one-letter term): rank by the name alone, which costs a third of the full
+  // ranking's extra time there; the best matches (exact and prefix names) still come first.
+  if (broad) {
+    return sql<number>`case when name_key = ${term} then 0 when name_key like ${`${like}%`} escape '\\' then 1 when name_key like ${contains} escape '\\' then 2 else 3 end`;
+  }
+  return sql<number>`case
+    when name_key = ${term} then 0
+    when name_key like ${`${like}%`} escape '\\' then 1
+    when name_key like ${contains} escape '\\' then 2
+    when lower(coalesce(triggers, '') || coalesce(trained_words, '') || coalesce(activation_text, '')) like ${contains} escape '\\' then 3
+    when exists (select 1 from adapter_tag t where t.adapter_id = adapter.id and t.origin != 'removed' and t.tag_key like ${contains} escape '\\') then 4
+    else 5 end`;
+}
 
 /** The tag keys an adapter must match: one group of alternatives ("any"), or each key on its own ("all"). */
 function tagGroups(f: AdapterFilter): string[][] {
@@ -56,7 +82,7 @@ function tagGroups(f: AdapterFilter): string[][] {
 }
 
 function hasColumnFilters(f: AdapterFilter): boolean {
-  return Boolean(f.activeOnly || f.favoritesOnly || f.missing !== undefined || f.baseModel || f.networkType || f.minRating !== undefined);
+  return Boolean(f.activeOnly || f.favoritesOnly || f.missing !== undefined || f.baseModel || f.networkType || f.minRating !== undefined || f.neverUsed !== undefined);
 }
 
 /**
@@ -122,11 +148,16 @@ export class AdapterListingRepository {
    * key, name_key and id, so deep offsets walk an index, not rows) and only its rows are read whole.
    */
   async list(options: AdapterListOptions): Promise<{ items: Adapter[]; filtered: number }> {
+    const term = options.search?.trim().toLowerCase();
+    const relevance = options.sort === 'relevance' && !!term;
+    const sort: AdapterSortKey = options.sort === 'relevance' ? 'name' : options.sort;
     // Ties break on name then id in the same direction as the key, so one index serves both directions.
-    const dir = options.order;
-    const column = SORT_COLUMNS[options.sort];
+    const dir = relevance ? 'asc' : options.order;
+    const column = SORT_COLUMNS[sort];
     const nulls = this.dialect.name === 'postgres' ? (dir === 'desc' ? ' nulls last' : ' nulls first') : '';
-    const ordered = <O extends { id: string }>(q: SelectQueryBuilder<DB, 'adapter', O>) => {
+    const ordered = <O extends { id: string }>(q: SelectQueryBuilder<DB, 'adapter', O>, broad = false) => {
+      // Best match first; a search's matches are few enough (the search table narrowed them) to rank them all.
+      if (relevance) return q.orderBy(relevanceRank(term, broad)).orderBy('name_key', 'asc').orderBy('id', 'asc').limit(options.limit).offset(options.offset);
       let page = q.orderBy(sql.raw(`${column} ${dir}${nulls}`));
       if (column !== 'name_key') page = page.orderBy('name_key', dir);
       return page.orderBy('id', dir).limit(options.limit).offset(options.offset);
@@ -146,7 +177,7 @@ export class AdapterListingRepository {
     if (filtered === 0 || options.offset >= filtered) return { items: [], filtered };
     // A broad match is fastest found by walking the sort index and testing membership; a narrow one by sorting the
     // few matching rows. SQLite always drives from the id list unless told otherwise, hence the choice here.
-    const ids = await ordered(this.filtered(options, filtered > BROAD_MATCH).select('id')).execute();
+    const ids = await ordered(this.filtered(options, !relevance && filtered > BROAD_MATCH).select('id'), filtered > BROAD_MATCH).execute();
     return { items: await this.findByIds(ids.map((r) => r.id)), filtered };
   }
 
@@ -268,6 +299,7 @@ export class AdapterListingRepository {
     if (f.baseModel) q = q.where(sql<boolean>`lower(base_model) = ${f.baseModel.toLowerCase()}`);
     if (f.networkType) q = q.where(sql<boolean>`lower(network_type) = ${f.networkType.toLowerCase()}`);
     if (f.minRating !== undefined) q = q.where('rating', '>=', f.minRating);
+    if (f.neverUsed !== undefined) q = q.where('use_count', f.neverUsed ? '=' : '>', 0);
     return q;
   }
 

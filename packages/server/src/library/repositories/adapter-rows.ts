@@ -1,6 +1,7 @@
 import type { Adapter } from '@lora-manager/contract';
 import type { BulkWriter } from '../../db/bulk-writer.ts';
 import type { AdapterTable } from '../../db/tables.ts';
+import { consistentSdVersion } from '../../lib/base-models.ts';
 import { normaliseTags, tagKey } from '../../lib/tags.ts';
 
 // The adapter row's storage form: defaults, API type <-> row, search text, and the SQLite bulk insert.
@@ -142,6 +143,13 @@ export function defaults(): Omit<AdapterTable, 'id' | 'name' | 'name_key' | 'fil
     rating: null,
     notes: null,
     user_field_mask: 0,
+    use_count: 0,
+    use_succeeded: 0,
+    use_failed: 0,
+    last_used_at: null,
+    result_rating_sum: 0,
+    result_rating_count: 0,
+    result_favorite_count: 0,
   };
 }
 
@@ -183,7 +191,7 @@ export function toAdapter(row: AdapterTable, tags: string[]): Adapter {
     primary_file_download_url: row.primary_file_download_url,
     primary_file_local_path: row.primary_file_local_path,
     supports_generation: row.supports_generation === 1,
-    sd_version: row.sd_version,
+    sd_version: consistentSdVersion(row.sd_version, row.base_model),
     nsfw_level: row.nsfw_level,
     activation_text: row.activation_text,
     stats: parseObject(row.stats),
@@ -218,6 +226,8 @@ export function toAdapter(row: AdapterTable, tags: string[]): Adapter {
     favorite: row.favorite === 1,
     rating: row.rating,
     notes: row.notes,
+    use_count: Number(row.use_count ?? 0),
+    last_used_at: row.last_used_at ?? null,
     tags,
   };
 }

@@ -324,6 +324,22 @@ export class AdapterRepository {
     return found;
   }
 
+  /** The user's NSFW level on many adapters: the field becomes theirs (a scan or CivitAI never changes it again). */
+  async setNsfwLevel(ids: readonly string[], level: number, updatedAt: string): Promise<string[]> {
+    const found: string[] = [];
+    const mask = userFieldMask(['nsfw_level']);
+    for (const chunk of chunks(ids, 500)) {
+      const rows = await this.db
+        .updateTable('adapter')
+        .set({ nsfw_level: level, updated_at: updatedAt, user_field_mask: sql`user_field_mask | ${mask}` })
+        .where('id', 'in', chunk)
+        .returning('id')
+        .execute();
+      found.push(...rows.map((r) => r.id));
+    }
+    return found;
+  }
+
   async setActive(id: string, active: boolean, ordinal: number | undefined, updatedAt: string): Promise<boolean> {
     const values: Partial<AdapterTable> = { active: active ? 1 : 0, updated_at: updatedAt };
     if (ordinal !== undefined) values.ordinal = ordinal;

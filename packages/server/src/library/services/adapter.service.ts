@@ -4,6 +4,7 @@ import {
   ADAPTER_SORT_KEYS,
   type Adapter,
   type AdapterFacets,
+  type AdapterMatch,
   type AdapterCreate,
   type AdapterListQuery,
   type AdapterPage,
@@ -13,7 +14,9 @@ import {
   type BulkResult,
 } from '@lora-manager/contract';
 import { AppError, BadRequestError, NotFoundError } from '../../errors.ts';
+import { consistentSdVersion } from '../../lib/base-models.ts';
 import type { Clock } from '../../lib/clock.ts';
+import { matchReason } from '../../lib/search-match.ts';
 import { parseTagFilter } from '../../lib/tags.ts';
 import { normaliseIso } from '../../lib/time.ts';
 import type { AdapterRepository } from '../repositories/adapter.repository.ts';
@@ -23,7 +26,7 @@ export const MAX_PER_PAGE = 200;
 const DEFAULT_PER_PAGE = 24;
 /** Sorts whose natural reading is ascending; every other key defaults to newest/largest first, as the original did. */
 const ASCENDING_BY_DEFAULT = new Set<AdapterSortKey>(['name', 'base_model', 'ordinal']);
-const SORT_ALIASES: Record<string, AdapterSortKey> = { last_updated: 'updated_at', size: 'file_size' };
+const SORT_ALIASES: Record<string, AdapterSortKey> = { last_updated: 'updated_at', size: 'file_size', most_used: 'use_count', last_used: 'last_used_at' };
 
 /** Parse `sort` (incl. the original SPA's `name_asc` style) and `order` into a key and a direction. */
 export function parseSort(sort: string | undefined, order: 'asc' | 'desc' | undefined): { key: AdapterSortKey; order: 'asc' | 'desc' } {
@@ -97,6 +100,10 @@ export class AdapterService {
     const perPage = Math.min(Math.max(query.per_page ?? DEFAULT_PER_PAGE, 1), MAX_PER_PAGE);
     const page = Math.max(query.page ?? 1, 1);
     const { key, order } = parseSort(query.sort, query.order);
+    const search = query.search?.trim() ? query.search : undefined;
+    // With a search, the best matches come first unless the user picked an order.
+    const rawSort = query.sort?.trim().toLowerCase();
+    const relevance = !!search && (rawSort === undefined || rawSort === '' || rawSort === 'relevance');
     const [total, { items, filtered }] = await Promise.all([
       this.adapters.count(),
       this.adapters.list({
@@ -109,13 +116,21 @@ export class AdapterService {
         baseModel: query.base_model,
         networkType: query.network_type,
         minRating: query.min_rating,
-        sort: key,
+        neverUsed: query.never_used,
+        sort: relevance ? 'relevance' : key,
         order,
         limit: perPage,
         offset: (page - 1) * perPage,
       }),
     ]);
-    return { items, total, filtered, page, per_page: perPage, pages: Math.ceil(filtered / perPage) };
+    const page_ = { items, total, filtered, page, per_page: perPage, pages: Math.ceil(filtered / perPage) };
+    if (!search) return page_;
+    const matches: Record<string, AdapterMatch> = {};
+    for (const adapter of items) {
+      const reason = matchReason(adapter, search);
+      if (reason) matches[adapter.id] = reason;
+    }
+    return { ...page_, matches };
   }
 
   async tags(): Promise<{ tags: string[]; tag_counts: Array<{ tag: string; count: number }> }> {
@@ -134,8 +149,11 @@ export class AdapterService {
     if (Object.keys(patch).length === 0) {
       throw new BadRequestError('empty_patch', 'No valid fields provided for update');
     }
+    // A new base model without a version of its own moves the version with it (the original's sd_version never
+    // contradicts base_model); only the base model becomes the user's, the version stays derived.
+    const derived = fields.base_model !== undefined && fields.sd_version === undefined ? { sd_version: consistentSdVersion(null, fields.base_model) } : {};
     // The edited fields become the user's in the edit's own statement: a scan running meanwhile cannot write over them.
-    const updated = await this.adapters.transaction((repo) => repo.update(id, { ...fields, updated_at: this.now() }, tags, Object.keys(fields)));
+    const updated = await this.adapters.transaction((repo) => repo.update(id, { ...fields, ...derived, updated_at: this.now() }, tags, Object.keys(fields)));
     if (!updated) throw new NotFoundError('adapter_not_found', 'adapter not found');
     await this.onChanged([id]);
     const adapter = await this.get(id);
@@ -166,6 +184,9 @@ export class AdapterService {
     if ((request.action === 'add_tags' || request.action === 'remove_tags') && tags.length === 0) {
       throw new AppError(422, 'validation_failed', `tags is required for ${request.action}`);
     }
+    if (request.action === 'set_nsfw_level' && request.nsfw_level === undefined) {
+      throw new AppError(422, 'validation_failed', 'nsfw_level is required for set_nsfw_level');
+    }
     if (ids.length === 0) return { success: true, action: request.action, processed: 0, ids: [], not_found: [] };
     const now = this.now();
     const processed = await this.adapters.transaction(async (repo): Promise<string[]> => {
@@ -182,6 +203,8 @@ export class AdapterService {
           return repo.addTags(ids, tags, now);
         case 'remove_tags':
           return repo.removeTags(ids, tags, now);
+        case 'set_nsfw_level':
+          return repo.setNsfwLevel(ids, request.nsfw_level!, now);
         default:
           throw new AppError(422, 'validation_failed', `unknown bulk action ${String(request.action)}`);
       }

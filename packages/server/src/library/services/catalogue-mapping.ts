@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { a1111SdVersion } from '../../lib/base-models.ts';
+import { a1111SdVersion, consistentSdVersion } from '../../lib/base-models.ts';
 import type { LibraryWalkFile } from './scan-types.ts';
 import type { LoraAnalysis } from '../../lib/lora-file.ts';
 import type { AdapterFields } from '../repositories/adapter.repository.ts';
@@ -55,7 +55,9 @@ export function sourceFields(a: LoraAnalysis, preview: string | null): ScanOwned
   set('primary_file_download_url', s.civitai.primaryFile?.downloadUrl);
   // CivitAI's base model names fine-tunes (Pony, Illustrious) that the file's shapes cannot tell apart.
   set('base_model', s.baseModel ?? a.baseModel?.baseModel);
-  set('sd_version', s.sdVersion ?? (a.baseModel ? a1111SdVersion(a.baseModel.family) : undefined));
+  // A sidecar's "Unknown" says nothing: the base model, when known, tells the version (kept consistent with it).
+  const baseModel = s.baseModel ?? a.baseModel?.baseModel;
+  set('sd_version', consistentSdVersion(s.sdVersion ?? (a.baseModel ? a1111SdVersion(a.baseModel.family) : null), baseModel ?? null) ?? undefined);
   set('network_type', a.networkType);
   set('rank', a.rank);
   set('alpha', a.alpha);

@@ -36,7 +36,8 @@ export class LibraryJobRunner {
       paths: payload.paths ?? undefined,
       force: payload.force ?? false,
       signal: run.signal,
-      onProgress: (p) => run.progress.report({ progress: p.progress, step: p.done, total_steps: p.total || null, message: p.message }, p.phase === 'done'),
+      onProgress: (p) =>
+        run.progress.report({ progress: p.progress, step: p.done, total_steps: p.indeterminate ? null : p.total || null, message: p.message, indeterminate: p.indeterminate ?? false }, p.phase === 'done'),
     });
     await run.progress.flush();
     const settings = await this.settings.values();

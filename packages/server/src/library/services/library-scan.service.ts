@@ -146,7 +146,7 @@ export class LibraryScanService {
     const { roots, paths } = await this.selectRoots(options);
     const report = (p: Omit<ScanProgress, 'progress'> & { progress?: number }) => options.onProgress?.({ progress: 0, ...p });
 
-    report({ phase: 'walking', done: 0, total: 0, message: 'looking for LoRA files' });
+    report({ phase: 'walking', done: 0, total: 0, message: 'looking for LoRA files', indeterminate: true });
     // Reader threads start while the folders are walked, so their start-up costs no time.
     const analyser = this.analyser();
     const writes = { release: async () => undefined as void };
@@ -213,6 +213,8 @@ export class LibraryScanService {
         if (large && !dryRun) writes.release = this.holdCheckpoints();
       }
     };
+    /** True until the walk has found every file: until then the number of files to read is not known. */
+    let walking = true;
     const drain = async (keep: number) => {
       while (inFlight.length > keep) {
         options.signal?.throwIfAborted();
@@ -220,7 +222,9 @@ export class LibraryScanService {
         const analyses = await results;
         items.forEach(({ file, prev }, k) => this.take(file, prev, analyses[k], scan));
         done += items.length;
-        report({ phase: 'reading', progress: 0.05 + 0.9 * (done / Math.max(queued, 1)), done, total: queued, message: `read ${done} of ${queued} new or changed files` });
+        // While the walk still finds files the total grows under the count: a percentage would jump back and forth.
+        if (walking) report({ phase: 'reading', progress: 0.02, done, total: 0, message: `read ${done} new or changed files, still looking for more`, indeterminate: true });
+        else report({ phase: 'reading', progress: 0.05 + 0.9 * (done / Math.max(queued, 1)), done, total: queued, message: `read ${done} of ${queued} new or changed files` });
         if (scan.pending.size >= WRITE_BATCH) await flush();
       }
     };
@@ -259,9 +263,10 @@ export class LibraryScanService {
       signal: options.signal,
       onFiles: classify,
       onDirectory: (dirs, files) => {
-        if (queued === 0) report({ phase: 'walking', progress: 0.02, done: files, total: 0, message: `${dirs} folders, ${files} LoRA files` });
+        if (queued === 0) report({ phase: 'walking', progress: 0.02, done: files, total: 0, message: `${dirs} folders, ${files} LoRA files`, indeterminate: true });
       },
     });
+    walking = false;
     launch(true);
     // What waits to be written goes now, while the threads finish their last batches, so the last write is small.
     await flush();

@@ -6,6 +6,7 @@ import { AppError, BadRequestError, ConflictError, NotFoundError } from '../../e
 import { JOB_KINDS } from '../../jobs/job-catalogue.ts';
 import type { JobQueue } from '../../jobs/job-queue.ts';
 import type { Clock } from '../../lib/clock.ts';
+import { ACTIVE_JOB_STATUSES } from '../../lib/job-statuses.ts';
 import { isInside } from '../../lib/paths.ts';
 import { mergeA1111Json } from '../../lib/sidecars.ts';
 import type { AdapterRepository } from '../repositories/adapter.repository.ts';
@@ -138,6 +139,17 @@ export class LibraryService {
     return active ?? this.queue.enqueue(JOB_KINDS.libraryScan, payload);
   }
 
+  /**
+   * At start: queue one incremental scan of every readable library root (unchanged files cost a stat each), so files
+   * added while the server was down are catalogued and a first start with LORA_PATHS fills the library by itself.
+   * Null when there is nothing to scan. A scan already queued (another instance starting) is reused, not doubled.
+   */
+  async scanAtStart(): Promise<Job | null> {
+    const roots = (await this.listRoots()).filter((r) => r.readable && !r.refused);
+    if (roots.length === 0) return null;
+    return this.startScan({});
+  }
+
   /** What a scan would do, without doing it. */
   async dryRun(request: { roots?: string[]; force?: boolean }): Promise<ScanSummary> {
     return this.scanner.scan({ roots: request.roots, force: request.force, dryRun: true });
@@ -159,7 +171,15 @@ export class LibraryService {
   }
 
   async status(): Promise<LibraryStatus> {
-    const [roots, counts, issues, last] = await Promise.all([this.listRoots(), this.adapters.libraryCounts(), this.library.issues(), this.scanner.lastSummary()]);
+    const [roots, counts, issues, last, scans] = await Promise.all([
+      this.listRoots(),
+      this.adapters.libraryCounts(),
+      this.library.issues(),
+      this.scanner.lastSummary(),
+      this.jobs.list({ kind: JOB_KINDS.libraryScan, statuses: [...ACTIVE_JOB_STATUSES], limit: 5, offset: 0 }),
+    ]);
+    // The running one first; else the next to run.
+    const active = scans.items.find((j) => j.status === 'running') ?? scans.items.at(-1) ?? null;
     return {
       roots,
       adapters: counts.total,
@@ -168,6 +188,7 @@ export class LibraryService {
       hash: counts.hash,
       watcher: this.watcherState(),
       last_scan: last,
+      active_scan: active,
     };
   }
 

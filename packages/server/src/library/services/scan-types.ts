@@ -15,6 +15,8 @@ export interface ScanProgress {
   done: number;
   total: number;
   message: string;
+  /** The walk is still finding files, so `total` is not known yet and `progress` means nothing. */
+  indeterminate?: boolean;
 }
 
 export interface ScanOptions {

@@ -33,6 +33,8 @@ export function archiveApi(api: ApiClient) {
     exports: () => api.get<ExportFile[]>('exports'),
     deleteExport: (exportId: string) => api.delete(`exports/${id(exportId)}`),
     job: (jobId: string) => api.get<{ job: Job }>(`jobs/${id(jobId)}`),
+    /** Jobs still going, of every kind (the screens pick theirs up again after a page change or reload). */
+    runningJobs: () => api.get<{ items: Job[]; total: number }>('jobs', { status: 'pending,running,retrying', limit: 100 }),
     cancelJob: (jobId: string) => api.post<{ job: Job }>(`jobs/${id(jobId)}/cancel`),
 
     /** Checks the archives and reports conflicts without changing anything (mode dry-run). */

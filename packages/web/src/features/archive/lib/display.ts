@@ -10,6 +10,9 @@ export function bytes(n: number): string {
   return `${(n / 1024 ** i).toFixed(i === 0 ? 0 : 1)} ${units[i]}`;
 }
 
+/** Archives above this size show it and ask before they start (metadata archives stay far below). */
+export const LARGE_ARCHIVE_BYTES = 1024 ** 3;
+
 export const when = (iso: string) => new Date(iso).toLocaleString();
 
 /** A job that is still going: its buttons are disabled and its progress shown. */

@@ -65,10 +65,20 @@ export function useArchiveJobs() {
     });
   }
 
+  /**
+   * Pick up the newest running job of these kinds, started before this page was opened (or on another page, tab or by
+   * the schedule), and follow it like one started here. Null when none runs.
+   */
+  async function resume(kinds: readonly string[], onUpdate: (job: Job) => void): Promise<Job | null> {
+    const { items } = await api.runningJobs().catch(() => ({ items: [] as Job[] }));
+    const job = items.filter((j) => kinds.includes(j.kind)).sort((a, b) => b.created_at.localeCompare(a.created_at))[0];
+    return job ? follow(job, onUpdate) : null;
+  }
+
   /** Ask the server to stop a job that is still going; a refusal (it just ended) changes nothing here. */
   async function cancel(job: Job | null): Promise<void> {
     if (job && !isFinished(job.status)) await api.cancelJob(job.id).catch(() => undefined);
   }
 
-  return { api, follow, cancel };
+  return { api, follow, resume, cancel };
 }

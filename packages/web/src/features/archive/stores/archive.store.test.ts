@@ -27,6 +27,10 @@ function job(status: Job['status'], progress: number, extra: Partial<Job> = {}):
   };
 }
 
+function estimate(bytes: number) {
+  return { size: `${(bytes / 1024 ** 3).toFixed(1)} GB`, time: '5 minutes', bytes, seconds: 300, adapter_count: 2000, file_count: 2000, result_count: 0, approximate: true };
+}
+
 /** A fake server: each request is answered from `routes` by "METHOD path", recording what was asked. */
 function serve(routes: Record<string, Array<unknown> | unknown>) {
   const calls: string[] = [];
@@ -75,7 +79,7 @@ describe('archive stores', () => {
     expect(store.exportJob?.status).toBe('succeeded');
     expect(store.exports).toEqual([exported]);
     expect(store.exportError).toBeNull();
-    expect(calls[0]).toContain('"lora_files":false');
+    expect(calls.find((c) => c.startsWith('POST /api/v1/export/jobs'))).toContain('"lora_files":false');
     expect(store.api.downloadUrl(exported.download_url)).toBe('/api/v1/exports/job-1/download');
   });
 
@@ -99,6 +103,7 @@ describe('archive stores', () => {
   it('shows why a job failed', async () => {
     serve({
       'POST /api/v1/backups/jobs': { job: job('pending', 0, { kind: 'backup.create' }) },
+      'POST /api/v1/export/estimate': estimate(200 * 1024 * 1024),
       'GET /api/v1/jobs/job-1': [{ job: job('failed', 0.3, { error: 'The backup failed: no space left on device' }) }],
       'GET /api/v1/backups': [],
       'GET /api/v1/backups/schedule': { enabled: false, interval_hours: 24, backup_type: 'metadata', keep: 7, last_run_at: null, next_run_at: null },
@@ -169,10 +174,65 @@ describe('archive stores', () => {
     expect(store.undecided).toBe(0);
     store.importMode = 'replace';
     store.backupBefore = false;
-    expect(store.importConfig).toEqual({ mode: 'replace', conflict_resolution: 'skip', backup_before: false, import_settings: false, decisions: { a: 'overwrite' } });
+    expect(store.importConfig).toEqual({ mode: 'replace', conflict_resolution: 'skip', backup_before: false, import_settings: false, overwrite_user_data: false, decisions: { a: 'overwrite' } });
+    store.applyToAll('rename');
+    expect(store.decisions).toEqual({ a: 'rename', b: 'rename' });
     // A new choice of files starts over.
     store.chooseFiles([]);
     expect(store.decisions).toEqual({});
     expect(store.analysis).toBeNull();
+  });
+
+  it('metadata is the default export; one above the size threshold shows its size and starts only when confirmed', async () => {
+    const calls = serve({
+      'POST /api/v1/export/estimate': estimate(316 * 1024 ** 3),
+      'POST /api/v1/export/jobs': { job: job('succeeded', 1) },
+      'GET /api/v1/exports': [],
+    });
+    const store = useArchiveExportStore();
+    expect(store.exportConfig.lora_files).toBe(false);
+    store.exportConfig.lora_files = true;
+    await store.startExport();
+    expect(store.confirmSize?.size).toBe('316.0 GB');
+    expect(calls.some((c) => c.startsWith('POST /api/v1/export/jobs'))).toBe(false);
+    await store.startExport(true);
+    expect(store.confirmSize).toBeNull();
+    expect(calls.filter((c) => c.startsWith('POST /api/v1/export/jobs'))).toHaveLength(1);
+  });
+
+  it('a full backup above the size threshold asks first; a metadata backup never does', async () => {
+    const calls = serve({
+      'POST /api/v1/export/estimate': estimate(40 * 1024 ** 3),
+      'POST /api/v1/backups/jobs': { job: job('succeeded', 1, { kind: 'backup.create' }) },
+      'GET /api/v1/backups': [],
+      'GET /api/v1/backups/schedule': { enabled: false, interval_hours: 24, backup_type: 'metadata', keep: 7, last_run_at: null, next_run_at: null },
+    });
+    const store = useArchiveBackupsStore();
+    await store.createBackup('full', 'before upgrade');
+    expect(store.confirmFull?.estimate.size).toBe('40.0 GB');
+    expect(calls.some((c) => c.startsWith('POST /api/v1/backups/jobs'))).toBe(false);
+    await store.createBackup('full', store.confirmFull!.note, true);
+    await store.createBackup('metadata');
+    const posts = calls.filter((c) => c.startsWith('POST /api/v1/backups/jobs'));
+    expect(posts).toHaveLength(2);
+    expect(posts[0]).toContain('"note":"before upgrade"');
+    expect(calls.filter((c) => c.startsWith('POST /api/v1/export/estimate'))).toHaveLength(1);
+  });
+
+  it('an estimate answered late for older options does not replace the current one, and is marked outdated meanwhile', async () => {
+    const answers: Array<(r: Response) => void> = [];
+    vi.stubGlobal('fetch', vi.fn(() => new Promise<Response>((resolve) => answers.push(resolve))));
+    const store = useArchiveExportStore();
+    const first = store.refreshEstimate();
+    const second = store.refreshEstimate();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(store.estimateStale).toBe(true);
+    const reply = (bytes: number) => new Response(JSON.stringify(estimate(bytes)), { status: 200, headers: { 'content-type': 'application/json' } });
+    answers[1](reply(2000));
+    await second;
+    answers[0](reply(1000));
+    await first;
+    expect(store.estimate?.bytes).toBe(2000);
+    expect(store.estimateStale).toBe(false);
   });
 });

@@ -1,6 +1,7 @@
 import type { ConflictDecision, ImportConfig, ImportReport, Job } from '@lora-manager/contract';
 import { defineStore } from 'pinia';
 import { computed, reactive, ref } from 'vue';
+import { isFinished } from '../../../lib/job-status.ts';
 import { failureMessage, unsuccessful, useArchiveJobs } from './archive-jobs.ts';
 import { useArchiveBackupsStore } from './backups.store.ts';
 
@@ -12,7 +13,7 @@ export type Resolution = 'ask' | 'skip' | 'overwrite' | 'rename';
  * conflict, and the import job it follows to its report.
  */
 export const useArchiveImportStore = defineStore('archive-import', () => {
-  const { api, follow } = useArchiveJobs();
+  const { api, follow, resume } = useArchiveJobs();
   const backupsStore = useArchiveBackupsStore();
 
   const importFiles = ref<File[]>([]);
@@ -20,6 +21,7 @@ export const useArchiveImportStore = defineStore('archive-import', () => {
   const conflictResolution = ref<Resolution>('ask');
   const backupBefore = ref(true);
   const importSettings = ref(false);
+  const overwriteUserData = ref(false);
   const decisions = reactive<Record<string, ConflictDecision>>({});
   const uploadProgress = ref(0);
   const importJob = ref<Job | null>(null);
@@ -33,6 +35,7 @@ export const useArchiveImportStore = defineStore('archive-import', () => {
     conflict_resolution: conflictResolution.value,
     backup_before: backupBefore.value,
     import_settings: importSettings.value,
+    overwrite_user_data: overwriteUserData.value,
     decisions: { ...decisions },
   }));
   /** Every conflict the check found, with the decision chosen for it (or the general resolution). */
@@ -59,6 +62,18 @@ export const useArchiveImportStore = defineStore('archive-import', () => {
     } finally {
       busy.value = null;
     }
+  }
+
+  /** The same choice for every conflict the check found. */
+  function applyToAll(decision: ConflictDecision): void {
+    for (const c of conflicts.value) decisions[c.archive_id] = decision;
+  }
+
+  /** Follow an import that runs already (started before this page was opened). */
+  async function resumeRunning(): Promise<void> {
+    if (importJob.value && !isFinished(importJob.value.status)) return;
+    const done = await resume(['archive.import'], (j) => (importJob.value = j));
+    if (done) importReport.value = (done.result as ImportReport | null) ?? null;
   }
 
   async function startImport(): Promise<void> {
@@ -90,6 +105,7 @@ export const useArchiveImportStore = defineStore('archive-import', () => {
     conflictResolution,
     backupBefore,
     importSettings,
+    overwriteUserData,
     decisions,
     importConfig,
     uploadProgress,
@@ -101,6 +117,8 @@ export const useArchiveImportStore = defineStore('archive-import', () => {
     conflicts,
     undecided,
     chooseFiles,
+    applyToAll,
+    resumeRunning,
     analyse,
     startImport,
   };

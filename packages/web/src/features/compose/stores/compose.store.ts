@@ -1,4 +1,4 @@
-import type { Adapter, ComposeResponse } from '@lora-manager/contract';
+import type { Adapter, AdapterMatch, ComposeResponse } from '@lora-manager/contract';
 import { defineStore } from 'pinia';
 import { ref, watch } from 'vue';
 import { errorMessage } from '../../../api/client.ts';
@@ -145,10 +145,14 @@ export const useComposeStore = defineStore('compose', () => {
     scheduleCompose(0);
   }
 
-  /** Adapters matching `search`, to add to the composition. */
+  /** Adapters matching `search`, to add to the composition: best match first, each with why it matched. */
   async function search(text: string): Promise<Adapter[]> {
-    return (await adapters.list({ search: text || undefined, per_page: 20, sort: 'name' })).items;
+    return (await searchRanked(text)).items;
+  }
+  async function searchRanked(text: string): Promise<{ items: Adapter[]; matches: Record<string, AdapterMatch> }> {
+    const page = await adapters.list({ search: text || undefined, per_page: 20, sort: text.trim() ? 'relevance' : 'name' });
+    return { items: page.items, matches: page.matches ?? {} };
   }
 
-  return { items, loading, error, options, composed, composing, load, compose, move, setWeight, remove, add, clear, search };
+  return { items, loading, error, options, composed, composing, load, compose, move, setWeight, remove, add, clear, search, searchRanked };
 });

@@ -1,5 +1,6 @@
 import type {
   BackendInfo,
+  BackendOptions,
   ComposeRequest,
   ComposeResponse,
   GenerationJobStatus,
@@ -28,6 +29,8 @@ export function generationApi(api: ApiClient) {
   return {
     compose: (request: ComposeRequest) => api.post<ComposeResponse>('compose', request),
     backends: () => api.get<{ sdnext: boolean; comfyui: boolean; backends: BackendInfo[] }>('generation/backends'),
+    /** The server's defaults, samplers, schedulers and checkpoints for the Generate form. */
+    serverOptions: (backend: string) => api.get<BackendOptions>(`generation/backends/${encodeURIComponent(backend)}/options`),
     settings: () => api.get<GenerationSettings>('generation/settings'),
     saveSettings: (patch: GenerationSettingsPatch) => api.put<GenerationSettings>('generation/settings', patch),
     /** Run now and wait for the images (the request lasts as long as the generation). */

@@ -6,6 +6,8 @@ export interface GenerationForm {
   negative_prompt: string;
   steps: number;
   sampler_name: string;
+  /** Empty: the server's choice for the sampler. */
+  scheduler: string;
   cfg_scale: number;
   width: number;
   height: number;
@@ -16,11 +18,13 @@ export interface GenerationForm {
   clip_skip: number | null;
 }
 
+/** Until the selected server's defaults arrive (GET /generation/backends/:name/options): the server's built-in ones. */
 export const DEFAULT_FORM: GenerationForm = {
   prompt: '',
   negative_prompt: 'lowres, bad anatomy, blurry, watermark',
-  steps: 25,
-  sampler_name: 'Euler a',
+  steps: 20,
+  sampler_name: 'DPM++ 2M',
+  scheduler: '',
   cfg_scale: 7,
   width: 512,
   height: 768,
@@ -31,7 +35,6 @@ export const DEFAULT_FORM: GenerationForm = {
   clip_skip: null,
 };
 
-export const SAMPLERS = ['Euler a', 'Euler', 'DPM++ 2M', 'DPM++ 2M Karras', 'DPM++ SDE Karras', 'DPM++ 2M SDE', 'DDIM', 'UniPC', 'LMS', 'Heun'];
 export const SIZE_PRESETS = [
   { label: '512 × 512', width: 512, height: 512 },
   { label: '512 × 768 (portrait)', width: 512, height: 768 },
@@ -68,6 +71,7 @@ export function toParams(form: GenerationForm): GenerationParams {
     negative_prompt: form.negative_prompt.trim() || null,
     steps: form.steps,
     sampler_name: form.sampler_name,
+    ...(form.scheduler.trim() ? { scheduler: form.scheduler.trim() } : {}),
     cfg_scale: form.cfg_scale,
     width: form.width,
     height: form.height,
@@ -88,6 +92,7 @@ export function fromParams(params: Record<string, unknown>, base: GenerationForm
     negative_prompt: typeof params.negative_prompt === 'string' ? params.negative_prompt : params.negative_prompt === null ? '' : base.negative_prompt,
     steps: num('steps'),
     sampler_name: str('sampler_name'),
+    scheduler: typeof params.scheduler === 'string' ? params.scheduler : params.scheduler === null ? '' : base.scheduler,
     cfg_scale: num('cfg_scale'),
     width: num('width'),
     height: num('height'),

@@ -52,4 +52,42 @@ describe('generate store', () => {
     expect(queued).toContain('backend=sdnext');
     expect(queued).toContain('"prompt":"a fox"');
   });
+
+  it('lists running jobs above queued ones, the queued in the order they will run', () => {
+    const store = useGenerateStore();
+    const live = useLiveStore();
+    const at = (s: number) => `2026-01-01T00:00:0${s}Z`;
+    live.handle({ type: 'job_update', timestamp: 't', data: { job: job({ id: 'q-old', status: 'pending', created_at: at(1), updated_at: at(1) }), change: 'created' } });
+    live.handle({ type: 'job_update', timestamp: 't', data: { job: job({ id: 'q-new', status: 'pending', created_at: at(3), updated_at: at(3) }), change: 'created' } });
+    live.handle({ type: 'job_update', timestamp: 't', data: { job: job({ id: 'run', status: 'running', created_at: at(2), updated_at: at(4) }), change: 'progress' } });
+    live.handle({ type: 'job_update', timestamp: 't', data: { job: job({ id: 'again', status: 'retrying', error: 'CUDA out of memory', created_at: at(0), updated_at: at(4) }), change: 'retrying' } });
+    expect(store.activeQueue.map((q) => q.id)).toEqual(['run', 'again', 'q-old', 'q-new']);
+    expect(store.activeQueue[1]).toMatchObject({ error: 'CUDA out of memory', attempts: 1, maxAttempts: 3 });
+  });
+
+  it("takes the selected server's defaults and lists, keeping what the user changed", async () => {
+    vi.stubGlobal('fetch', async (url: string) => {
+      if (url.includes('backends/sdnext/options')) {
+        return Response.json({
+          backend: 'sdnext',
+          available: true,
+          error: null,
+          defaults: { steps: 30, sampler_name: 'Euler', cfg_scale: 5 },
+          samplers: ['Euler', 'DPM++ 2M'],
+          schedulers: ['karras'],
+          checkpoints: ['a.safetensors'],
+          current_checkpoint: 'a.safetensors',
+        });
+      }
+      return new Response('null', { status: 404 });
+    });
+    const store = useGenerateStore();
+    store.backend = 'sdnext';
+    store.form.cfg_scale = 9;
+    await store.loadServerOptions();
+    expect(store.form).toMatchObject({ steps: 30, sampler_name: 'Euler', cfg_scale: 9 });
+    expect(store.serverOptions?.samplers).toEqual(['Euler', 'DPM++ 2M']);
+    store.resetToServerDefaults();
+    expect(store.form.cfg_scale).toBe(5);
+  });
 });

@@ -1,4 +1,4 @@
-import type { BackendInfo, GenerationResultSummary, Job } from '@lora-manager/contract';
+import type { BackendInfo, BackendOptions, GenerationResultSummary, Job } from '@lora-manager/contract';
 import { defineStore } from 'pinia';
 import { computed, ref, watch } from 'vue';
 import { errorMessage } from '../../../api/client.ts';
@@ -6,9 +6,15 @@ import { isFinished } from '../../../lib/job-status.ts';
 import { useLiveStore } from '../../../stores/live.store.ts';
 import { useSettingsStore } from '../../../stores/settings.store.ts';
 import { generationApi, type RunMode } from '../api/generation.api.ts';
+import { EtaTracker } from '../lib/eta.ts';
 import { DEFAULT_FORM, fromParams, isGenerationJob, jobPrompt, toParams, validateForm, type GenerationForm } from '../lib/params.ts';
+import { applyServerDefaults, type ServerDefaults } from '../lib/server-form.ts';
 
 const FORM_KEY = 'lora-manager.generate.form';
+/** The server defaults the form last took, so a later change of them reaches the fields the user left alone. */
+const DEFAULTS_KEY = 'lora-manager.generate.server-defaults';
+/** Running first, then waiting for a retry, then queued in the order they will run. */
+const QUEUE_ORDER: Record<string, number> = { running: 0, retrying: 1, pending: 2 };
 
 /** One row of the queue panel, whether it came from GET /generation/jobs/active or from a WebSocket event. */
 export interface QueueItem {
@@ -22,6 +28,8 @@ export interface QueueItem {
   preview: string | null;
   message: string | null;
   error: string | null;
+  attempts: number;
+  maxAttempts: number;
   createdAt: string;
   backend: string | null;
 }
@@ -39,6 +47,8 @@ function fromJob(job: Job): QueueItem {
     preview: d?.preview ?? null,
     message: d?.message ?? null,
     error: job.error,
+    attempts: job.attempts,
+    maxAttempts: job.max_attempts,
     createdAt: job.created_at,
     backend: typeof job.payload.backend === 'string' ? job.payload.backend : null,
   };
@@ -66,6 +76,33 @@ export const useGenerateStore = defineStore('generate', () => {
   const backend = ref<string>(localStorage.getItem('lora-manager.generate.backend') ?? '');
   watch(backend, (b) => localStorage.setItem('lora-manager.generate.backend', b));
   const backendsError = ref<string | null>(null);
+  /** The selected server's defaults and lists; null until they arrive. */
+  const serverOptions = ref<BackendOptions | null>(null);
+  let appliedDefaults: ServerDefaults | null = (() => {
+    try {
+      return JSON.parse(localStorage.getItem(DEFAULTS_KEY) ?? 'null') as ServerDefaults | null;
+    } catch {
+      return null;
+    }
+  })();
+  async function loadServerOptions(): Promise<void> {
+    const name = backend.value;
+    if (!name) return;
+    const options = await api.serverOptions(name);
+    if (name !== backend.value) return;
+    serverOptions.value = options;
+    form.value = applyServerDefaults(form.value, options.defaults, appliedDefaults);
+    appliedDefaults = options.defaults;
+    localStorage.setItem(DEFAULTS_KEY, JSON.stringify(options.defaults));
+  }
+  watch(backend, () => void loadServerOptions().catch(() => undefined));
+  /** Put steps, sampler and CFG back to the server's defaults. */
+  function resetToServerDefaults(): void {
+    const d = serverOptions.value?.defaults;
+    if (d) Object.assign(form.value, { steps: d.steps, sampler_name: d.sampler_name, cfg_scale: d.cfg_scale, scheduler: '' });
+  }
+  /** The selected server as the last probe saw it. */
+  const selectedBackend = computed(() => backends.value.find((b) => b.name === backend.value) ?? null);
   async function loadBackends(): Promise<void> {
     try {
       backends.value = (await api.backends()).backends;
@@ -95,6 +132,8 @@ export const useGenerateStore = defineStore('generate', () => {
           preview: j.preview_url,
           message: j.message,
           error: j.error,
+          attempts: j.attempts,
+          maxAttempts: j.max_attempts,
           createdAt: j.created_at,
           backend: j.backend,
         },
@@ -106,7 +145,23 @@ export const useGenerateStore = defineStore('generate', () => {
     for (const job of live.jobs.values()) if (isGenerationJob(job)) items.set(job.id, fromJob(job));
     return [...items.values()].sort((a, b) => b.createdAt.localeCompare(a.createdAt));
   });
-  const activeQueue = computed(() => queue.value.filter((q) => !isFinished(q.status)));
+  const activeQueue = computed(() =>
+    queue.value
+      .filter((q) => !isFinished(q.status))
+      .sort((a, b) => (QUEUE_ORDER[a.status] ?? 3) - (QUEUE_ORDER[b.status] ?? 3) || a.createdAt.localeCompare(b.createdAt)),
+  );
+  // Seconds left per running job: the server's ETA while it moves, else the step rate seen here.
+  const etaTracker = new EtaTracker();
+  const etas = ref(new Map<string, number | null>());
+  watch(
+    activeQueue,
+    (items) => {
+      const now = Date.now();
+      etas.value = new Map(items.map((i) => [i.id, i.status === 'running' ? etaTracker.observe(i.id, i.step, i.totalSteps, i.eta, now) : null]));
+      etaTracker.keepOnly(new Set(items.map((i) => i.id)));
+    },
+    { immediate: true },
+  );
   const finishedQueue = computed(() => queue.value.filter((q) => isFinished(q.status)).slice(0, 10));
 
   const recent = ref<GenerationResultSummary[]>([]);
@@ -166,6 +221,11 @@ export const useGenerateStore = defineStore('generate', () => {
     backend,
     backendsError,
     loadBackends,
+    serverOptions,
+    loadServerOptions,
+    resetToServerDefaults,
+    selectedBackend,
+    etas,
     queue,
     activeQueue,
     finishedQueue,

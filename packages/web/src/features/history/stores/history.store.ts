@@ -111,6 +111,10 @@ export const useHistoryStore = defineStore('history', () => {
   }
 
   const open = ref<GenerationResultSummary | null>(null);
+  /** Open one result by id (a link from Generate's latest results): from this page when it is there, else asked for. */
+  async function openById(id: string): Promise<void> {
+    open.value = items.value.find((r) => r.id === id) ?? (await api.result(id));
+  }
 
   return {
     filters,
@@ -131,6 +135,7 @@ export const useHistoryStore = defineStore('history', () => {
     favoriteSelected,
     exportSelected,
     open,
+    openById,
     imageUrl: api.imageUrl,
     downloadUrl: api.downloadUrl,
   };

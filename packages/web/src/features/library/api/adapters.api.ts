@@ -34,7 +34,8 @@ export function adaptersApi(api: ApiClient) {
       form.append('file', image, image.name);
       return (await api.request<{ adapter: Adapter }>('PUT', `${one(id)}/preview`, { body: form })).adapter;
     },
-    bulk: (action: BulkAction, ids: string[], tags?: string[]) => api.post<BulkResult>('adapters/bulk', { action, lora_ids: ids, tags }),
+    bulk: (action: BulkAction, ids: string[], tags?: string[], nsfwLevel?: number) =>
+      api.post<BulkResult>('adapters/bulk', { action, lora_ids: ids, tags, ...(nsfwLevel === undefined ? {} : { nsfw_level: nsfwLevel }) }),
     /**
      * The preview image, or a cached WebP thumbnail `thumbnail` pixels wide for cards. The server answers 404 when
      * the adapter has none, which the card shows as its monogram.

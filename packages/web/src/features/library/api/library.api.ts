@@ -1,4 +1,4 @@
-import type { AdapterMetadata, Job, LibraryRoot, LibrarySettings, LibrarySettingsPatch, LibraryStatus } from '@lora-manager/contract';
+import type { AdapterMetadata, Job, LibraryIssue, LibraryRoot, LibrarySettings, LibrarySettingsPatch, LibraryStatus } from '@lora-manager/contract';
 import { ApiError, type ApiClient } from '../../../api/client.ts';
 
 export type { AdapterMetadata, LibrarySettings, LibrarySettingsPatch, LibraryStatus };
@@ -15,6 +15,8 @@ export function libraryApi(api: ApiClient) {
     removeRoot: (path: string) => api.request<{ roots: LibraryRoot[] }>('DELETE', 'library/roots', { query: { path } }),
     scan: (force = false) => api.post<{ job: Job }>('library/scan', { force }),
     status: () => api.get<LibraryStatus>('library/status'),
+    /** Files the scans found but could not catalogue, with the reason. */
+    issues: async () => (await api.get<{ issues: LibraryIssue[] }>('library/issues')).issues,
     settings: () => api.get<LibrarySettings>('library/settings'),
     saveSettings: (patch: LibrarySettingsPatch) => api.patch<LibrarySettings>('library/settings', patch),
     metadata: (id: string) => api.get<AdapterMetadata>(`adapters/${encodeURIComponent(id)}/metadata`),

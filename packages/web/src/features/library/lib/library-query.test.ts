@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { activeFilterCount, DEFAULT_QUERY, fromRouteQuery, toApiQuery, toRouteQuery } from './library-query.ts';
+import { activeFilterCount, DEFAULT_QUERY, fromRouteQuery, toApiQuery, toRouteQuery, withSearch } from './library-query.ts';
 
 describe('library query', () => {
   it('round-trips a filtered view through the URL', () => {
@@ -37,5 +37,20 @@ describe('library query', () => {
       order: 'asc',
     });
     expect(activeFilterCount({ ...DEFAULT_QUERY, tags: ['a'], activeOnly: true })).toBe(2);
+  });
+
+  it('ranks a search by best match unless the user picked a sort, and goes back to name when it is cleared', () => {
+    const searching = withSearch(DEFAULT_QUERY, 'ink');
+    expect(searching.sort).toBe('relevance');
+    expect(toRouteQuery(searching)).toEqual({ q: 'ink' });
+    expect(fromRouteQuery({ q: 'ink' }).sort).toBe('relevance');
+    expect(toApiQuery(searching).sort).toBe('relevance');
+    expect(withSearch(searching, '').sort).toBe('name');
+    // A sort the user picked survives typing a search, and shows in the URL.
+    const byRating = withSearch({ ...DEFAULT_QUERY, sort: 'rating', order: 'desc' }, 'ink');
+    expect(byRating).toMatchObject({ sort: 'rating', order: 'desc' });
+    const named = { ...searching, sort: 'name' as const };
+    expect(toRouteQuery(named)).toEqual({ q: 'ink', sort: 'name' });
+    expect(fromRouteQuery(toRouteQuery(named)).sort).toBe('name');
   });
 });

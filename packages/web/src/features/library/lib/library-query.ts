@@ -11,10 +11,15 @@ export interface LibraryQuery {
   activeOnly: boolean;
   favoritesOnly: boolean;
   missingOnly: boolean;
+  /** Only LoRAs no finished generation used: what a large library cleans up first. */
+  neverUsedOnly: boolean;
   minRating: number;
-  sort: AdapterSortKey;
+  /** `relevance` (best match first) is the default while searching; the server sorts by name without a search. */
+  sort: LibrarySort;
   order: 'asc' | 'desc';
 }
+
+export type LibrarySort = AdapterSortKey | 'relevance';
 
 export const DEFAULT_QUERY: LibraryQuery = {
   search: '',
@@ -25,12 +30,14 @@ export const DEFAULT_QUERY: LibraryQuery = {
   activeOnly: false,
   favoritesOnly: false,
   missingOnly: false,
+  neverUsedOnly: false,
   minRating: 0,
   sort: 'name',
   order: 'asc',
 };
 
-export const SORT_OPTIONS: Array<{ label: string; value: AdapterSortKey; order: 'asc' | 'desc' }> = [
+export const SORT_OPTIONS: Array<{ label: string; value: LibrarySort; order: 'asc' | 'desc' }> = [
+  { label: 'Best match', value: 'relevance', order: 'asc' },
   { label: 'Name', value: 'name', order: 'asc' },
   { label: 'Date added', value: 'created_at', order: 'desc' },
   { label: 'Recently updated', value: 'updated_at', order: 'desc' },
@@ -39,6 +46,8 @@ export const SORT_OPTIONS: Array<{ label: string; value: AdapterSortKey; order: 
   { label: 'Base model', value: 'base_model', order: 'asc' },
   { label: 'Published', value: 'published_at', order: 'desc' },
   { label: 'Composition order', value: 'ordinal', order: 'asc' },
+  { label: 'Most used', value: 'use_count', order: 'desc' },
+  { label: 'Last used', value: 'last_used_at', order: 'desc' },
 ];
 
 type RouteQuery = Record<string, string | null | (string | null)[] | undefined>;
@@ -59,10 +68,12 @@ export function fromRouteQuery(route: RouteQuery): LibraryQuery {
   q.activeOnly = first(route.active) === '1';
   q.favoritesOnly = first(route.favorites) === '1';
   q.missingOnly = first(route.missing) === '1';
+  q.neverUsedOnly = first(route.unused) === '1';
   const rating = Number(first(route.min_rating));
   q.minRating = Number.isInteger(rating) && rating >= 0 && rating <= 5 ? rating : 0;
   const sort = first(route.sort);
-  if (sort && (ADAPTER_SORT_KEYS as readonly string[]).includes(sort)) q.sort = sort as AdapterSortKey;
+  q.sort = defaultSort(q.search);
+  if (sort && (sort === 'relevance' || (ADAPTER_SORT_KEYS as readonly string[]).includes(sort))) q.sort = sort as LibrarySort;
   const order = first(route.order);
   q.order = order === 'desc' || order === 'asc' ? order : (SORT_OPTIONS.find((o) => o.value === q.sort)?.order ?? 'asc');
   return q;
@@ -79,11 +90,29 @@ export function toRouteQuery(q: LibraryQuery): Record<string, string> {
   if (q.activeOnly) out.active = '1';
   if (q.favoritesOnly) out.favorites = '1';
   if (q.missingOnly) out.missing = '1';
+  if (q.neverUsedOnly) out.unused = '1';
   if (q.minRating > 0) out.min_rating = String(q.minRating);
-  if (q.sort !== DEFAULT_QUERY.sort) out.sort = q.sort;
+  if (q.sort !== defaultSort(q.search)) out.sort = q.sort;
   const naturalOrder = SORT_OPTIONS.find((o) => o.value === q.sort)?.order ?? 'asc';
   if (q.order !== naturalOrder) out.order = q.order;
   return out;
+}
+
+/** The sort a view has unless the user picks one: best match while searching, name otherwise. */
+export function defaultSort(search: string): LibrarySort {
+  return search.trim() ? 'relevance' : 'name';
+}
+
+/**
+ * The query with a new search. Starting a search moves a default name sort to best match; clearing it moves best
+ * match back to name. A sort the user picked stays.
+ */
+export function withSearch(q: LibraryQuery, search: string): LibraryQuery {
+  const next = { ...q, search };
+  if (q.sort === defaultSort(q.search)) next.sort = defaultSort(search);
+  if (next.sort === 'relevance' && !search.trim()) next.sort = 'name';
+  if (next.sort !== q.sort) next.order = 'asc';
+  return next;
 }
 
 /** The API form for GET /adapters. */
@@ -97,6 +126,7 @@ export function toApiQuery(q: LibraryQuery): AdapterListQuery {
     active_only: q.activeOnly || undefined,
     favorites_only: q.favoritesOnly || undefined,
     missing: q.missingOnly || undefined,
+    never_used: q.neverUsedOnly || undefined,
     min_rating: q.minRating > 0 ? q.minRating : undefined,
     sort: q.sort,
     order: q.order,
@@ -105,5 +135,5 @@ export function toApiQuery(q: LibraryQuery): AdapterListQuery {
 
 /** How many filters narrow the view (for the badge on the filter button). */
 export function activeFilterCount(q: LibraryQuery): number {
-  return [q.tags.length > 0, !!q.baseModel, !!q.networkType, q.activeOnly, q.favoritesOnly, q.missingOnly, q.minRating > 0].filter(Boolean).length;
+  return [q.tags.length > 0, !!q.baseModel, !!q.networkType, q.activeOnly, q.favoritesOnly, q.missingOnly, q.neverUsedOnly, q.minRating > 0].filter(Boolean).length;
 }

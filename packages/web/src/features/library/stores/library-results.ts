@@ -1,4 +1,4 @@
-import type { Adapter } from '@lora-manager/contract';
+import type { Adapter, AdapterMatch } from '@lora-manager/contract';
 import { computed, reactive, ref, shallowRef } from 'vue';
 import { errorMessage } from '../../../api/client.ts';
 import type { AdaptersApi, TagCount } from '../api/adapters.api.ts';
@@ -17,6 +17,8 @@ export function useLibraryResults(api: AdaptersApi) {
   const version = ref(0);
   const error = ref<string | null>(null);
   const libraryTotal = ref<number | null>(null);
+  /** Why each loaded adapter matched the search (the server says, per page); empty without a search. */
+  const matches = shallowRef(new Map<string, AdapterMatch>());
 
   const cache = shallowRef(
     new PageCache<Adapter>(
@@ -24,6 +26,7 @@ export function useLibraryResults(api: AdaptersApi) {
         const result = await api.list({ ...toApiQuery(query), page: page + 1, per_page: perPage }, signal);
         libraryTotal.value = result.total;
         for (const item of result.items) noteFacets(item);
+        if (result.matches) matches.value = new Map([...matches.value, ...Object.entries(result.matches)]);
         return { items: result.items, filtered: result.filtered };
       },
       {
@@ -48,6 +51,10 @@ export function useLibraryResults(api: AdaptersApi) {
     return cache.value.getWithFallback(index);
   }
 
+  function matchOf(id: string): AdapterMatch | null {
+    return matches.value.get(id) ?? null;
+  }
+
   function ensureRange(start: number, end: number): void {
     cache.value.ensureRange(start, end);
   }
@@ -56,6 +63,7 @@ export function useLibraryResults(api: AdaptersApi) {
   function setQuery(next: LibraryQuery): void {
     Object.assign(query, next, { tags: [...next.tags] });
     error.value = null;
+    matches.value = new Map();
     cache.value.reset();
   }
 
@@ -137,6 +145,7 @@ export function useLibraryResults(api: AdaptersApi) {
     loading,
     libraryTotal,
     itemAt,
+    matchOf,
     ensureRange,
     setQuery,
     reload,

@@ -61,9 +61,9 @@ export const useLibraryStore = defineStore('library', () => {
     return result;
   }
 
-  async function bulk(action: BulkAction, tags?: string[]): Promise<number> {
+  async function bulk(action: BulkAction, tags?: string[], nsfwLevel?: number): Promise<number> {
     const ids = [...selected.value];
-    const result = await api.bulk(action, ids, tags);
+    const result = await api.bulk(action, ids, tags, nsfwLevel);
     if (action === 'delete') clearSelection();
     reload();
     if (openId.value && ids.includes(openId.value)) void open(action === 'delete' ? null : openId.value);
@@ -87,6 +87,7 @@ export const useLibraryStore = defineStore('library', () => {
     loading: results.loading,
     libraryTotal: results.libraryTotal,
     itemAt: results.itemAt,
+    matchOf: results.matchOf,
     ensureRange: results.ensureRange,
     setQuery: results.setQuery,
     reload,

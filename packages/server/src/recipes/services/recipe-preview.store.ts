@@ -1,0 +1,54 @@
+import fsp from 'node:fs/promises';
+import path from 'node:path';
+import { randomUUID } from 'node:crypto';
+import type { ImageFormat } from '../../lib/recipes/image-text.ts';
+
+const CONTENT_TYPES: Record<ImageFormat, string> = { png: 'image/png', jpeg: 'image/jpeg', webp: 'image/webp' };
+
+/**
+ * Recipe preview images under DATA_DIR/recipes, named by the recipe id we generated (never a client's file name), so a
+ * path can only ever point inside that folder.
+ */
+export class RecipePreviewStore {
+  readonly dir: string;
+
+  constructor(dataDir: string) {
+    this.dir = path.join(dataDir, 'recipes');
+  }
+
+  /** Write atomically (temp file + rename): a crash leaves the old preview or the new one, never half a file. */
+  async write(recipeId: string, data: Buffer, format: ImageFormat): Promise<{ file: string; contentType: string }> {
+    await fsp.mkdir(this.dir, { recursive: true });
+    const file = `${safeId(recipeId)}.${format === 'jpeg' ? 'jpg' : format}`;
+    const temp = path.join(this.dir, `.${randomUUID()}.tmp`);
+    await fsp.writeFile(temp, data);
+    await fsp.rename(temp, path.join(this.dir, file));
+    return { file, contentType: CONTENT_TYPES[format] };
+  }
+
+  /** The absolute path of a stored preview; null when the name is not one of ours. */
+  pathOf(file: string): string | null {
+    if (!/^[A-Za-z0-9-]+\.(png|jpg|webp)$/.test(file)) return null;
+    return path.join(this.dir, file);
+  }
+
+  async read(file: string): Promise<Buffer | null> {
+    const p = this.pathOf(file);
+    if (!p) return null;
+    try {
+      return await fsp.readFile(p);
+    } catch {
+      return null;
+    }
+  }
+
+  async remove(file: string | null): Promise<void> {
+    const p = file ? this.pathOf(file) : null;
+    if (p) await fsp.rm(p, { force: true });
+  }
+}
+
+function safeId(id: string): string {
+  if (!/^[A-Za-z0-9-]{1,100}$/.test(id)) throw new Error(`unsafe recipe id ${id}`);
+  return id;
+}
