@@ -116,14 +116,14 @@ export async function createContainer(config: Config, overrides: ContainerOverri
   const secrets = new SecretCipher(config.secretsKey ?? loadOrCreateKeyFile(path.join(config.dataDir, 'secret.key')), logger.child({ component: 'secrets' }));
 
   const analytics = createAnalytics({ config, db: database.db, clock, logger, probes: overrides.probes });
-  // Recommendation features follow every committed adapter change, whoever made it; a failure there is logged, never
-  // the writer's failure (the next read of the index catches up whatever was missed).
+  // Recommendation features follow every committed adapter change, whoever made it, without holding the writer up (a
+  // scan flushes thousands): the refresh is queued on the index, which any read in this process waits for, and other
+  // processes see it through the stored counter once written. A failure is logged, never the writer's failure, and
+  // makes the next read sweep for stale features.
   const recommendations = createRecommendations({ database, repositories, clock, logger });
-  const onAdaptersChanged = (ids: readonly string[]) =>
-    recommendations.recommendationIndex.refresh(ids).then(
-      () => undefined,
-      (err: unknown) => logger.warn({ err, adapters: ids.length }, 'recommendation features not updated'),
-    );
+  const onAdaptersChanged = async (ids: readonly string[]) => {
+    recommendations.recommendationIndex.refresh(ids).catch((err: unknown) => logger.warn({ err, adapters: ids.length }, 'recommendation features not updated'));
+  };
   const archive = createArchive({
     config,
     repositories,

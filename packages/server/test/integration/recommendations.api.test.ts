@@ -91,6 +91,8 @@ describe.each(TEST_DIALECTS)('recommendations on %s', (dialect) => {
     const before = await other.recommendations.byTrigger({ trigger_query: 'tin soldier' });
     expect(before.recommendations).toHaveLength(0);
     await api(t, 'PATCH', `/adapters/${id('HatCollection')}`, { triggers: ['top hat', 'tin soldier'] }, 200);
+    // The writer stores the features just after its commit (a read in its own process waits for that).
+    await t.container.services.recommendationIndex.engine();
     const after = await other.recommendations.byTrigger({ trigger_query: 'tin soldier' });
     expect(after.recommendations.map((i) => i.lora_name)).toEqual(['HatCollection']);
   });
