@@ -26,6 +26,15 @@ describe('accessible names Naive UI leaves out', () => {
     expect(root.querySelector('input')!.getAttribute('aria-label')).toBe('Images per batch');
   });
 
+  it("names a dynamic-tags add button only when it has no words of its own", () => {
+    const root = render(
+      '<div class="n-dynamic-tags"><button class="n-button"><span class="n-button__icon"></span></button></div><div class="n-dynamic-tags"><button class="n-button">+ Add tag</button></div>',
+    );
+    const [icon, worded] = root.querySelectorAll('button');
+    expect(icon.getAttribute('aria-label')).toBe('Add an entry');
+    expect(worded.hasAttribute('aria-label')).toBe(false);
+  });
+
   it('names switches from the words beside them, sliders and progress bars from their label', () => {
     const root = render(
       '<div class="n-space"><div role="none"><div role="switch" class="n-switch"></div></div><div role="none"> </div><div role="none"><span>Back up first</span></div></div>' +

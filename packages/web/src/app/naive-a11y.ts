@@ -52,6 +52,8 @@ export function fixNaiveAccessibility(root: ParentNode): void {
     }
   }
   for (const add of root.querySelectorAll('.n-dynamic-tags .n-button:not([aria-label])')) {
+    // A trigger button with its own words ("+ Add tag") is named by them; a second name would contradict them.
+    if (add.textContent?.trim()) continue;
     name(add, `Add ${formItemLabel(add) || 'an entry'}`.trim());
   }
   // A table wider or taller than its box scrolls: keyboard users reach it with Tab and scroll it with the arrows.
