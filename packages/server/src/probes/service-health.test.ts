@@ -8,7 +8,9 @@ describe('pingRedis', () => {
     const redis = new Redis('redis://127.0.0.1:1', { maxRetriesPerRequest: null, lazyConnect: false });
     redis.on('error', () => undefined);
     try {
-      expect(await pingRedis(redis, 200)).toEqual({ available: false, latency_ms: null, error: 'no answer within 200 ms' });
+      const health = await pingRedis(redis, 200);
+      // A connection that is not ready is answered at once (a ping would only queue behind the reconnect).
+      expect(health).toEqual({ available: false, latency_ms: null, error: expect.stringMatching(/^(connection (connecting|connect|reconnecting)|no answer within 200 ms)$/) });
     } finally {
       redis.disconnect();
     }
