@@ -3,6 +3,7 @@ import type { BulkWriter } from '../../db/bulk-writer.ts';
 import type { AdapterTable } from '../../db/tables.ts';
 import { consistentSdVersion } from '../../lib/base-models.ts';
 import { normaliseTags, tagKey } from '../../lib/tags.ts';
+import { parseJsonList } from '../../lib/json-list.ts';
 
 // The adapter row's storage form: defaults, API type <-> row, search text, and the SQLite bulk insert.
 
@@ -177,8 +178,8 @@ export function toAdapter(row: AdapterTable, tags: string[]): Adapter {
     author_username: row.author_username,
     visibility: row.visibility,
     published_at: row.published_at,
-    trained_words: parseList(row.trained_words),
-    triggers: parseList(row.triggers),
+    trained_words: parseJsonList(row.trained_words),
+    triggers: parseJsonList(row.triggers),
     file_path: row.file_path,
     weight: Number(row.weight),
     active: row.active === 1,
@@ -237,7 +238,7 @@ function numberOrNull(value: number | null): number | null {
 }
 
 export function searchText(row: Pick<AdapterTable, 'name' | 'description' | 'trained_words' | 'triggers'>, tags: readonly string[]): string {
-  return joinSearchText(row.name, row.description, tags, parseList(row.trained_words), parseList(row.triggers));
+  return joinSearchText(row.name, row.description, tags, parseJsonList(row.trained_words), parseJsonList(row.triggers));
 }
 
 function joinSearchText(name: string, description: string | null, tags: readonly string[], trainedWords: readonly string[], triggers: readonly string[]): string {
@@ -249,15 +250,6 @@ function stringsOf(value: unknown): string[] {
   return Array.isArray(value) ? value.filter((v): v is string => typeof v === 'string') : [];
 }
 
-function parseList(text: string | null): string[] {
-  if (!text) return [];
-  try {
-    const value: unknown = JSON.parse(text);
-    return Array.isArray(value) ? value.filter((v): v is string => typeof v === 'string') : [];
-  } catch {
-    return [];
-  }
-}
 
 function parseObject(text: string | null): Record<string, unknown> | null {
   if (!text) return null;

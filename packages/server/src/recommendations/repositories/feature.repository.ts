@@ -2,7 +2,7 @@ import { sql, type Kysely } from 'kysely';
 import type { DB, RecommendationFeatureTable } from '../../db/tables.ts';
 import type { AdapterFacts } from '../../lib/recommend/features.ts';
 import { familyOf } from '../../lib/recommend/family.ts';
-import { parseJsonList } from './json.ts';
+import { parseJsonList } from '../../lib/json-list.ts';
 
 export interface FeatureSource {
   facts: AdapterFacts;
