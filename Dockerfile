@@ -8,7 +8,7 @@
 # user. The steps are checked by packages/server/test/integration/deployment.test.ts.
 
 # ---- build ------------------------------------------------------------------------------------------------------
-FROM node:20-bookworm AS build
+FROM node:22-bookworm AS build
 WORKDIR /app
 # Manifests first, so `npm ci` is cached until a dependency changes. The native reader's sources come with them:
 # the root postinstall compiles it.
@@ -28,7 +28,7 @@ RUN node packages/server/native/build.mjs && test -n "$(find packages/server/nat
 RUN npm prune --omit=dev --no-audit --no-fund
 
 # ---- runtime ----------------------------------------------------------------------------------------------------
-FROM node:20-bookworm-slim AS runtime
+FROM node:22-bookworm-slim AS runtime
 ENV NODE_ENV=production \
     HOST=0.0.0.0 \
     PORT=8000 \
