@@ -85,25 +85,7 @@ export async function createContainer(config: Config, overrides: ContainerOverri
   if (applied.length > 0) logger.info({ migrations: applied }, 'database migrated');
   const repositories = createRepositories(database);
 
-  // Embedded: in-process bus and queue. With REDIS_URL: Redis pub/sub and BullMQ, so any number of `serve` and
-  // `worker` processes share the work and the progress. Services see only the ports either way.
-  const redis = config.redisUrl ? await connectRedis(config.redisUrl, logger) : null;
-  const events: EventBus = config.redisUrl
-    ? await RedisEventBus.connect(config.redisUrl, {
-        prefix: config.redisPrefix,
-        onListenerError: (error, channel) => logger.error({ err: error, channel }, 'event listener failed'),
-        onDropped: (channel, reason) => logger.warn({ channel, reason }, 'Redis unavailable: events are dropped until it answers (the database keeps the state)'),
-      })
-    : new InProcessEventBus();
-  const lifecycle = new JobLifecycle(repositories.jobs, events, clock, logger.child({ component: 'jobs' }));
-  const queueLogger = logger.child({ component: 'queue' });
-  const queue: JobQueue = redis
-    ? new BullMqJobQueue(repositories.jobs, lifecycle, events, queueLogger, {
-        connection: redis,
-        prefix: config.redisPrefix,
-        stallTimeoutMs: config.queueStallTimeoutMs,
-      })
-    : new InProcessJobQueue(repositories.jobs, lifecycle, events, queueLogger);
+  const { redis, events, queue } = await createMessaging(config, repositories, clock, logger);
 
   const libraryRoots = new LibraryRootsService(config.loraPaths, repositories.settings, {
     dataDir: config.dataDir,
@@ -171,19 +153,7 @@ export async function createContainer(config: Config, overrides: ContainerOverri
     ...recipes.services,
   };
 
-  // Every job kind is registered here, on the queue, so `serve` and `worker` run the same set of handlers.
-  registerLibraryJobs(queue, library.jobRunner);
-  queue.register(JOB_KINDS.generation, generationHandler(generation.runners.generation, analytics.services.usageRecorder), {
-    concurrency: config.generation.concurrency,
-    maxAttempts: config.generation.maxAttempts,
-    backoffMs: config.generation.backoffMs,
-  });
-  queue.register(JOB_KINDS.delivery, deliveryHandler(generation.runners.delivery), {
-    concurrency: 4,
-    maxAttempts: config.delivery.maxAttempts,
-    backoffMs: config.generation.backoffMs,
-  });
-  registerArchiveJobs(queue, archive.archiveJobs);
+  registerJobHandlers(queue, config, { library, generation, archive, analytics });
   // Finish or undo imports a previous process left half-way (a crash between staging and moving files into place).
   const recovered = await archive.staging.recover();
   if (recovered.rolledForward.length + recovered.discarded.length > 0) logger.warn(recovered, 'interrupted imports recovered');
@@ -213,6 +183,57 @@ export async function createContainer(config: Config, overrides: ContainerOverri
       await database.close();
     },
   };
+}
+
+/**
+ * Embedded: in-process bus and queue. With REDIS_URL: Redis pub/sub and BullMQ, so any number of `serve` and `worker`
+ * processes share the work and the progress. Services see only the ports either way.
+ */
+async function createMessaging(config: Config, repositories: ReturnType<typeof createRepositories>, clock: Clock, logger: Logger) {
+  const redis = config.redisUrl ? await connectRedis(config.redisUrl, logger) : null;
+  const events: EventBus = config.redisUrl
+    ? await RedisEventBus.connect(config.redisUrl, {
+        prefix: config.redisPrefix,
+        onListenerError: (error, channel) => logger.error({ err: error, channel }, 'event listener failed'),
+        onDropped: (channel, reason) => logger.warn({ channel, reason }, 'Redis unavailable: events are dropped until it answers (the database keeps the state)'),
+      })
+    : new InProcessEventBus();
+  const lifecycle = new JobLifecycle(repositories.jobs, events, clock, logger.child({ component: 'jobs' }));
+  const queueLogger = logger.child({ component: 'queue' });
+  const queue: JobQueue = redis
+    ? new BullMqJobQueue(repositories.jobs, lifecycle, events, queueLogger, {
+        connection: redis,
+        prefix: config.redisPrefix,
+        stallTimeoutMs: config.queueStallTimeoutMs,
+      })
+    : new InProcessJobQueue(repositories.jobs, lifecycle, events, queueLogger);
+  return { redis, events, queue };
+}
+
+/** Every job kind is registered here, on the queue, so `serve` and `worker` run the same set of handlers. */
+function registerJobHandlers(
+  queue: JobQueue,
+  config: Config,
+  capabilities: {
+    library: LibraryCapability;
+    generation: GenerationCapability;
+    archive: ArchiveServices;
+    analytics: AnalyticsCapability;
+  },
+): void {
+  const { library, generation, archive, analytics } = capabilities;
+  registerLibraryJobs(queue, library.jobRunner);
+  queue.register(JOB_KINDS.generation, generationHandler(generation.runners.generation, analytics.services.usageRecorder), {
+    concurrency: config.generation.concurrency,
+    maxAttempts: config.generation.maxAttempts,
+    backoffMs: config.generation.backoffMs,
+  });
+  queue.register(JOB_KINDS.delivery, deliveryHandler(generation.runners.delivery), {
+    concurrency: 4,
+    maxAttempts: config.delivery.maxAttempts,
+    backoffMs: config.generation.backoffMs,
+  });
+  registerArchiveJobs(queue, archive.archiveJobs);
 }
 
 function createRepositories(database: AppDatabase) {
