@@ -11,6 +11,7 @@ import { Value } from 'typebox/value';
  *   results/<job id>/metadata.json         a generation result (job row)
  *   results/<job id>/<n>_<basename>        its images
  *   recipes.json, settings.json            when chosen (settings never carry secrets)
+ *   recipes/<file>                         a recipe's preview image (with recipes.json)
  *   user-data.json                         ratings, favourites and notes, when chosen
  */
 export const ARCHIVE_FORMAT = 'lora-manager-archive';
@@ -76,6 +77,20 @@ export const ManifestResult = Type.Object({
 });
 export type ManifestResult = Static<typeof ManifestResult>;
 
+/** A recipe's preview image; `file` is its name in DATA_DIR/recipes (`<recipe id>.png|jpg|webp`). */
+export const ManifestRecipePreview = Type.Object({
+  recipe_id: Type.String({ minLength: 1, maxLength: 200 }),
+  file: Type.String({ maxLength: 200 }),
+  archive_path: Type.String(),
+  content_type: Type.Optional(NStr),
+  size: Type.Integer({ minimum: 0 }),
+  sha256: Type.Optional(NStr),
+});
+export type ManifestRecipePreview = Static<typeof ManifestRecipePreview>;
+
+/** The archive folder of recipe previews. */
+export const RECIPE_PREVIEW_FOLDER = 'recipes';
+
 export const ManifestEntry = Type.Object({
   path: Type.String(),
   size: Type.Integer({ minimum: 0 }),
@@ -98,6 +113,7 @@ export const Manifest = Type.Object({
   results: Type.Optional(Type.Array(ManifestResult)),
   settings_path: Type.Optional(NStr),
   recipes_path: Type.Optional(NStr),
+  recipe_previews: Type.Optional(Type.Array(ManifestRecipePreview)),
   user_data_path: Type.Optional(NStr),
   /** Every entry but the manifest, with its size and SHA-256 (format version 1 on). */
   entries: Type.Optional(Type.Array(ManifestEntry)),

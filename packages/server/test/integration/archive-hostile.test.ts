@@ -121,6 +121,18 @@ describe('hostile archives', () => {
     expect(result.detail).toMatch(/^Archive missing declared file: /);
   });
 
+  it.each([
+    ['after another recipe', { recipe_id: 'mine', file: 'theirs.png' }],
+    ['with a path', { recipe_id: 'mine', file: '../../mine.png' }],
+    ['with another kind of file', { recipe_id: 'mine', file: 'mine.svg' }],
+  ])('refuses a recipe preview named %s', async (_, preview) => {
+    const manifest = { format: 'lora-manager-archive', format_version: 1, adapters: [], entries: [], recipe_previews: [{ ...preview, archive_path: 'recipes/x.png', size: 5 }] };
+    const result = await expectRefused([{ name: MANIFEST_NAME, data: JSON.stringify(manifest) }, { name: 'recipes/x.png', data: 'pwned' }], 'zip_entry_unsafe');
+    expect(result.detail).toContain('Unsafe recipe preview name');
+    const recipes = path.join(t.dataDir, 'recipes');
+    expect(fs.existsSync(recipes) ? fs.readdirSync(recipes) : []).toEqual([]);
+  });
+
   it('refuses archives from a newer format version', async () => {
     const manifest = { format: 'lora-manager-archive', format_version: 99, adapters: [], entries: [] };
     const result = await expectRefused([{ name: MANIFEST_NAME, data: JSON.stringify(manifest) }], 'archive_version_unsupported');

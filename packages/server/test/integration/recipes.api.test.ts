@@ -204,6 +204,50 @@ describe.each(TEST_DIALECTS)('recipes API on %s', (dialect) => {
     expect((await api(t, 'GET', '/recipes?tag=kept', undefined, 200)).total).toBe(1);
   });
 
+  it('a recipe preview travels in archives and backups, and an import never overwrites a file already there', async () => {
+    const png = await pngWithText({ parameters: a1111Infotext([{ name: 'renamedFox', weight: 0.7, hash: fox.autov3 as string }]) });
+    const recipe: Recipe = (await importFiles([{ name: 'travelling fox.png', data: png }])).json().created[0];
+    const previewOf = (r: Recipe) => t.app.inject({ method: 'GET', url: r.preview_url as string });
+    const original = (await previewOf(recipe)).rawPayload;
+    const stored = path.join(t.dataDir, 'recipes', `${recipe.id}.png`);
+    expect(fs.readFileSync(stored).equals(original)).toBe(true);
+
+    const zip = await exportZip(t, { user_data: true, lora_files: false, previews: false });
+    const entries = await unzip(zip);
+    const manifest = JSON.parse((entries.get('manifest.json') as Buffer).toString());
+    const declared = manifest.recipe_previews.find((p: { recipe_id: string }) => p.recipe_id === recipe.id);
+    expect(declared).toMatchObject({ file: `${recipe.id}.png`, archive_path: `recipes/${recipe.id}.png`, size: original.length, content_type: 'image/png' });
+    expect(manifest.entries.find((e: { path: string }) => e.path === declared.archive_path).sha256).toBe(createHash('sha256').update(original).digest('hex'));
+    expect((entries.get(declared.archive_path) as Buffer).equals(original)).toBe(true);
+
+    // Archive import: the recipe and its picture come back.
+    await api(t, 'DELETE', `/recipes/${recipe.id}`, undefined, 204);
+    expect(fs.existsSync(stored)).toBe(false);
+    expect((await importZip(t, zip)).body.results[0].status).toBe('imported');
+    const imported = await api<Recipe>(t, 'GET', `/recipes/${recipe.id}`, undefined, 200);
+    const served = await previewOf(imported);
+    expect([served.statusCode, served.headers['content-type']]).toEqual([200, 'image/png']);
+    expect(served.rawPayload.equals(original)).toBe(true);
+
+    // Backup and restore: the same.
+    const backup = (await api<{ backup: { id: string } }>(t, 'POST', '/backup/create', { backup_type: 'metadata_only' }, 200)).backup;
+    await api(t, 'DELETE', `/recipes/${recipe.id}`, undefined, 204);
+    const restored = await t.app.inject({ method: 'POST', url: `${API}/backups/${backup.id}/restore`, payload: { backup_before: false } });
+    expect(restored.json().results[0].status, restored.body).toBe('imported');
+    expect((await previewOf(await api<Recipe>(t, 'GET', `/recipes/${recipe.id}`, undefined, 200))).rawPayload.equals(original)).toBe(true);
+
+    // A file already where the preview would go is the user's: kept, and the recipe comes without a preview.
+    await api(t, 'DELETE', `/recipes/${recipe.id}`, undefined, 204);
+    fs.mkdirSync(path.dirname(stored), { recursive: true });
+    fs.writeFileSync(stored, 'not the archived picture');
+    const { body } = await importZip(t, zip);
+    expect(body.results[0].status).toBe('imported');
+    expect(body.results[0].warnings.join(' ')).toContain(`recipe ${recipe.id} comes without its preview`);
+    expect(fs.readFileSync(stored, 'utf8')).toBe('not the archived picture');
+    expect((await api<Recipe>(t, 'GET', `/recipes/${recipe.id}`, undefined, 200)).preview_url).toBeNull();
+    await api(t, 'DELETE', `/recipes/${recipe.id}`, undefined, 204);
+  });
+
   it('a hash nothing matches while files are unhashed queues the hash job, whose completion matches the LoRA', async () => {
     const file = writeLora(path.join(t.libraryDir, 'unhashed', 'quietRiver.safetensors'), { seed: 31, data: 'fill' });
     const id = (await api(t, 'POST', '/adapters', { name: 'Quiet River', file_path: file }, 201)).adapter.id as string;

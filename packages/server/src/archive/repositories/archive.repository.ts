@@ -254,16 +254,30 @@ export class ArchiveRepository {
     return recipes.map((recipe) => ({ recipe, loras: lorasOf.get(recipe.id) ?? [], tag_keys: tagsOf.get(recipe.id) ?? [] }));
   }
 
-  /**
-   * Add the archive's recipes this database lacks (same id: kept as it is here). Column by column; a LoRA whose
-   * adapter is not here is stored unmatched, for the re-match after the import. Returns how many were added.
-   */
-  async insertMissingRecipes(items: ReadonlyArray<{ recipe: Record<string, unknown>; loras: Array<Record<string, unknown>>; tag_keys: string[] }>): Promise<number> {
-    const ids = items.map((i) => String(i.recipe.id));
+  /** Recipes with a preview image: an export carries each file beside recipes.json. */
+  async recipePreviews(): Promise<Array<{ id: string; preview_file: string; preview_type: string | null }>> {
+    const rows = await this.db.selectFrom('recipe').select(['id', 'preview_file', 'preview_type']).where('preview_file', 'is not', null).orderBy('id').execute();
+    return rows.map((r) => ({ id: r.id, preview_file: r.preview_file as string, preview_type: r.preview_type }));
+  }
+
+  async existingRecipeIds(ids: readonly string[]): Promise<Set<string>> {
     const existing = new Set<string>();
     for (let i = 0; i < ids.length; i += 500) {
       for (const r of await this.db.selectFrom('recipe').select('id').where('id', 'in', ids.slice(i, i + 500)).execute()) existing.add(r.id);
     }
+    return existing;
+  }
+
+  /**
+   * Add the archive's recipes this database lacks (same id: kept as it is here). Column by column; a LoRA whose
+   * adapter is not here is stored unmatched, for the re-match after the import. A recipe keeps its preview only when
+   * the import brought the file back (`previews`, by recipe id). Returns how many were added.
+   */
+  async insertMissingRecipes(
+    items: ReadonlyArray<{ recipe: Record<string, unknown>; loras: Array<Record<string, unknown>>; tag_keys: string[] }>,
+    previews: ReadonlyMap<string, { file: string; contentType: string | null }> = new Map(),
+  ): Promise<number> {
+    const existing = await this.existingRecipeIds(items.map((i) => String(i.recipe.id)));
     const adapterIds = [...new Set(items.flatMap((i) => i.loras.map((l) => l.adapter_id)).filter((x): x is string => typeof x === 'string'))];
     const adapters = new Set<string>();
     for (let i = 0; i < adapterIds.length; i += 500) {
@@ -273,8 +287,8 @@ export class ArchiveRepository {
     for (const item of items) {
       const recipe = pick<RecipeTable>(item.recipe, RECIPE_COLUMNS);
       if (existing.has(recipe.id)) continue;
-      // The preview file is not in the archive: the recipe comes without it.
-      await this.db.insertInto('recipe').values({ ...recipe, preview_file: null, preview_type: null }).execute();
+      const preview = previews.get(recipe.id);
+      await this.db.insertInto('recipe').values({ ...recipe, preview_file: preview?.file ?? null, preview_type: preview ? (preview.contentType ?? recipe.preview_type) : null }).execute();
       const loras = item.loras.map((l) => {
         const row = pick<RecipeLoraTable>(l, RECIPE_LORA_COLUMNS);
         const known = row.adapter_id !== null && adapters.has(row.adapter_id);

@@ -18,6 +18,7 @@ import {
 } from '../../lib/archive-manifest.ts';
 import type { Clock } from '../../lib/clock.ts';
 import { useNativeCrc32ForYazl } from '../../lib/zip-crc.ts';
+import { RECIPE_PREVIEW_DIR } from '../../lib/recipes/preview-file.ts';
 import { realPathOf } from '../../lib/root-policy.ts';
 import type { AdapterRepository } from '../../library/repositories/adapter.repository.ts';
 import type { ArchiveRepository } from '../repositories/archive.repository.ts';
@@ -30,6 +31,7 @@ import {
   type ExportPlan,
   type PlannedAsset,
   type PlannedFile,
+  type PlannedRecipePreview,
 } from './export-plan.ts';
 import { ExportEstimator } from './export-estimate.ts';
 import { MetadataDocuments } from './metadata-documents.ts';
@@ -108,7 +110,8 @@ export class ArchiveExportService {
     this.estimator = new ExportEstimator(options.archive, (ids) =>
       this.planner.plan({ ...exportOptionsFrom({ loras: true, lora_files: false }), selection: { ids } }),
     );
-    this.planner = new ExportPlanner(options.adapters, options.archive, () => this.confinement(), options.outputDir);
+    const recipesDir = path.join(options.dataDir, RECIPE_PREVIEW_DIR);
+    this.planner = new ExportPlanner(options.adapters, options.archive, () => this.confinement(), options.outputDir, recipesDir);
   }
 
   async confinement(): Promise<FileConfinement> {
@@ -236,6 +239,12 @@ export class ArchiveExportService {
     }
     if (plan.options.recipes) {
       addLazy(RECIPES_NAME, { compressionLevel: level.text }, async () => Readable.from([Buffer.from(JSON.stringify(await this.archive.allRecipes()))]));
+      for (const preview of plan.recipePreviews) {
+        addLazy(preview.archivePath, { compressionLevel: level.binary, mtime: preview.mtime }, () => this.openFile(preview, vanished), (sha, size) => {
+          preview.manifest.sha256 = sha;
+          preview.manifest.size = size;
+        });
+      }
     }
     let manifest: Manifest | null = null;
     // Last: by now every other entry has been streamed and hashed.
@@ -285,7 +294,7 @@ export class ArchiveExportService {
   }
 
   /** Open a planned file; one that vanished since planning is noted in `vanished` (kept out of the manifest). */
-  private async openFile(file: PlannedFile | PlannedAsset, vanished: Set<string>): Promise<Readable> {
+  private async openFile(file: PlannedFile | PlannedAsset | PlannedRecipePreview, vanished: Set<string>): Promise<Readable> {
     const handle = await fsp.open(file.absPath, 'r').catch((error: NodeJS.ErrnoException) => {
       // A file that vanished since planning leaves an empty entry left out of the manifest; the rest is intact.
       this.logger.warn({ file: file.absPath, err: error }, 'file vanished during export');
@@ -328,6 +337,7 @@ export class ArchiveExportService {
       metadata_path: r.metadataPath,
       assets: r.assets.filter((a) => included.has(a.archivePath) && !vanished.has(a.archivePath)).map((a) => a.manifest),
     }));
+    const recipePreviews = plan.recipePreviews.filter((p) => included.has(p.archivePath) && !vanished.has(p.archivePath)).map((p) => p.manifest);
     const fileTotal = adapters.reduce((n, a) => n + a.files.filter((f) => f.exists).reduce((m, f) => m + (f.size ?? 0), 0), 0);
     const metadataTotal = listed.filter((e) => e.path.endsWith('/metadata.json')).reduce((n, e) => n + e.size, 0);
     return {
@@ -346,6 +356,7 @@ export class ArchiveExportService {
         images: results.reduce((n, r) => n + r.assets.length, 0),
         settings: plan.options.settings ? 1 : 0,
         recipes: plan.options.recipes ? 1 : 0,
+        recipe_previews: recipePreviews.length,
         user_data: plan.options.userData ? 1 : 0,
       },
       options: {
@@ -361,6 +372,7 @@ export class ArchiveExportService {
       results,
       settings_path: plan.options.settings ? SETTINGS_NAME : null,
       recipes_path: plan.options.recipes ? RECIPES_NAME : null,
+      recipe_previews: recipePreviews,
       user_data_path: plan.options.userData ? USER_DATA_NAME : null,
       entries: listed,
     };

@@ -318,7 +318,7 @@ export class ArchiveImportService {
       if (kept > 0) result.warnings.push(`${kept} rating(s), favourite(s) or note(s) set here differ from the archive's and were kept (overwrite_user_data replaces them)`);
     }
     // After the adapters, so recipe LoRAs pointing at adapters this import brings stay matched.
-    if (plan.recipes) await uow.archive.insertMissingRecipes(plan.recipes);
+    if (plan.recipes) await uow.archive.insertMissingRecipes(plan.recipes, plan.recipePreviews);
     await uow.archive.insertImport({
       id: importId,
       source: result.file,

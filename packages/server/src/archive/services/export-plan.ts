@@ -2,8 +2,17 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { Adapter, CompressionLevel, ExportConfig } from '@lora-manager/contract';
 import { BadRequestError } from '../../errors.ts';
-import { safeSegment, type FileKind, type ManifestAsset, type ManifestFile, type ManifestResult } from '../../lib/archive-manifest.ts';
+import {
+  RECIPE_PREVIEW_FOLDER,
+  safeSegment,
+  type FileKind,
+  type ManifestAsset,
+  type ManifestFile,
+  type ManifestRecipePreview,
+  type ManifestResult,
+} from '../../lib/archive-manifest.ts';
 import { isInside } from '../../lib/paths.ts';
+import { RECIPE_PREVIEW_FILE } from '../../lib/recipes/preview-file.ts';
 import { tagKey } from '../../lib/tags.ts';
 import { normaliseIso } from '../../lib/time.ts';
 import type { AdapterRepository } from '../../library/repositories/adapter.repository.ts';
@@ -70,11 +79,21 @@ export interface PlannedResult {
   assets: PlannedAsset[];
 }
 
+/** A recipe's preview image in DATA_DIR/recipes, carried beside recipes.json. */
+export interface PlannedRecipePreview {
+  absPath: string;
+  archivePath: string;
+  size: number;
+  mtime: Date;
+  manifest: ManifestRecipePreview;
+}
+
 export interface ExportPlan {
   options: ExportOptions;
   adapters: PlannedAdapter[];
   results: PlannedResult[];
-  /** LoRA files, sidecars, previews and result images. */
+  recipePreviews: PlannedRecipePreview[];
+  /** LoRA files, sidecars, previews, result images and recipe previews. */
   fileCount: number;
   fileBytes: number;
   metadataBytes: number;
@@ -135,6 +154,8 @@ export class ExportPlanner {
     private readonly archive: ArchiveRepository,
     private readonly confinement: () => Promise<FileConfinement>,
     private readonly outputDir: string,
+    /** DATA_DIR/recipes, where recipe previews are kept. */
+    private readonly recipesDir: string,
   ) {}
 
   /** Decide every entry and stat every file: the estimate and the archive come from the same plan. */
@@ -152,17 +173,45 @@ export class ExportPlanner {
       }
     }
     const results = options.results ? await this.planResults(options) : [];
+    const recipePreviews = options.recipes ? await this.planRecipePreviews() : [];
     let fileCount = 0;
     let fileBytes = 0;
     let metadataBytes = 0;
-    for (const item of [...planned.map((a) => ({ bytes: a.metadataBytes, files: a.files })), ...results.map((r) => ({ bytes: r.metadataBytes, files: r.assets }))]) {
+    for (const item of [
+      ...planned.map((a) => ({ bytes: a.metadataBytes, files: a.files })),
+      ...results.map((r) => ({ bytes: r.metadataBytes, files: r.assets })),
+      { bytes: 0, files: recipePreviews },
+    ]) {
       metadataBytes += item.bytes;
       for (const f of item.files) {
         fileCount += 1;
         fileBytes += f.size;
       }
     }
-    return { options, adapters: planned, results, fileCount, fileBytes, metadataBytes };
+    return { options, adapters: planned, results, recipePreviews, fileCount, fileBytes, metadataBytes };
+  }
+
+  /**
+   * Every recipe's preview that is a plain file of ours: a name the preview store gives (`<id>.png|jpg|webp`) and not
+   * a link, so a file put in DATA_DIR/recipes by hand cannot take something else into the archive.
+   */
+  private async planRecipePreviews(): Promise<PlannedRecipePreview[]> {
+    const out: PlannedRecipePreview[] = [];
+    for (const row of await this.archive.recipePreviews()) {
+      if (!RECIPE_PREVIEW_FILE.test(row.preview_file)) continue;
+      const absPath = path.join(this.recipesDir, row.preview_file);
+      const stat = await fs.lstat(absPath).catch(() => null);
+      if (!stat?.isFile()) continue;
+      const archivePath = `${RECIPE_PREVIEW_FOLDER}/${row.preview_file}`;
+      out.push({
+        absPath,
+        archivePath,
+        size: stat.size,
+        mtime: stat.mtime,
+        manifest: { recipe_id: row.id, file: row.preview_file, archive_path: archivePath, content_type: row.preview_type, size: stat.size, sha256: null },
+      });
+    }
+    return out;
   }
 
   /** Finished generations in the range, with their images and thumbnails when chosen (only files under OUTPUT_DIR). */

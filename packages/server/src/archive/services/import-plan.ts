@@ -8,6 +8,7 @@ import type { ConflictDecision, ConflictResolution, ImportConfig, ImportConflict
 import { BadRequestError } from '../../errors.ts';
 import { ManifestError, safeSegment } from '../../lib/archive-manifest.ts';
 import { isTerminalStatus } from '../../lib/job-statuses.ts';
+import { RECIPE_PREVIEW_DIR, recipePreviewContentType } from '../../lib/recipes/preview-file.ts';
 import type { ArchiveRepository, ExistingAdapterKey } from '../repositories/archive.repository.ts';
 import { HashingStream } from './hashing.ts';
 import { adapterDifferences } from './import-diff.ts';
@@ -111,6 +112,8 @@ export interface ImportPlan {
   settings: SettingsDocument | null;
   /** Recipes the archive carries; those whose id exists here are kept as they are. */
   recipes: RecipesDocument | null;
+  /** Previews of the new recipes that will be in DATA_DIR/recipes after the import, by recipe id. */
+  recipePreviews: Map<string, { file: string; contentType: string | null }>;
   /** Settings set here give way to the archive's only when asked (import_settings). */
   overwriteSettings: boolean;
   userData: UserDataDocument | null;
@@ -225,6 +228,8 @@ export class ImportPlanner {
       }
     }
     for (const r of results) for (const w of r.writes) if (!writes.has(w.target)) writes.set(w.target, w);
+    const recipePreviews = await this.planRecipePreviews(contents, warnings, onBytes);
+    for (const w of recipePreviews.writes) if (!writes.has(w.target)) writes.set(w.target, w);
     const replacedFileAdapterIds = planned.filter((p) => p.action === 'overwrite' && p.files.some((f) => f.mode === 'replace')).map((p) => p.id);
     return {
       adapters: planned,
@@ -238,6 +243,7 @@ export class ImportPlanner {
       overwriteSettings: options.importSettings,
       userData: contents.userData,
       recipes: contents.recipes,
+      recipePreviews: recipePreviews.attach,
       warnings,
     };
   }
@@ -267,6 +273,39 @@ export class ImportPlanner {
       out.push({ source, action, writes });
     }
     return out;
+  }
+
+  /**
+   * The previews of the recipes this import adds (a recipe already here keeps its own), written to DATA_DIR/recipes.
+   * A file already there with the same bytes is used as it is; one with other bytes is never overwritten, and that
+   * recipe comes without its preview.
+   */
+  private async planRecipePreviews(
+    contents: ArchiveContents,
+    warnings: string[],
+    onBytes?: (n: number) => void,
+  ): Promise<{ attach: ImportPlan['recipePreviews']; writes: StagedWrite[] }> {
+    const attach: ImportPlan['recipePreviews'] = new Map();
+    const writes: StagedWrite[] = [];
+    if (!contents.recipes || contents.recipePreviews.length === 0) return { attach, writes };
+    const carried = new Set(contents.recipes.map((r) => r.recipe.id));
+    const existing = await this.archive.existingRecipeIds([...carried]);
+    for (const preview of contents.recipePreviews) {
+      if (!carried.has(preview.recipeId) || existing.has(preview.recipeId)) continue;
+      const target = path.join(this.dataDir, RECIPE_PREVIEW_DIR, preview.file);
+      const stat = await fs.lstat(target).catch(() => null);
+      if (stat) {
+        const same = stat.isFile() && stat.size === preview.size && (await hashFile(target, onBytes)) === preview.sha256;
+        if (!same) {
+          warnings.push(`${target} exists with other content and was left as it is; recipe ${preview.recipeId} comes without its preview`);
+          continue;
+        }
+      } else {
+        writes.push({ target, entry: preview.entry, sha256: preview.sha256, size: preview.size, mtime: null, zone: 'recipes' });
+      }
+      attach.set(preview.recipeId, { file: preview.file, contentType: recipePreviewContentType(preview.file) });
+    }
+    return { attach, writes };
   }
 
   private importRoot(roots: string[], requested: string | null): string | null {

@@ -1,3 +1,4 @@
+import path from 'node:path';
 import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { Adapter } from '@lora-manager/contract';
@@ -16,6 +17,7 @@ import {
   type ManifestFile,
   type ManifestResult,
 } from '../../lib/archive-manifest.ts';
+import { RECIPE_PREVIEW_FILE } from '../../lib/recipes/preview-file.ts';
 import type { ZipReader } from '../../lib/zip-reader.ts';
 import { HashingStream, sha256 } from './hashing.ts';
 import { UserDataDocument } from './user-data.ts';
@@ -91,6 +93,17 @@ export interface ArchiveResult {
   files: Array<{ entry: string; size: number; sha256: string; relativePath: string; mtime: string | null }>;
 }
 
+/** A recipe preview the archive carries, to be written to DATA_DIR/recipes/<file>. */
+export interface ArchiveRecipePreview {
+  recipeId: string;
+  /** A preview-store name (`<id>.png|jpg|webp`), checked here. */
+  file: string;
+  entry: string;
+  size: number;
+  sha256: string;
+  contentType: string | null;
+}
+
 export interface ArchiveContents {
   manifest: Manifest;
   formatVersion: number;
@@ -98,6 +111,7 @@ export interface ArchiveContents {
   results: ArchiveResult[];
   settings: SettingsDocument | null;
   recipes: RecipesDocument | null;
+  recipePreviews: ArchiveRecipePreview[];
   /** Ratings, favourites and notes (user-data.json), when the archive has them. */
   userData: UserDataDocument | null;
   warnings: string[];
@@ -221,7 +235,20 @@ export async function readArchive(zip: ZipReader, onHashBytes?: (n: number) => v
   const settings = await readDocument(manifest.settings_path, MAX_METADATA_BYTES, 'settings', SettingsDocument);
   const userData = await readDocument(manifest.user_data_path, MAX_METADATA_BYTES * 4, 'user data', UserDataDocument);
   const recipes = await readDocument(manifest.recipes_path, MAX_MANIFEST_BYTES, 'recipes', RecipesDocument);
-  return { manifest, formatVersion, adapters, results, settings, userData, recipes, warnings };
+  const recipePreviews: ArchiveRecipePreview[] = [];
+  const seenPreviews = new Set<string>();
+  for (const preview of manifest.recipe_previews ?? []) {
+    if (seenPreviews.has(preview.recipe_id)) throw new ManifestError('manifest_invalid', `Recipe ${preview.recipe_id} has two previews in the manifest`);
+    seenPreviews.add(preview.recipe_id);
+    // Named by its own recipe, as the preview store names them: one recipe's preview can never be written as another's.
+    if (!RECIPE_PREVIEW_FILE.test(preview.file) || path.parse(preview.file).name !== preview.recipe_id) throw new ManifestError('zip_entry_unsafe', `Unsafe recipe preview name: ${preview.file}`);
+    const actual = zip.entries.get(preview.archive_path);
+    if (!actual) throw new ManifestError('archive_incomplete', `Archive missing declared file: ${preview.archive_path}`);
+    const checksum = checksums.get(preview.archive_path)?.sha256 ?? (formatVersion >= 1 ? undefined : await hashEntry(zip, preview.archive_path, onHashBytes));
+    if (!checksum) throw new ManifestError('checksum_missing', `No checksum for ${preview.archive_path} in the manifest`);
+    recipePreviews.push({ recipeId: preview.recipe_id, file: preview.file, entry: preview.archive_path, size: actual.size, sha256: checksum, contentType: preview.content_type ?? null });
+  }
+  return { manifest, formatVersion, adapters, results, settings, userData, recipes, recipePreviews, warnings };
 }
 
 /** SHA-256 of one entry, streamed (yauzl checks it inflates to its declared size on the way). */

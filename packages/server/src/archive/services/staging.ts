@@ -15,6 +15,8 @@ import { ImportWriteGuard, ROOT_STAGING_DIR } from './write-guard.ts';
  * and the moves are finished (roll forward); otherwise the staged files are deleted and the library is as it was.
  */
 const JOURNAL_SUFFIX = '.journal.json';
+/** Where a staged file may be moved (OUTPUT_DIR is among the roots the guard is given here). */
+const MOVE_ZONES = ['library', 'data', 'recipes'] as const;
 /** A journal's id names its file and its folders: one plain path segment (imports use UUIDs). */
 const JOURNAL_ID = /^[A-Za-z0-9_-]{1,100}$/;
 /** A journal from another machine (shared DATA_DIR) is only recovered when this old. */
@@ -89,7 +91,7 @@ export class StagingArea {
     };
     await writeAtomically(this.journalPath(importId), JSON.stringify(journal, null, 2));
     for (const dir of journal.dirs) await fs.mkdir(dir, { recursive: true });
-    const mayWrite = (to: string) => this.guard.allows(to, ['library', 'data'], roots);
+    const mayWrite = (to: string) => this.guard.allows(to, MOVE_ZONES, roots);
     return new StagingSession(journal, this.journalPath(importId), this.logger, mayWrite);
   }
 
@@ -157,7 +159,7 @@ export class StagingArea {
     for (const move of journal.moves) {
       if (typeof move?.from !== 'string' || typeof move.to !== 'string' || !path.isAbsolute(move.to)) return 'a move is malformed';
       if (!journal.dirs.some((d) => path.dirname(move.from) === d)) return `a move starts outside its staging folders: ${move.from}`;
-      if (!(await this.guard.allows(move.to, ['library', 'data'], roots))) return `a move ends where imports may not write: ${move.to}`;
+      if (!(await this.guard.allows(move.to, MOVE_ZONES, roots))) return `a move ends where imports may not write: ${move.to}`;
     }
     return null;
   }
@@ -177,7 +179,7 @@ export class StagingArea {
   }
 
   /** Checked again for every move, at the moment of the rename (a folder may have become a link since the plan). */
-  private readonly mayWrite = async (to: string): Promise<boolean> => this.guard.allows(to, ['library', 'data'], await this.roots());
+  private readonly mayWrite = async (to: string): Promise<boolean> => this.guard.allows(to, MOVE_ZONES, await this.roots());
 
   private async stillRunning(journal: Journal): Promise<boolean> {
     if (journal.host !== os.hostname()) return Date.now() - Date.parse(journal.created_at) < FOREIGN_JOURNAL_AGE_MS;

@@ -27,3 +27,23 @@ describe('ImportWriteGuard with a library root that contains DATA_DIR', () => {
     await expect(guard.assertWritable([{ target: path.join(dataDir, 'a.png'), zone: 'data' }], [base])).rejects.toMatchObject({ code: 'archive_target_forbidden' });
   });
 });
+
+describe('ImportWriteGuard and recipe previews', () => {
+  const base = fs.mkdtempSync(path.join(os.tmpdir(), 'lm-guard-recipes-'));
+  const dataDir = path.join(base, 'data');
+  const root = path.join(base, 'loras');
+  fs.mkdirSync(path.join(dataDir, 'recipes'), { recursive: true });
+  fs.mkdirSync(root, { recursive: true });
+  const guard = new ImportWriteGuard(dataDir, path.join(base, 'outputs'));
+  afterAll(() => fs.rmSync(base, { recursive: true, force: true }));
+
+  it('writes a recipe preview only into DATA_DIR/recipes, and nothing else there', async () => {
+    await expect(guard.assertWritable([{ target: path.join(dataDir, 'recipes', 'r1.png'), zone: 'recipes' }], [root])).resolves.toBeUndefined();
+    for (const zone of ['data', 'library', 'output'] as const) {
+      await expect(guard.allows(path.join(dataDir, 'recipes', 'r1.png'), [zone], [root]), zone).resolves.toBe(false);
+    }
+    for (const elsewhere of [path.join(dataDir, 'r1.png'), path.join(dataDir, 'previews', 'r1.png'), path.join(root, 'r1.png')]) {
+      await expect(guard.allows(elsewhere, ['recipes'], [root]), elsewhere).resolves.toBe(false);
+    }
+  });
+});

@@ -2,12 +2,13 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { ManifestError } from '../../lib/archive-manifest.ts';
 import { isInside } from '../../lib/paths.ts';
+import { RECIPE_PREVIEW_DIR } from '../../lib/recipes/preview-file.ts';
 
 /** The folder in each library root where an import stages its files before they move into place (see staging.ts). */
 export const ROOT_STAGING_DIR = '.lora-manager-staging';
 
-/** Where a file an import writes belongs: a library root, DATA_DIR's previews, or OUTPUT_DIR (result images). */
-export type WriteZone = 'library' | 'data' | 'output';
+/** Where a file an import writes belongs: a library root, DATA_DIR's previews, OUTPUT_DIR (result images), or DATA_DIR's recipe previews. */
+export type WriteZone = 'library' | 'data' | 'output' | 'recipes';
 
 /** DATA_DIR folders that are the server's own, never import content, even if a root or OUTPUT_DIR was put there. */
 const RESERVED_DATA_FOLDERS = ['backups', 'staging', 'thumbnails', 'exports', 'uploads', 'tmp', 'deliveries'];
@@ -17,7 +18,7 @@ const RESERVED_DATA_FOLDERS = ['backups', 'staging', 'thumbnails', 'exports', 'u
  * (of the roots, of DATA_DIR and of every existing folder on the way to the file) and decides on the real parent
  * folder, so a linked folder inside a root, a root that contains DATA_DIR, or a link into DATA_DIR cannot take a
  * write where it must not go. DATA_DIR is off limits except for its `previews/` (adapter previews the server keeps
- * there) and for a root or OUTPUT_DIR configured inside it.
+ * there), its `recipes/` (recipe previews, only in the `recipes` zone) and a root or OUTPUT_DIR configured inside it.
  */
 export class ImportWriteGuard {
   constructor(
@@ -56,6 +57,7 @@ export class ImportWriteGuard {
       library: await Promise.all(roots.map(realOrSelf)),
       data: [await realOrSelf(path.join(this.dataDir, 'previews'))],
       output: [await realOrSelf(this.outputDir)],
+      recipes: [await realOrSelf(path.join(this.dataDir, RECIPE_PREVIEW_DIR))],
     };
     for (const { target, zone } of writes) {
       const parent = await realParent(target);

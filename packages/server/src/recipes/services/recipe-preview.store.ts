@@ -2,6 +2,7 @@ import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import type { ImageFormat } from '../../lib/recipes/image-text.ts';
+import { RECIPE_PREVIEW_DIR, RECIPE_PREVIEW_FILE, recipePreviewFile } from '../../lib/recipes/preview-file.ts';
 
 const CONTENT_TYPES: Record<ImageFormat, string> = { png: 'image/png', jpeg: 'image/jpeg', webp: 'image/webp' };
 
@@ -13,13 +14,14 @@ export class RecipePreviewStore {
   readonly dir: string;
 
   constructor(dataDir: string) {
-    this.dir = path.join(dataDir, 'recipes');
+    this.dir = path.join(dataDir, RECIPE_PREVIEW_DIR);
   }
 
   /** Write atomically (temp file + rename): a crash leaves the old preview or the new one, never half a file. */
   async write(recipeId: string, data: Buffer, format: ImageFormat): Promise<{ file: string; contentType: string }> {
     await fsp.mkdir(this.dir, { recursive: true });
-    const file = `${safeId(recipeId)}.${format === 'jpeg' ? 'jpg' : format}`;
+    const file = recipePreviewFile(recipeId, format);
+    if (!file) throw new Error(`unsafe recipe id ${recipeId}`);
     const temp = path.join(this.dir, `.${randomUUID()}.tmp`);
     await fsp.writeFile(temp, data);
     await fsp.rename(temp, path.join(this.dir, file));
@@ -28,7 +30,7 @@ export class RecipePreviewStore {
 
   /** The absolute path of a stored preview; null when the name is not one of ours. */
   pathOf(file: string): string | null {
-    if (!/^[A-Za-z0-9-]+\.(png|jpg|webp)$/.test(file)) return null;
+    if (!RECIPE_PREVIEW_FILE.test(file)) return null;
     return path.join(this.dir, file);
   }
 
@@ -46,9 +48,4 @@ export class RecipePreviewStore {
     const p = file ? this.pathOf(file) : null;
     if (p) await fsp.rm(p, { force: true });
   }
-}
-
-function safeId(id: string): string {
-  if (!/^[A-Za-z0-9-]{1,100}$/.test(id)) throw new Error(`unsafe recipe id ${id}`);
-  return id;
 }
