@@ -13,7 +13,7 @@ const NNum = Nullable(Type.Number());
 
 export const RECIPE_SOURCES = ['manual', 'compose', 'result', 'a1111', 'sdnext', 'comfyui', 'civitai', 'lora-manager'] as const;
 /** How a recipe LoRA was found in the catalogue: by hash first, then by name; `chosen` when the user picked the adapter. */
-export const RECIPE_MATCH_KINDS = ['sha256', 'autov2', 'autov3', 'short_hash', 'file_name', 'name', 'chosen'] as const;
+export const RECIPE_MATCH_KINDS = ['sha256', 'autov2', 'autov3', 'short_hash', 'file_name', 'alias', 'name', 'chosen'] as const;
 export const RECIPE_SORTS = ['newest', 'oldest', 'name', 'name_desc', 'rating', 'updated'] as const;
 
 export const RecipeHires = Type.Object({

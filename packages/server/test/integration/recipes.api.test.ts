@@ -124,6 +124,16 @@ describe.each(TEST_DIALECTS)('recipes API on %s', (dialect) => {
     expect(words.json().code).toBe('no_recipe_found');
   });
 
+  it('matches a <lora:…> token by the alias the file was trained under (ss_output_name) when its file name differs', async () => {
+    writeLora(path.join(t.libraryDir, 'downloads', 'lora_4411_final.safetensors'), { seed: 41, data: 'fill', extraMetadata: { ss_output_name: 'glacierMood' } });
+    await scan(t);
+    const created = await api(t, 'POST', '/recipes/import', { text: 'a frozen lake at dawn <lora:GlacierMood:0.6>\nSteps: 20, Sampler: Euler a, Seed: 7', name: 'alias' }, 201);
+    const lora = created.created[0].loras[0];
+    expect(lora).toMatchObject({ name: 'GlacierMood', weight: 0.6, match: 'alias', missing: false });
+    expect((await api<{ adapter: Adapter }>(t, 'GET', `/adapters/${lora.adapter_id}`, undefined, 200)).adapter.file_path).toMatch(/lora_4411_final\.safetensors$/);
+    await api(t, 'DELETE', `/recipes/${created.created[0].id}`, undefined, 204);
+  });
+
   it('creates by hand with chosen adapters, edits, filters, and deletes', async () => {
     const created = await api<Recipe>(t, 'POST', '/recipes', { name: 'Knight', prompt: 'a knight', loras: [{ name: 'knight', weight: 0.9, adapter_id: knight.id }, { name: 'unknownThing', weight: 0.4 }], tags: ['Armor', 'armor'] }, 201);
     expect(created.loras.map((l) => [l.adapter_id, l.match])).toEqual([[knight.id, 'chosen'], [null, null]]);

@@ -3,10 +3,11 @@ import { loraBaseName } from './recipe-draft.ts';
 /**
  * Finding a recipe's LoRA in the catalogue. Hashes first, since names differ between machines: full SHA-256, AutoV2
  * (its first 10 hex), AutoV3 (12 hex of the tensor-data hash: A1111's `Lora hashes`), then an 8-hex SDNext short hash
- * against either. Then names, case-insensitively: the file name without extension, then the adapter's name.
+ * against either. Then names, case-insensitively: the file name without extension, the alias (kohya's `ss_output_name`,
+ * what A1111 and SDNext write in `<lora:…>` when set to "alias from file"), then the adapter's name.
  */
 
-export type MatchKind = 'sha256' | 'autov2' | 'autov3' | 'short_hash' | 'file_name' | 'name';
+export type MatchKind = 'sha256' | 'autov2' | 'autov3' | 'short_hash' | 'file_name' | 'alias' | 'name';
 
 export interface MatchCandidate {
   id: string;
@@ -15,6 +16,8 @@ export interface MatchCandidate {
   sha256: string | null;
   autov2: string | null;
   autov3: string | null;
+  /** The name the file was trained under (`ss_output_name`), when its header says. */
+  alias?: string | null;
 }
 
 export interface LoraMatch<T extends MatchCandidate = MatchCandidate> {
@@ -38,6 +41,7 @@ export function buildMatchIndex<T extends MatchCandidate>(candidates: readonly T
   const v3 = new Map<string, T>();
   const short = new Map<string, T>();
   const files = new Map<string, T>();
+  const aliases = new Map<string, T>();
   const names = new Map<string, T>();
   const put = (map: Map<string, T>, key: string | null | undefined, value: T) => {
     if (key && !map.has(key)) map.set(key, value);
@@ -50,6 +54,7 @@ export function buildMatchIndex<T extends MatchCandidate>(candidates: readonly T
     put(short, s?.slice(0, 8), c);
     put(short, c.autov3?.toLowerCase().slice(0, 8), c);
     put(files, fileStem(c.file_path), c);
+    put(aliases, c.alias?.trim().toLowerCase(), c);
     put(names, c.name.trim().toLowerCase(), c);
   }
   return {
@@ -66,6 +71,8 @@ export function buildMatchIndex<T extends MatchCandidate>(candidates: readonly T
       const base = loraBaseName(name).toLowerCase();
       const byFile = files.get(base) ?? files.get(full);
       if (byFile) return { adapter: byFile, kind: 'file_name' };
+      const byAlias = aliases.get(full) ?? aliases.get(base);
+      if (byAlias) return { adapter: byAlias, kind: 'alias' };
       const byName = names.get(full) ?? names.get(base);
       if (byName) return { adapter: byName, kind: 'name' };
       return null;

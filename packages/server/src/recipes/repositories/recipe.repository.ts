@@ -29,6 +29,23 @@ export interface CatalogueEntry {
   autov2: string | null;
   autov3: string | null;
   base_model: string | null;
+  /** kohya's `ss_output_name`, from the stored training metadata. */
+  alias: string | null;
+}
+
+function toCatalogueEntry({ training, ...row }: Omit<CatalogueEntry, 'alias'> & { training: string | null }): CatalogueEntry {
+  return { ...row, alias: outputNameOf(training) };
+}
+
+/** `outputName` of a stored TrainingInfo (lib/training-metadata.ts); null when absent or unreadable. */
+function outputNameOf(training: string | null): string | null {
+  if (!training) return null;
+  try {
+    const value: unknown = (JSON.parse(training) as { outputName?: unknown }).outputName;
+    return typeof value === 'string' && value.trim() !== '' ? value : null;
+  } catch {
+    return null;
+  }
 }
 
 /** Recipes, their LoRAs and tag index. */
@@ -216,18 +233,24 @@ export class RecipeRepository {
 
   /** Every present catalogued adapter with the facts matching uses (hashed ones first, so a hash wins a name tie). */
   async catalogue(): Promise<CatalogueEntry[]> {
-    return this.db
-      .selectFrom('adapter')
-      .select(['id', 'name', 'file_path', 'sha256', 'autov2', 'autov3', 'base_model'])
-      .where('missing', '=', 0)
-      .orderBy(sql`case when sha256 is null then 1 else 0 end`)
-      .orderBy('name_key')
+    const rows = await this.catalogueQuery()
+      .where('adapter.missing', '=', 0)
+      .orderBy(sql`case when adapter.sha256 is null then 1 else 0 end`)
+      .orderBy('adapter.name_key')
       .execute();
+    return rows.map(toCatalogueEntry);
   }
 
   async catalogueByIds(ids: readonly string[]): Promise<CatalogueEntry[]> {
     if (ids.length === 0) return [];
-    return this.db.selectFrom('adapter').select(['id', 'name', 'file_path', 'sha256', 'autov2', 'autov3', 'base_model']).where('id', 'in', [...ids]).execute();
+    return (await this.catalogueQuery().where('adapter.id', 'in', [...ids]).execute()).map(toCatalogueEntry);
+  }
+
+  private catalogueQuery() {
+    return this.db
+      .selectFrom('adapter')
+      .leftJoin('adapter_metadata', 'adapter_metadata.adapter_id', 'adapter.id')
+      .select(['adapter.id', 'adapter.name', 'adapter.file_path', 'adapter.sha256', 'adapter.autov2', 'adapter.autov3', 'adapter.base_model', 'adapter_metadata.training']);
   }
 
   /** Present adapters that still lack a SHA-256 (hash matching cannot see them yet), at most `limit`. */
