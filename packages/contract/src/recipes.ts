@@ -57,7 +57,11 @@ export const RecipeLora = Type.Object({
   missing: Type.Boolean(),
   civitai_model_id: NInt,
   civitai_version_id: NInt,
-  /** A CivitAI page for a missing LoRA, when CivitAI is enabled and the source identified the model. */
+  /** What CivitAI calls a missing LoRA (model and version), once its hash was looked up there. */
+  civitai_name: NStr,
+  /** When a missing LoRA's hash was looked up on CivitAI (found or not); null while not asked. */
+  civitai_checked_at: NStr,
+  /** A CivitAI page for a missing LoRA, when CivitAI is enabled and the source or a lookup identified the model. */
   civitai_url: NStr,
 });
 export type RecipeLora = Static<typeof RecipeLora>;
@@ -238,5 +242,9 @@ export const RecipeExportQuery = Type.Object({ format: Type.Optional(StringEnum(
 export type RecipeExportQuery = Static<typeof RecipeExportQuery>;
 
 export const RecipeRematchResult = Type.Object({ recipes: Type.Integer(), matched: Type.Integer() });
+
+/** Which recipes' missing LoRAs to look up on CivitAI by hash; none named: every recipe's. */
+export const RecipeCivitaiLookup = Type.Object({ recipe_ids: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 100 }), { maxItems: 1000 })) });
+export type RecipeCivitaiLookup = Static<typeof RecipeCivitaiLookup>;
 
 

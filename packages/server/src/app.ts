@@ -102,7 +102,7 @@ export async function buildApp(container: Container): Promise<FastifyInstance> {
     admin: services.recommendationAdmin,
     prefix: API_PREFIX,
   });
-  await app.register(recipeRoutes, { recipes: services.recipes, recipeUse: services.recipeUse, matcher: services.recipeMatcher, prefix: API_PREFIX });
+  await app.register(recipeRoutes, { recipes: services.recipes, recipeUse: services.recipeUse, matcher: services.recipeMatcher, civitai: services.recipeCivitai, prefix: API_PREFIX });
   await app.register(progressSocketRoutes, { events: container.events, clock: container.clock });
 
   await registerWebApp(app, config.webDistDir);

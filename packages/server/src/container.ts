@@ -10,6 +10,7 @@ import { RedisEventBus } from './events/redis.event-bus.ts';
 import { BullMqJobQueue } from './jobs/bullmq.job-queue.ts';
 import { InProcessJobQueue } from './jobs/in-process.job-queue.ts';
 import { registerArchiveJobs } from './archive/jobs/archive.jobs.ts';
+import { registerRecipeJobs } from './recipes/jobs/recipes.jobs.ts';
 import { JobLifecycle } from './jobs/job-lifecycle.ts';
 import type { JobQueue } from './jobs/job-queue.ts';
 import { deliveryHandler } from './generation/jobs/delivery.handler.ts';
@@ -138,7 +139,7 @@ export async function createContainer(config: Config, overrides: ContainerOverri
     events,
     results: generation.services.results,
     generator: generation.services.generation,
-    civitaiEnabled: async () => (await library.services.librarySettings.values()).civitaiEnabled,
+    civitai: { client: library.civitaiClient, settings: () => library.services.librarySettings.values() },
     clock,
     logger,
   });
@@ -153,7 +154,7 @@ export async function createContainer(config: Config, overrides: ContainerOverri
     ...recipes.services,
   };
 
-  registerJobHandlers(queue, config, { library, generation, archive, analytics });
+  registerJobHandlers(queue, config, { library, generation, archive, analytics, recipes });
   // Finish or undo imports a previous process left half-way (a crash between staging and moving files into place).
   const recovered = await archive.staging.recover();
   if (recovered.rolledForward.length + recovered.discarded.length > 0) logger.warn(recovered, 'interrupted imports recovered');
@@ -219,9 +220,10 @@ function registerJobHandlers(
     generation: GenerationCapability;
     archive: ArchiveServices;
     analytics: AnalyticsCapability;
+    recipes: RecipesCapability;
   },
 ): void {
-  const { library, generation, archive, analytics } = capabilities;
+  const { library, generation, archive, analytics, recipes } = capabilities;
   registerLibraryJobs(queue, library.jobRunner);
   queue.register(JOB_KINDS.generation, generationHandler(generation.runners.generation, analytics.services.usageRecorder), {
     concurrency: config.generation.concurrency,
@@ -234,6 +236,7 @@ function registerJobHandlers(
     backoffMs: config.generation.backoffMs,
   });
   registerArchiveJobs(queue, archive.archiveJobs);
+  registerRecipeJobs(queue, recipes.services.recipeCivitai);
 }
 
 function createRepositories(database: AppDatabase) {

@@ -431,6 +431,10 @@ export interface RecipeLoraTable {
   match_kind: string | null;
   civitai_model_id: number | null;
   civitai_version_id: number | null;
+  /** The model and version name CivitAI gave for the hash of a missing LoRA (migration 0011). */
+  civitai_name: string | null;
+  /** When the hash of a missing LoRA was looked up on CivitAI; null while not asked (or unreachable). */
+  civitai_checked_at: string | null;
 }
 
 export interface RecipeTagTable {

@@ -25,6 +25,7 @@ export const JOB_KINDS = {
   backupCreate: 'backup.create',
   backupRestore: 'backup.restore',
   backupScheduled: 'backup.scheduled',
+  recipesCivitai: 'recipes.civitai',
 } as const;
 
 export type JobKind = (typeof JOB_KINDS)[keyof typeof JOB_KINDS];
@@ -58,6 +59,13 @@ export type LibraryCivitaiResult = {
   results: CivitaiRefreshResult[];
 };
 
+/** What a recipe CivitAI lookup stores: missing recipe LoRAs asked about by hash, and what came of it. */
+export type RecipeCivitaiResult = {
+  looked_up: number;
+  found: number;
+  not_found: number;
+};
+
 /** A finished generation; a failed one ends with `{ status: 'failed', error_message }` as its result instead. */
 export type GenerationJobResult = {
   status: 'completed';
@@ -86,6 +94,8 @@ export interface JobCatalogue {
   'backup.create': { payload: BackupCreate; result: Backup };
   'backup.restore': { payload: { backup_id: string; config: ImportConfig }; result: ImportReport };
   'backup.scheduled': { payload: Record<string, never>; result: Backup | { skipped: string } };
+  /** Recipes whose missing LoRAs to look up; null: every recipe's. */
+  'recipes.civitai': { payload: { recipe_ids?: string[] | null }; result: RecipeCivitaiResult };
 }
 
 export type JobPayload<K extends JobKind> = JobCatalogue[K]['payload'];

@@ -85,6 +85,7 @@ const RECIPE_COLUMNS = Object.keys({
 } satisfies Record<keyof RecipeTable, 1>) as Array<keyof RecipeTable>;
 const RECIPE_LORA_COLUMNS = Object.keys({
   recipe_id: 1, position: 1, name: 1, weight: 1, clip_weight: 1, hash: 1, adapter_id: 1, match_kind: 1, civitai_model_id: 1, civitai_version_id: 1,
+  civitai_name: 1, civitai_checked_at: 1,
 } satisfies Record<keyof RecipeLoraTable, 1>) as Array<keyof RecipeLoraTable>;
 
 /** A recipe as an archive carries it (recipes.json): its row, its LoRA rows and its tag keys. */

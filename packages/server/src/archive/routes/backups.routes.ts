@@ -1,11 +1,12 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Backup, BackupCreate, BackupCreateResult, BackupIdParams, BackupSchedule, BackupScheduleState, ImportReport, RestoreRequest } from '@lora-manager/contract';
-import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
+import type { FastifyPluginAsync } from 'fastify';
 import { Type } from 'typebox';
 import type { ArchiveImportService } from '../services/archive-import.service.ts';
 import type { ArchiveJobService } from '../services/archive-jobs.service.ts';
 import type { BackupService } from '../services/backup.service.ts';
 import { sendZip } from './archive.routes.ts';
+import { emptyBodyIsDefaults } from '../../http/optional-body.ts';
 
 export interface BackupRouteOptions {
   backups: BackupService;
@@ -16,10 +17,6 @@ export interface BackupRouteOptions {
 
 const tags = ['backups'];
 
-/** These bodies are optional: a POST without one means all defaults (the original's clients send none). */
-async function emptyBodyIsDefaults(request: FastifyRequest): Promise<void> {
-  if (request.body === undefined || request.body === null) request.body = {};
-}
 const JobAccepted = Type.Object({ job: Type.Ref('Job') });
 
 export const backupRoutes: FastifyPluginAsync<BackupRouteOptions> = async (fastify, { backups, importer, jobs }) => {

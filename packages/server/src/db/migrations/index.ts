@@ -10,6 +10,7 @@ import { up0007 } from './0007-recommendations.ts';
 import { up0008 } from './0008-analytics.ts';
 import { up0009 } from './0009-recipes.ts';
 import { up0010 } from './0010-job-outbox.ts';
+import { up0011 } from './0011-recipe-civitai.ts';
 
 /**
  * The one migration chain, run at start-up on every dialect. Append new migrations; never edit one that shipped.
@@ -27,5 +28,6 @@ export function migrations(d: DialectHelpers): Record<string, Migration> {
     '0008-analytics': { up: up0008(d) },
     '0009-recipes': { up: up0009(d) },
     '0010-job-outbox': { up: up0010(d) },
+    '0011-recipe-civitai': { up: up0011(d) },
   };
 }

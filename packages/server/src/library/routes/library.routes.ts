@@ -29,6 +29,7 @@ import type { CivitaiService } from '../services/civitai.service.ts';
 import type { LibrarySettingsService } from '../services/library-settings.service.ts';
 import type { LibraryService } from '../services/library.service.ts';
 import { MAX_PREVIEW_UPLOAD, type PreviewService } from '../services/preview.service.ts';
+import { emptyBodyIsDefaults } from '../../http/optional-body.ts';
 
 const tags = ['library'];
 const JobEnvelope = Type.Object({ job: Type.Ref('Job') });
@@ -47,10 +48,6 @@ export const libraryRoutes: FastifyPluginAsync<LibraryRouteDeps> = async (fastif
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
   const { library, settings, previews, civitai, adapters } = deps;
   await app.register(multipart, { limits: { fileSize: MAX_PREVIEW_UPLOAD, files: 1, fields: 5 } });
-  // These POSTs take an optional body: a bare POST (a "Scan now" button) means "with the defaults".
-  const emptyBodyIsDefaults = async (req: { body: unknown }) => {
-    if (req.body === undefined || req.body === null) req.body = {};
-  };
 
   app.get('/library/roots', { schema: { tags, response: { 200: LibraryRoots } } }, async () => ({ roots: await library.listRoots() }));
   app.post('/library/roots', { schema: { tags, body: LibraryRootAdd, response: { 201: LibraryRoots } } }, async (req, reply) =>

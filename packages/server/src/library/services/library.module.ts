@@ -13,7 +13,7 @@ import { createAnalyser } from '../../workers/analyse-pool.ts';
 import { AdapterService } from './adapter.service.ts';
 import type { LibraryRootsService } from './library-roots.service.ts';
 import type { SecretCipher } from '../../services/secret-cipher.ts';
-import { HttpCivitaiClient } from './civitai.client.ts';
+import { HttpCivitaiClient, type CivitaiClient } from './civitai.client.ts';
 import { CivitaiService } from './civitai.service.ts';
 import { LibraryHashService } from './library-hash.service.ts';
 import { LibraryJobRunner } from './library-job-runner.ts';
@@ -47,6 +47,8 @@ export interface LibraryCapability {
     civitai: CivitaiService;
     previews: PreviewService;
   };
+  /** CivitAI's API, shared with recipes (missing LoRAs are looked up by hash). */
+  civitaiClient: CivitaiClient;
   /** Watches the library roots for changes; `serve` starts it when the setting is on. */
   watcher: LibraryWatcher;
   /** What the library job handlers run; container.ts registers them on the queue. */
@@ -90,8 +92,10 @@ export async function createLibrary(deps: LibraryDeps): Promise<LibraryCapabilit
     confine: (file) => libraryRoots.confine(file),
     onAdaptersChanged: deps.onAdaptersChanged,
   });
+  // One client for every CivitAI caller, so its spacing between requests holds for all of them.
+  const civitaiClient = new HttpCivitaiClient({ baseUrl: config.civitaiApiUrl, minIntervalMs: config.civitaiMinIntervalMs });
   const civitai = new CivitaiService({
-    client: new HttpCivitaiClient({ baseUrl: config.civitaiApiUrl, minIntervalMs: config.civitaiMinIntervalMs }),
+    client: civitaiClient,
     adapters: repositories.adapters,
     library: repositories.library,
     settings: librarySettings,
@@ -138,6 +142,7 @@ export async function createLibrary(deps: LibraryDeps): Promise<LibraryCapabilit
       previews: new PreviewService({ adapters: repositories.adapters, roots: libraryRoots, settings: librarySettings, clock, logger, dataDir: config.dataDir }),
     },
     watcher,
+    civitaiClient,
     jobRunner: new LibraryJobRunner(libraryScan, libraryHash, civitai, librarySettings, library),
   };
 }

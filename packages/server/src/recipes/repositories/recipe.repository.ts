@@ -189,6 +189,47 @@ export class RecipeRepository {
     return this.db.selectFrom('recipe_lora').select(['recipe_id', 'position', 'name', 'hash']).where('adapter_id', 'is', null).limit(limit).execute();
   }
 
+  /**
+   * Missing LoRAs with a hash CivitAI has not been asked about (of these recipes, or of all), at most `limit`. A LoRA
+   * whose source already named its CivitAI model needs no lookup.
+   */
+  async lorasForCivitai(recipeIds: readonly string[] | null, limit: number): Promise<Array<Pick<RecipeLoraTable, 'recipe_id' | 'position' | 'hash'>>> {
+    let query = this.db
+      .selectFrom('recipe_lora')
+      .select(['recipe_id', 'position', 'hash'])
+      .where('adapter_id', 'is', null)
+      .where('hash', 'is not', null)
+      .where('civitai_checked_at', 'is', null)
+      .where('civitai_model_id', 'is', null);
+    if (recipeIds) {
+      if (recipeIds.length === 0) return [];
+      query = query.where('recipe_id', 'in', [...recipeIds]);
+    }
+    return query.orderBy('recipe_id').orderBy('position').limit(limit).execute();
+  }
+
+  /** What CivitAI said of these LoRAs (found or not), in one transaction. */
+  async setCivitaiFacts(
+    facts: ReadonlyArray<{ recipe_id: string; position: number; civitai_model_id: number | null; civitai_version_id: number | null; civitai_name: string | null }>,
+    checkedAt: string,
+  ): Promise<void> {
+    if (facts.length === 0) return;
+    await this.transaction(async (repo) => {
+      for (const f of facts) {
+        const found = f.civitai_model_id !== null;
+        await repo.db
+          .updateTable('recipe_lora')
+          .set({
+            civitai_checked_at: checkedAt,
+            ...(found ? { civitai_model_id: f.civitai_model_id, civitai_version_id: f.civitai_version_id, civitai_name: f.civitai_name } : {}),
+          })
+          .where('recipe_id', '=', f.recipe_id)
+          .where('position', '=', f.position)
+          .execute();
+      }
+    });
+  }
+
   /** Record matches, then recount the recipes' missing LoRAs and base model, in one transaction. */
   async setMatches(matches: ReadonlyArray<{ recipe_id: string; position: number; adapter_id: string; match_kind: string }>, now: string): Promise<void> {
     if (matches.length === 0) return;

@@ -4,6 +4,7 @@ import {
   IdParams,
   RecipeApplyBody,
   RecipeApplyResult,
+  RecipeCivitaiLookup,
   RecipeCreate,
   RecipeDuplicateGroups,
   RecipeExportQuery,
@@ -18,9 +19,11 @@ import {
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyPluginAsync } from 'fastify';
 import { Type } from 'typebox';
+import type { RecipeCivitaiService } from '../services/recipe-civitai.service.ts';
 import type { RecipeMatcher } from '../services/recipe-matcher.ts';
 import type { RecipeUseService } from '../services/recipe-use.service.ts';
 import type { RecipeService } from '../services/recipe.service.ts';
+import { emptyBodyIsDefaults } from '../../http/optional-body.ts';
 import { RECIPE_UPLOAD_LIMITS, receiveRecipeInputs } from './recipe-inputs.ts';
 
 const tags = ['recipes'];
@@ -36,10 +39,11 @@ export interface RecipeRouteDeps {
   recipes: RecipeService;
   recipeUse: RecipeUseService;
   matcher: RecipeMatcher;
+  civitai: RecipeCivitaiService;
 }
 
 /** `/recipes/*`: CRUD, import from images or text (and a dry-run parse), apply to Compose / Generate, export, duplicates. */
-export const recipeRoutes: FastifyPluginAsync<RecipeRouteDeps> = async (fastify, { recipes, recipeUse, matcher }) => {
+export const recipeRoutes: FastifyPluginAsync<RecipeRouteDeps> = async (fastify, { recipes, recipeUse, matcher, civitai }) => {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
   await app.register(multipart, { limits: { fileSize: RECIPE_UPLOAD_LIMITS.fileBytes, files: RECIPE_UPLOAD_LIMITS.files } });
 
@@ -62,6 +66,10 @@ export const recipeRoutes: FastifyPluginAsync<RecipeRouteDeps> = async (fastify,
   app.post('/recipes/merge', { schema: { tags, body: RecipeMergeBody, response: { 200: RecipeRef } } }, async (req) => recipeUse.merge(req.body));
 
   app.post('/recipes/rematch', { schema: { tags, response: { 200: RecipeRematchResult } } }, async () => matcher.rematch());
+
+  app.post('/recipes/civitai/lookup', { preValidation: emptyBodyIsDefaults, schema: { tags, body: RecipeCivitaiLookup, response: { 202: Type.Object({ job: Type.Ref('Job') }) } } }, async (req, reply) =>
+    reply.code(202).send({ job: await civitai.start(req.body.recipe_ids ?? null) }),
+  );
 
   app.get('/recipes/:id', { schema: { tags, params: IdParams, response: { 200: RecipeRef } } }, async (req) => recipes.get(req.params.id));
 

@@ -53,9 +53,11 @@ export function parseJson<T>(text: string | null, fallback: T): T {
   }
 }
 
-export function civitaiUrl(l: Pick<RecipeLoraTable, 'civitai_model_id' | 'civitai_version_id' | 'hash'>): string | null {
+export function civitaiUrl(l: Pick<RecipeLoraTable, 'civitai_model_id' | 'civitai_version_id' | 'hash' | 'civitai_checked_at'>): string | null {
   if (l.civitai_model_id) return `https://civitai.com/models/${l.civitai_model_id}${l.civitai_version_id ? `?modelVersionId=${l.civitai_version_id}` : ''}`;
   if (l.civitai_version_id) return `https://civitai.com/api/v1/model-versions/${l.civitai_version_id}`;
+  // Asked, and CivitAI does not know the hash: no page to send the user to.
+  if (l.civitai_checked_at) return null;
   // CivitAI's by-hash lookup takes SHA-256, AutoV2 and AutoV3 alike.
   if (l.hash && [10, 12, 64].includes(l.hash.length)) return `https://civitai.com/api/v1/model-versions/by-hash/${l.hash}`;
   return null;
@@ -75,6 +77,8 @@ export function toRecipeLora(l: RecipeLoraRow, civitaiEnabled: boolean): RecipeL
     missing,
     civitai_model_id: l.civitai_model_id,
     civitai_version_id: l.civitai_version_id,
+    civitai_name: missing ? l.civitai_name : null,
+    civitai_checked_at: missing ? l.civitai_checked_at : null,
     civitai_url: missing && civitaiEnabled ? civitaiUrl(l) : null,
   };
 }

@@ -37,6 +37,8 @@ export interface RecipeServiceOptions {
   previews: RecipePreviewStore;
   results: RecipeResultSource;
   civitaiEnabled: () => Promise<boolean>;
+  /** Told which recipes an import created, so their missing LoRAs are looked up on CivitAI (when it is on). */
+  onImported?: (recipeIds: readonly string[]) => Promise<void>;
   clock: Clock;
 }
 
@@ -213,6 +215,7 @@ export class RecipeService {
       throw new AppError(422, failed.every((f) => f.code === 'unsupported_image') ? 'unsupported_image' : 'no_recipe_found', failed.length === 1 ? failed[0].message : 'No recipe found in any input', detail);
     }
     await this.o.matcher.hashWhenUseful(unmatchedWithHash);
+    await this.o.onImported?.(created);
     const rows = await this.o.recipes.findByIds(created);
     const byId = new Map(rows.map((r) => [r.id, r]));
     return { created: await this.toApi(created.map((id) => byId.get(id) as RecipeTable)), failed };
@@ -259,6 +262,8 @@ export class RecipeService {
         match_kind: l.adapter_id ? 'chosen' : (found?.kind ?? null),
         civitai_model_id: l.civitai_model_id,
         civitai_version_id: l.civitai_version_id,
+        civitai_name: null,
+        civitai_checked_at: null,
       };
     });
   }

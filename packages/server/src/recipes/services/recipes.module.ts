@@ -6,8 +6,10 @@ import type { JobQueue } from '../../jobs/job-queue.ts';
 import { JOB_KINDS } from '../../jobs/job-catalogue.ts';
 import type { Clock } from '../../lib/clock.ts';
 import type { AdapterRepository } from '../../library/repositories/adapter.repository.ts';
+import type { CivitaiClient } from '../../library/services/civitai.client.ts';
 import { RecipeRepository } from '../repositories/recipe.repository.ts';
 import type { AppDatabase } from '../../db/database.ts';
+import { RecipeCivitaiService } from './recipe-civitai.service.ts';
 import { RecipeMatcher } from './recipe-matcher.ts';
 import { RecipePreviewStore } from './recipe-preview.store.ts';
 import { RecipeUseService, type RecipeGenerator } from './recipe-use.service.ts';
@@ -28,13 +30,13 @@ export interface RecipesDeps {
   /** The history: a result's prompt, parameters, LoRAs and first image. */
   results: RecipeResultSource;
   generator: RecipeGenerator;
-  civitaiEnabled: () => Promise<boolean>;
+  civitai: { client: CivitaiClient; settings: () => Promise<{ civitaiEnabled: boolean; civitaiApiKey: string | null }> };
   clock: Clock;
   logger: Logger;
 }
 
 export interface RecipesCapability {
-  services: { recipes: RecipeService; recipeUse: RecipeUseService; recipeMatcher: RecipeMatcher };
+  services: { recipes: RecipeService; recipeUse: RecipeUseService; recipeMatcher: RecipeMatcher; recipeCivitai: RecipeCivitaiService };
   repository: RecipeRepository;
   /** Stop listening for library changes and let a running re-match finish. */
   stop(): Promise<void>;
@@ -46,7 +48,17 @@ export function createRecipes(deps: RecipesDeps): RecipesCapability {
   const repository = new RecipeRepository(deps.database.db);
   const previews = new RecipePreviewStore(deps.config.dataDir);
   const matcher = new RecipeMatcher(repository, deps.queue, deps.clock, logger);
-  const recipes = new RecipeService({ recipes: repository, matcher, previews, results: deps.results, civitaiEnabled: deps.civitaiEnabled, clock: deps.clock });
+  const recipeCivitai = new RecipeCivitaiService({ recipes: repository, client: deps.civitai.client, queue: deps.queue, settings: deps.civitai.settings, clock: deps.clock });
+  const recipes = new RecipeService({
+    recipes: repository,
+    matcher,
+    previews,
+    results: deps.results,
+    civitaiEnabled: async () => (await deps.civitai.settings()).civitaiEnabled,
+    // A lookup that cannot be queued must not fail the import that is already saved.
+    onImported: (ids) => recipeCivitai.requestFor(ids).catch((error: unknown) => logger.warn({ err: error }, 'CivitAI lookup of missing recipe LoRAs not queued')),
+    clock: deps.clock,
+  });
   const recipeUse = new RecipeUseService({
     recipes: repository,
     recipeService: recipes,
@@ -74,7 +86,7 @@ export function createRecipes(deps: RecipesDeps): RecipesCapability {
   });
 
   return {
-    services: { recipes, recipeUse, recipeMatcher: matcher },
+    services: { recipes, recipeUse, recipeMatcher: matcher, recipeCivitai },
     repository,
     async stop() {
       unsubscribe();

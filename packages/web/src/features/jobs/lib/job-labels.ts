@@ -12,6 +12,7 @@ const KIND_LABELS: Record<string, string> = {
   'backup.create': 'Backup',
   'backup.scheduled': 'Scheduled backup',
   'backup.restore': 'Restore',
+  'recipes.civitai': 'CivitAI lookup (recipes)',
 };
 
 /** Where a job's own page is, to open from the tray. */
@@ -26,6 +27,7 @@ const KIND_PAGES: Record<string, string> = {
   'backup.create': '/archive',
   'backup.scheduled': '/archive',
   'backup.restore': '/archive',
+  'recipes.civitai': '/recipes',
 };
 
 export function jobLabel(job: Pick<Job, 'kind'>): string {

@@ -1,5 +1,6 @@
 import type {
   GenerationParams,
+  Job,
   Recipe,
   RecipeApplyBody,
   RecipeApplyResult,
@@ -33,6 +34,8 @@ export function recipesApi(api: ApiClient) {
     importText: (text: string, name?: string) => api.post<RecipeImportResult>('recipes/import', { text, ...(name ? { name } : {}) }),
     apply: (recipeId: string, body: RecipeApplyBody) => api.post<RecipeApplyResult>(`recipes/${id(recipeId)}/apply`, body),
     duplicates: () => api.get<RecipeDuplicateGroups>('recipes/duplicates'),
+    /** Queue a CivitAI lookup of these recipes' missing LoRAs (409 civitai_disabled while CivitAI is off). */
+    civitaiLookup: (recipeIds: string[]) => api.post<{ job: Job }>('recipes/civitai/lookup', { recipe_ids: recipeIds }),
     merge: (keep: string, remove: string[]) => api.post<Recipe>('recipes/merge', { keep, remove }),
     exportUrl: (recipeId: string, format: 'json' | 'png') => api.assetUrl(`recipes/${id(recipeId)}/export`, { format }),
     previewUrl: (recipe: Recipe) => (recipe.preview_url ? api.serverUrl(recipe.preview_url) : null),

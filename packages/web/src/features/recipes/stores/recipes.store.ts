@@ -1,7 +1,9 @@
 import type { Recipe, RecipeApplyResult, RecipeImportResult, RecipeListQuery } from '@lora-manager/contract';
 import { defineStore } from 'pinia';
-import { reactive, ref } from 'vue';
+import { reactive, ref, watch } from 'vue';
 import { errorMessage } from '../../../api/client.ts';
+import { isFinished } from '../../../lib/job-status.ts';
+import { useLiveStore } from '../../../stores/live.store.ts';
 import { useSettingsStore } from '../../../stores/settings.store.ts';
 import { recipesApi } from '../api/recipes.api.ts';
 
@@ -21,6 +23,7 @@ export const DEFAULT_RECIPE_FILTERS: RecipeFilters = { search: '', tag: '', lora
 /** The recipes page: filtered listing, import from images or text, the open recipe and what using it does. */
 export const useRecipesStore = defineStore('recipes', () => {
   const settings = useSettingsStore();
+  const live = useLiveStore();
   const api = recipesApi(settings.api);
   const filters = reactive<RecipeFilters>({ ...DEFAULT_RECIPE_FILTERS });
   const items = ref<Recipe[]>([]);
@@ -108,6 +111,26 @@ export const useRecipesStore = defineStore('recipes', () => {
     return api.apply(recipe.id, body);
   }
 
+  /**
+   * Ask CivitAI what the recipe's missing LoRAs are. The lookup is a job (the tray shows it); when it ends, the recipe
+   * is read again if it is still the open one, so the names CivitAI gave appear.
+   */
+  async function lookUpOnCivitai(recipe: Recipe): Promise<void> {
+    const { job } = await api.civitaiLookup([recipe.id]);
+    live.upsertJob(job);
+    const ended = () => {
+      const status = live.jobs.get(job.id)?.status;
+      return status !== undefined && isFinished(status);
+    };
+    const refresh = () => (open.value?.id === recipe.id ? reopen(recipe.id) : Promise.resolve());
+    if (ended()) return refresh();
+    const stop = watch(ended, (done) => {
+      if (!done) return;
+      stop();
+      void refresh();
+    });
+  }
+
   return {
     filters,
     items,
@@ -127,6 +150,7 @@ export const useRecipesStore = defineStore('recipes', () => {
     remove,
     reopen,
     apply,
+    lookUpOnCivitai,
     create: api.create,
     duplicates: api.duplicates,
     merge: api.merge,
