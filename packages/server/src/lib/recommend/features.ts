@@ -52,6 +52,9 @@ export interface AdapterFeatures {
   nsfw: number;
 }
 
+/** What scores and explanations read of an adapter: its features without the term weights. */
+export type DocFacts = Omit<AdapterFeatures, 'semantic' | 'artistic'>;
+
 const MAX_SEMANTIC_TERMS = 64;
 const MAX_ARTISTIC_TERMS = 48;
 const TAG_FREQUENCY_TAKEN = 24;
@@ -138,7 +141,7 @@ export function extractFeatures(facts: AdapterFacts): AdapterFeatures {
  * How well two adapters go together technically, 0–1: the same base-model family above all (a LoRA for another
  * family does not load), then network type, rank and file size.
  */
-export function technicalSimilarity(a: AdapterFeatures, b: AdapterFeatures): number {
+export function technicalSimilarity(a: DocFacts, b: DocFacts): number {
   const family = a.family && b.family ? (a.family === b.family ? 1 : 0) : 0.5;
   const network = a.network && b.network ? (a.network === b.network ? 1 : 0.4) : 0.5;
   const rank = a.rank && b.rank ? Math.max(0, 1 - Math.abs(Math.log2(a.rank) - Math.log2(b.rank)) / 5) : 0.5;

@@ -1,3 +1,4 @@
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import type { Clock } from '../../lib/clock.ts';
 import { RecommendEngine } from '../../lib/recommend/engine.ts';
@@ -73,7 +74,12 @@ export class RecommendationIndex {
         for (const r of rows) this.index.upsert(r.adapter_id, JSON.parse(r.features!) as AdapterFeatures);
         if (rows.length < PAGE) break;
         after = rows[rows.length - 1].adapter_id;
+        // SQLite reads synchronously: without a turn of the event loop between pages, a server loading 100,000
+        // adapters would answer nothing else for seconds.
+        await nextTurn();
       }
+      // The arrays grew by halves while loading; packing them gives the spare room back before anything is asked.
+      this.index.pack();
     } else {
       let after: { seq: number; id: string } | null = null;
       for (;;) {
