@@ -101,7 +101,7 @@ function inMemory(): RecommendEngine {
   const engine = new RecommendEngine();
   const started = performance.now();
   for (let i = 0; i < rows.length; i++) engine.upsert(ids[i], JSON.parse(rows[i]) as AdapterFeatures);
-  engine.pack();
+  engine.trim();
   const ms = performance.now() - started;
   const after = heap();
   rows = [];

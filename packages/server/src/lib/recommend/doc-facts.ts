@@ -1,6 +1,6 @@
 import type { DocFacts } from './features.ts';
 import { StringTable } from './string-table.ts';
-import { grown } from './typed.ts';
+import { grown, shrunk, typed } from './typed.ts';
 
 /** Int columns per slot (ids into `phrases`, `names` or `values`; -1 for null), then counts and offsets. */
 const NAME = 0;
@@ -34,9 +34,9 @@ export class FactStore {
   private readonly names = new StringTable();
   private readonly valueIds = new Map<string, number>();
   private readonly values: string[] = [];
-  private ints = new Int32Array(1024 * INTS);
-  private numbers = new Float64Array(1024 * NUMBERS);
-  private lists = new Int32Array(4096);
+  private ints = typed(Int32Array, 1024 * INTS);
+  private numbers = typed(Float64Array, 1024 * NUMBERS);
+  private lists = typed(Int32Array, 4096);
   private used = 0;
 
   get byteLength(): number {
@@ -112,11 +112,11 @@ export class FactStore {
 
   /** Renumbers the slots (`order[newSlot]` is the old slot) and packs the lists of those slots only. */
   compact(order: ArrayLike<number>): void {
-    const ints = new Int32Array(Math.max(order.length, 16) * INTS);
-    const numbers = new Float64Array(Math.max(order.length, 16) * NUMBERS);
+    const ints = typed(Int32Array, Math.max(order.length, 16) * INTS);
+    const numbers = typed(Float64Array, Math.max(order.length, 16) * NUMBERS);
     let total = 0;
     for (let s = 0; s < order.length; s++) total += this.int(order[s], TRIGGERS) + this.int(order[s], TAGS);
-    const lists = new Int32Array(Math.max(total, 16));
+    const lists = typed(Int32Array, Math.max(total, 16));
     let at = 0;
     for (let slot = 0; slot < order.length; slot++) {
       const from = order[slot] * INTS;
@@ -129,6 +129,14 @@ export class FactStore {
       at += n;
     }
     [this.ints, this.numbers, this.lists, this.used] = [ints, numbers, lists, at];
+    this.phrases.trim();
+    this.names.trim();
+  }
+
+  /** Hands back the spare room of every array, in place (after a bulk load into slots 0 to `slots` - 1). */
+  trim(slots: number): void {
+    const n = Math.max(slots, 16);
+    [this.ints, this.numbers, this.lists] = [shrunk(this.ints, n * INTS), shrunk(this.numbers, n * NUMBERS), shrunk(this.lists, Math.max(this.used, 16))];
     this.phrases.trim();
     this.names.trim();
   }

@@ -3,8 +3,9 @@ import { incompatible, phraseTerms, technicalSimilarity, type AdapterFeatures, t
 import { PostingLists } from './posting-lists.ts';
 import { contextKey, Signals } from './signals.ts';
 import { norm, SparseField, type QueryVector } from './sparse-index.ts';
+import type { TermWeights } from './stored-features.ts';
 import { StringTable } from './string-table.ts';
-import { grown } from './typed.ts';
+import { grown, shrunk, typed } from './typed.ts';
 import { phrase, phrases, words } from './text.ts';
 import { explainLearning, explainPrompt, explainSimilar, type Explained } from './explain.ts';
 
@@ -56,9 +57,9 @@ export class RecommendEngine {
   private readonly facts = new FactStore();
   /** Adapter ids; a slot is where one version of an adapter lives until it is updated or removed (then it is dead). */
   private idTable = new StringTable();
-  private slotOfId = new Int32Array(1024).fill(-1);
+  private slotOfId = typed(Int32Array, 1024, -1);
   /** The id (in `ids`) at each slot, -1 once the slot is dead. */
-  private idOfSlot = new Int32Array(1024);
+  private idOfSlot = typed(Int32Array, 1024);
   private slots = 0;
   private live = 0;
   private dead = 0;
@@ -99,6 +100,11 @@ export class RecommendEngine {
   }
 
   upsert(id: string, features: AdapterFeatures): void {
+    this.upsertTerms(id, features, Object.entries(features.semantic), Object.entries(features.artistic));
+  }
+
+  /** As `upsert`, with the term weights as pairs (how readStoredFeatures gives them). */
+  upsertTerms(id: string, facts: DocFacts, semantic: TermWeights, artistic: TermWeights): void {
     this.remove(id);
     const slot = this.slots++;
     const key = this.idTable.intern(id);
@@ -107,9 +113,9 @@ export class RecommendEngine {
     this.slotOfId[key] = slot;
     this.idOfSlot[slot] = key;
     this.live++;
-    this.semantic.add(slot, features.semantic);
-    this.artistic.add(slot, features.artistic);
-    this.facts.set(slot, features);
+    this.semantic.add(slot, semantic);
+    this.artistic.add(slot, artistic);
+    this.facts.set(slot, facts);
     this.link(slot);
   }
 
@@ -128,21 +134,33 @@ export class RecommendEngine {
     this.semantic.remove(slot);
     this.artistic.remove(slot);
     // Dead slots cost time on every query and room in the arenas: renumber the live ones once the dead are a third.
-    if (++this.dead > 1000 && this.dead > this.live / 3) this.pack();
+    if (++this.dead > 1000 && this.dead > this.live / 3) this.compact();
+  }
+
+  /** Hands back the spare room the arrays grew while loading, in place (nothing is copied or renumbered). */
+  trim(): void {
+    this.idTable.trim();
+    this.slotOfId = shrunk(this.slotOfId, Math.max(this.idTable.size, 16));
+    this.idOfSlot = shrunk(this.idOfSlot, Math.max(this.slots, 16));
+    this.triggerSlots.trim();
+    this.nameSlots.trim();
+    this.semantic.trim(this.slots);
+    this.artistic.trim(this.slots);
+    this.facts.trim(this.slots);
   }
 
   /**
    * Renumbers the live slots from 0 and rebuilds every array at its size, without the dead slots' vectors, postings
-   * and ids: after enough removals, and once after a bulk load (the arrays grew by halves while loading).
+   * and ids, once the dead are a third of the slots.
    */
-  pack(): void {
+  private compact(): void {
     const order: number[] = [];
     for (let slot = 0; slot < this.slots; slot++) if (this.idOfSlot[slot] >= 0) order.push(slot);
     // Ids of removed adapters go too: the table is rebuilt from the live ones, in slot order.
     const ids = new StringTable();
-    const idOfSlot = new Int32Array(Math.max(order.length, 16));
+    const idOfSlot = typed(Int32Array, Math.max(order.length, 16));
     order.forEach((old, slot) => (idOfSlot[slot] = ids.intern(this.idAt(old))));
-    this.slotOfId = new Int32Array(Math.max(ids.size, 16)).fill(-1);
+    this.slotOfId = typed(Int32Array, Math.max(ids.size, 16), -1);
     idOfSlot.forEach((key, slot) => slot < order.length && (this.slotOfId[key] = slot));
     [this.idTable, this.idOfSlot, this.slots, this.dead] = [ids, idOfSlot, order.length, 0];
     this.semantic.compact(order);

@@ -1,4 +1,4 @@
-import { grown } from './typed.ts';
+import { grown, shrunk, typed } from './typed.ts';
 
 /** A list's first block in the pool, once it has a second value. */
 const FIRST_BLOCK = 4;
@@ -11,11 +11,11 @@ const FIRST_BLOCK = 4;
  */
 export class PostingLists {
   /** The block's offset in the pool, or the only value while `cap` is 0. */
-  private start = new Int32Array(1024);
-  private len = new Int32Array(1024);
-  private cap = new Int32Array(1024);
+  private start = typed(Int32Array, 1024);
+  private len = typed(Int32Array, 1024);
+  private cap = typed(Int32Array, 1024);
   private keys = 0;
-  private pool = new Int32Array(4096);
+  private pool = typed(Int32Array, 4096);
   private used = 0;
   private garbage = 0;
 
@@ -72,14 +72,6 @@ export class PostingLists {
     return out;
   }
 
-  /** Empties every list, keeping the arrays for the rebuild that follows. */
-  clear(): void {
-    this.len.fill(0);
-    this.cap.fill(0);
-    this.used = 0;
-    this.garbage = 0;
-  }
-
   private alloc(size: number): number {
     if (this.used + size > this.pool.length && this.garbage * 4 > this.used) this.compactPool(false);
     this.pool = grown(this.pool, this.used + size);
@@ -91,26 +83,28 @@ export class PostingLists {
   /** Packs every list to its length and the arrays to their use: no spare room until the next push. */
   trim(): void {
     this.compactPool(true);
-    this.start = this.start.slice(0, Math.max(this.keys, 16));
-    this.len = this.len.slice(0, this.start.length);
-    this.cap = this.cap.slice(0, this.start.length);
+    const keys = Math.max(this.keys, 16);
+    [this.start, this.len, this.cap] = [shrunk(this.start, keys), shrunk(this.len, keys), shrunk(this.cap, keys)];
   }
 
-  /** Moves every block to the front of a fresh pool, in key order, keeping each block's spare room unless `tight`. */
+  /**
+   * Moves the blocks to the front of the pool, in place, keeping each block's spare room unless `tight`. In pool
+   * order, so each block moves onto room already vacated.
+   */
   private compactPool(tight: boolean): void {
-    let size = 0;
-    for (let key = 0; key < this.keys; key++) size += tight ? (this.cap[key] === 0 ? 0 : this.len[key]) : this.cap[key];
-    const pool = new Int32Array(tight ? Math.max(size, 16) : this.pool.length);
+    const keys: number[] = [];
+    for (let key = 0; key < this.keys; key++) if (this.cap[key] > 0) keys.push(key);
+    keys.sort((a, b) => this.start[a] - this.start[b]);
     let at = 0;
-    for (let key = 0; key < this.keys; key++) {
-      if (this.cap[key] === 0) continue;
-      pool.set(this.pool.subarray(this.start[key], this.start[key] + this.len[key]), at);
+    for (const key of keys) {
+      const from = this.start[key];
+      this.pool.copyWithin(at, from, from + this.len[key]);
       this.start[key] = at;
       if (tight) this.cap[key] = this.len[key];
       at += this.cap[key];
     }
-    this.pool = pool;
     this.used = at;
     this.garbage = 0;
+    if (tight) this.pool = shrunk(this.pool, Math.max(at, 16));
   }
 }

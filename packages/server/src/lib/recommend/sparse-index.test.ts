@@ -19,7 +19,7 @@ function stored(field: SparseField, slot: number): Doc {
 describe('SparseField', () => {
   it('stores each slot in the shared arenas and gives back exactly its terms and weights', () => {
     const f = new SparseField();
-    for (let i = 0; i < 500; i++) f.add(i, docOf(i));
+    for (let i = 0; i < 500; i++) f.add(i, Object.entries(docOf(i)));
     for (const i of [0, 1, 250, 499]) {
       expect(stored(f, i)).toEqual(docOf(i));
       expect(f.size(i)).toBe(3);
@@ -31,11 +31,11 @@ describe('SparseField', () => {
 
   it('after removals and compaction keeps the live vectors, postings and document frequencies right', () => {
     const f = new SparseField();
-    for (let i = 0; i < 300; i++) f.add(i, docOf(i));
+    for (let i = 0; i < 300; i++) f.add(i, Object.entries(docOf(i)));
     for (let i = 0; i < 300; i += 3) f.remove(i);
     // An update is a removal and an add at a new slot.
     f.remove(1);
-    f.add(300, { 'w:common': 4, 'p:own 1': 1 });
+    f.add(300, [['w:common', 4], ['p:own 1', 1]]);
     const order = Array.from({ length: 301 }, (_, i) => i).filter((i) => i % 3 !== 0 && i !== 1);
     f.compact(order);
     order.forEach((old, slot) => expect(stored(f, slot)).toEqual(old === 300 ? { 'w:common': 4, 'p:own 1': 1 } : docOf(old)));
@@ -50,7 +50,7 @@ describe('SparseField', () => {
 
   it('keeps weights exact, also past 65,536 distinct ones (the weight indexes widen)', () => {
     const f = new SparseField();
-    for (let i = 0; i < 70_000; i++) f.add(i, { 'w:a': 1 + i / 3, 'w:b': 0.1 });
+    for (let i = 0; i < 70_000; i++) f.add(i, [['w:a', 1 + i / 3], ['w:b', 0.1]]);
     expect(stored(f, 5)['w:a']).toBe(1 + 5 / 3);
     expect(stored(f, 69_999)['w:a']).toBe(1 + 69_999 / 3);
     f.compact(Array.from({ length: 70_000 }, (_, i) => 69_999 - i));
@@ -60,8 +60,8 @@ describe('SparseField', () => {
 
   it('finds live `w:` terms by a typed prefix, in first-seen order, bounded', () => {
     const f = new SparseField();
-    f.add(0, { 'w:pixel': 1, 'w:pixie': 1, 'p:pixel art': 1, 'w:pix': 1 });
-    f.add(1, { 'w:pixelated': 1, 'w:pinto': 1 });
+    f.add(0, [['w:pixel', 1], ['w:pixie', 1], ['p:pixel art', 1], ['w:pix', 1]]);
+    f.add(1, [['w:pixelated', 1], ['w:pinto', 1]]);
     expect(f.termsWithPrefix('w:pix').map((t) => f.term(t))).toEqual(['w:pixel', 'w:pixie', 'w:pix', 'w:pixelated']);
     expect(f.termsWithPrefix('w:pixel').map((t) => f.term(t))).toEqual(['w:pixel', 'w:pixelated']);
     expect(f.termsWithPrefix('w:pix', 2).map((t) => f.term(t))).toEqual(['w:pixel', 'w:pixie']);

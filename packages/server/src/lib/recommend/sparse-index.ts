@@ -12,8 +12,9 @@
  * arenas as garbage until the owner renumbers the slots with `compact`.
  */
 import { PostingLists } from './posting-lists.ts';
+import type { TermWeights } from './stored-features.ts';
 import { StringTable } from './string-table.ts';
-import { grown } from './typed.ts';
+import { grown, shrunk, typed } from './typed.ts';
 
 export type QueryVector = Map<number, number>;
 
@@ -27,20 +28,20 @@ const PREFIX_KEY = 5;
 
 export class SparseField {
   private readonly terms = new StringTable();
-  private df = new Int32Array(1024);
+  private df = typed(Int32Array, 1024);
   private postings = new PostingLists();
   /** Terms by their first PREFIX_KEY characters, so a typed prefix does not scan the whole vocabulary. */
   private readonly prefixKeys = new StringTable();
   private readonly prefixes = new PostingLists();
   private live = 0;
   /** Each slot's vector: `count` entries from `offset` in the arenas, term ids ascending. */
-  private offset = new Int32Array(1024);
-  private count = new Int32Array(1024);
-  private arenaTerms = new Int32Array(4096);
-  private arenaWeights: Uint16Array | Int32Array = new Uint16Array(4096);
+  private offset = typed(Int32Array, 1024);
+  private count = typed(Int32Array, 1024);
+  private arenaTerms = typed(Int32Array, 4096);
+  private arenaWeights: Uint16Array | Int32Array = typed(Uint16Array, 4096);
   private used = 0;
   private readonly weightIds = new Map<number, number>();
-  private weightValues = new Float64Array(256);
+  private weightValues = typed(Float64Array, 256);
 
   /** Bytes held by the arrays. */
   get byteLength(): number {
@@ -70,9 +71,9 @@ export class SparseField {
   }
 
   /** Stores the document's raw term weights at `slot` (a slot not in use), interning new terms. */
-  add(slot: number, raw: Record<string, number>): void {
+  add(slot: number, raw: TermWeights): void {
     const entries: Array<[number, number]> = [];
-    for (const [term, weight] of Object.entries(raw)) entries.push([this.intern(term), weight]);
+    for (const [term, weight] of raw) entries.push([this.intern(term), weight]);
     entries.sort((a, b) => a[0] - b[0]);
     this.offset = grown(this.offset, slot + 1);
     this.count = grown(this.count, slot + 1);
@@ -106,7 +107,7 @@ export class SparseField {
     this.weightValues = grown(this.weightValues, id + 1);
     this.weightValues[id] = weight;
     // Past 65,536 distinct weights (features not rounded as stored ones are) the indexes need four bytes.
-    if (id === 0x10000 && this.arenaWeights instanceof Uint16Array) this.arenaWeights = Int32Array.from(this.arenaWeights);
+    if (id === 0x10000 && this.arenaWeights instanceof Uint16Array) this.arenaWeights = widened(this.arenaWeights);
     return id;
   }
 
@@ -121,10 +122,10 @@ export class SparseField {
   compact(order: ArrayLike<number>): void {
     let total = 0;
     for (let s = 0; s < order.length; s++) total += this.count[order[s]];
-    const offset = new Int32Array(Math.max(order.length, 16));
-    const count = new Int32Array(offset.length);
-    const terms = new Int32Array(Math.max(total, 16));
-    const weights = new (this.arenaWeights.constructor as typeof Int32Array)(terms.length);
+    const offset = typed(Int32Array, Math.max(order.length, 16));
+    const count = typed(Int32Array, offset.length);
+    const terms = typed(Int32Array, Math.max(total, 16));
+    const weights = this.arenaWeights instanceof Uint16Array ? typed(Uint16Array, terms.length) : typed(Int32Array, terms.length);
     const postings = new PostingLists();
     let at = 0;
     for (let slot = 0; slot < order.length; slot++) {
@@ -140,7 +141,7 @@ export class SparseField {
     postings.trim();
     [this.offset, this.count, this.arenaTerms, this.arenaWeights, this.used, this.postings] = [offset, count, terms, weights, at, postings];
     this.terms.trim();
-    this.df = this.df.slice(0, Math.max(this.terms.size, 16));
+    this.df = shrunk(this.df, Math.max(this.terms.size, 16));
   }
 
   /** The slot's raw term weights, as stored (tests and debugging read them back). */
@@ -148,6 +149,16 @@ export class SparseField {
     const out: Record<string, number> = {};
     for (let i = this.offset[slot], end = i + this.count[slot]; i < end; i++) out[this.terms.get(this.arenaTerms[i])] = this.weightValues[this.arenaWeights[i]];
     return out;
+  }
+
+  /** Hands back the spare room of every array, in place (after a bulk load into slots 0 to `slots` - 1). */
+  trim(slots: number): void {
+    const n = Math.max(slots, 16);
+    [this.offset, this.count] = [shrunk(this.offset, n), shrunk(this.count, n)];
+    [this.arenaTerms, this.arenaWeights] = [shrunk(this.arenaTerms, Math.max(this.used, 16)), shrunk(this.arenaWeights, Math.max(this.used, 16))];
+    this.df = shrunk(this.df, Math.max(this.terms.size, 16));
+    this.weightValues = shrunk(this.weightValues, Math.max(this.weightIds.size, 16));
+    for (const part of [this.terms, this.postings, this.prefixKeys, this.prefixes]) part.trim();
   }
 
   /** Number of terms in the slot's vector. */
@@ -212,6 +223,12 @@ export class SparseField {
     }
     return out.sort((a, b) => b[1] - a[1]).map((e) => this.terms.get(e[0]));
   }
+}
+
+function widened(weights: Uint16Array | Int32Array): Int32Array {
+  const wide = typed(Int32Array, weights.length);
+  wide.set(weights);
+  return wide;
 }
 
 export function norm(q: QueryVector): number {

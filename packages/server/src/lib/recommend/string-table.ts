@@ -1,4 +1,4 @@
-import { grown } from './typed.ts';
+import { grown, shrunk, typed } from './typed.ts';
 
 /**
  * Interned strings in one byte buffer, looked up through an open-addressing hash table of typed arrays: a string
@@ -8,12 +8,12 @@ import { grown } from './typed.ts';
  * string is never removed (a rebuild drops what is no longer used).
  */
 export class StringTable {
-  private bytes = new Uint8Array(4096);
+  private bytes = typed(Uint8Array, 4096);
   /** End offset of each string in `bytes`; a string starts where the previous one ends. */
-  private ends = new Int32Array(1024);
-  private hashes = new Int32Array(1024);
+  private ends = typed(Int32Array, 1024);
+  private hashes = typed(Int32Array, 1024);
   /** Id + 1 per bucket, 0 when empty; its length is a power of two, at most 2/3 full. */
-  private table = new Int32Array(2048);
+  private table = typed(Int32Array, 2048);
   private count = 0;
   /** The string being looked up, as UTF-8 (lookups compare bytes, never build a string). */
   private key = new Uint8Array(256);
@@ -58,9 +58,9 @@ export class StringTable {
 
   /** Drops the spare room of the string arrays (after a bulk load). */
   trim(): void {
-    this.bytes = this.bytes.slice(0, Math.max(this.start(this.count), 16));
-    this.ends = this.ends.slice(0, Math.max(this.count, 16));
-    this.hashes = this.hashes.slice(0, this.ends.length);
+    this.bytes = shrunk(this.bytes, Math.max(this.start(this.count), 16));
+    this.ends = shrunk(this.ends, Math.max(this.count, 16));
+    this.hashes = shrunk(this.hashes, this.ends.length);
   }
 
   get(id: number): string {
@@ -111,7 +111,7 @@ export class StringTable {
   }
 
   private rehash(size: number): void {
-    this.table = new Int32Array(size);
+    this.table = typed(Int32Array, size);
     const mask = size - 1;
     for (let id = 0; id < this.count; id++) {
       let b = this.hashes[id] & mask;

@@ -3,9 +3,12 @@ import type { Logger } from 'pino';
 import type { Clock } from '../../lib/clock.ts';
 import { RecommendEngine } from '../../lib/recommend/engine.ts';
 import { extractFeatures, type AdapterFeatures } from '../../lib/recommend/features.ts';
+import { readStoredFeatures } from '../../lib/recommend/stored-features.ts';
 import type { FeatureRepository, FeatureWrite } from '../repositories/feature.repository.ts';
 
-const PAGE = 5000;
+/** Feature rows parsed at a time while loading: a page's rows and their parsed JSON are garbage soon after. */
+const PAGE = 1000;
+const RELEASE_EVERY = 10;
 const STALE_BATCH = 2000;
 
 /**
@@ -69,24 +72,27 @@ export class RecommendationIndex {
   private async loadSince(from: number, version: number): Promise<void> {
     if (from === 0) {
       let after: string | null = null;
-      for (;;) {
+      for (let page = 1; ; page++) {
         const rows = await this.features.all(after, PAGE);
-        for (const r of rows) this.index.upsert(r.adapter_id, JSON.parse(r.features!) as AdapterFeatures);
+        for (const r of rows) this.apply(r.adapter_id, r.features!);
         if (rows.length < PAGE) break;
         after = rows[rows.length - 1].adapter_id;
         // SQLite reads synchronously: without a turn of the event loop between pages, a server loading 100,000
         // adapters would answer nothing else for seconds.
         await nextTurn();
+        // The rows read fill SQLite's page cache; emptied now and then, it never holds more than a few pages' worth.
+        if (page % RELEASE_EVERY === 0) await this.features.releaseCache();
       }
-      // The arrays grew by halves while loading; packing them gives the spare room back before anything is asked.
-      this.index.pack();
+      await this.features.releaseCache();
+      // The arrays grew in steps while loading; the spare room goes back before anything is asked.
+      this.index.trim();
     } else {
       let after: { seq: number; id: string } | null = null;
       for (;;) {
         const rows = await this.features.changedSince(from, after, PAGE);
         for (const r of rows) {
           if (r.features === null) this.index.remove(r.adapter_id);
-          else this.index.upsert(r.adapter_id, JSON.parse(r.features) as AdapterFeatures);
+          else this.apply(r.adapter_id, r.features);
         }
         if (rows.length < PAGE) break;
         const last = rows[rows.length - 1];
@@ -94,6 +100,11 @@ export class RecommendationIndex {
       }
     }
     this.loadedSeq = version;
+  }
+
+  private apply(id: string, json: string): void {
+    const { facts, semantic, artistic } = readStoredFeatures(json);
+    this.index.upsertTerms(id, facts, semantic, artistic);
   }
 
   /**
