@@ -18,7 +18,8 @@ import { loadConfig } from '../src/config.ts';
 import { createContainer } from '../src/container.ts';
 import type { NewAdapter } from '../src/library/repositories/adapter.repository.ts';
 import { RecommendEngine } from '../src/lib/recommend/engine.ts';
-import { extractFeatures, type AdapterFeatures } from '../src/lib/recommend/features.ts';
+import { extractTerms } from '../src/lib/recommend/features.ts';
+import { readStoredFeatures, writeStoredFeatures } from '../src/lib/recommend/stored-features.ts';
 import { familyOf } from '../src/lib/recommend/family.ts';
 import { generateLibrary } from './recommend-library.ts';
 
@@ -26,12 +27,15 @@ const { values } = parseArgs({ options: { size: { type: 'string', default: '1000
 const size = Number(values.size);
 const gc = (globalThis as { gc?: () => void }).gc;
 if (!gc) throw new Error('run with node --expose-gc');
-/** The JS heap and the typed arrays' buffers (where the index keeps most of its data) after a full collection. */
+/** The JS heap after a full collection. The index's typed arrays are outside it (their bytes: engine.vectorBytes). */
 const heap = () => {
   gc();
   gc();
-  const m = process.memoryUsage();
-  return m.heapUsed + m.arrayBuffers;
+  return process.memoryUsage().heapUsed;
+};
+const report = (engine: RecommendEngine, heapBytes: number) => {
+  const total = heapBytes + engine.vectorBytes;
+  return `index ${mb(total)} (${Math.round(total / engine.size)} B/adapter: ${mb(heapBytes)} of heap, ${mb(engine.vectorBytes)} of typed arrays)`;
 };
 const mb = (n: number) => `${(n / 1048576).toFixed(1)} MB`;
 
@@ -80,7 +84,7 @@ async function fromDatabase(dir: string): Promise<RecommendEngine> {
   const { value: engine, peak } = await peakRss(() => index.engine());
   const ms = performance.now() - started;
   const after = heap();
-  console.log(`${engine.size} adapters from ${dataDir}: index heap + array buffers ${mb(after - before)} (${Math.round((after - before) / engine.size)} B/adapter; its own count of its arrays ${mb(engine.vectorBytes)}), load ${ms.toFixed(0)} ms`);
+  console.log(`${engine.size} adapters from ${dataDir}: ${report(engine, after - before)}, load ${ms.toFixed(0)} ms`);
   const m = process.memoryUsage();
   console.log(`heap total ${mb(m.heapTotal)} used ${mb(m.heapUsed)}`);
   console.log(`rss before ${mb(rssBefore)}, peak while loading ${mb(peak)}, loaded ${mb(process.memoryUsage.rss())} (external ${mb(process.memoryUsage().external)}, array buffers ${mb(process.memoryUsage().arrayBuffers)})`);
@@ -89,8 +93,8 @@ async function fromDatabase(dir: string): Promise<RecommendEngine> {
 
 function inMemory(): RecommendEngine {
   let rows: string[] = generateLibrary(size).loras.map((l) =>
-    JSON.stringify(
-      extractFeatures({
+    writeStoredFeatures(
+      extractTerms({
         ...{ id: l.id, name: l.name, triggers: l.triggers, trainedWords: l.trained_words, tags: l.tags, baseModel: l.sd_version, baseFamily: familyOf(l.sd_version) },
         ...{ description: null, author: null, activationText: null, tagFrequency: [], networkType: null, rank: null, fileSize: null, archetype: null, rating: null, favorite: false, nsfwLevel: 0 },
       }),
@@ -100,12 +104,15 @@ function inMemory(): RecommendEngine {
   const before = heap();
   const engine = new RecommendEngine();
   const started = performance.now();
-  for (let i = 0; i < rows.length; i++) engine.upsert(ids[i], JSON.parse(rows[i]) as AdapterFeatures);
+  for (let i = 0; i < rows.length; i++) {
+    const { facts, semantic, artistic } = readStoredFeatures(rows[i]);
+    engine.upsertTerms(ids[i], facts, semantic, artistic);
+  }
   engine.trim();
   const ms = performance.now() - started;
   const after = heap();
   rows = [];
-  console.log(`${size} adapters in memory: index heap + array buffers ${mb(after - before)} (${Math.round((after - before) / size)} B/adapter; ids not counted; the index's own count of its arrays ${mb(engine.vectorBytes)}), load ${ms.toFixed(0)} ms`);
+  console.log(`${size} adapters in memory: ${report(engine, after - before)}, load ${ms.toFixed(0)} ms`);
   return engine;
 }
 

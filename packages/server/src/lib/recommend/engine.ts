@@ -1,9 +1,8 @@
 import { FactStore, nameKey } from './doc-facts.ts';
-import { incompatible, phraseTerms, technicalSimilarity, type AdapterFeatures, type DocFacts } from './features.ts';
+import { incompatible, phraseTerms, technicalSimilarity, type AdapterFeatures, type DocFacts, type TermWeights } from './features.ts';
 import { PostingLists } from './posting-lists.ts';
 import { contextKey, Signals } from './signals.ts';
 import { norm, SparseField, type QueryVector } from './sparse-index.ts';
-import type { TermWeights } from './stored-features.ts';
 import { StringTable } from './string-table.ts';
 import { grown, shrunk, typed } from './typed.ts';
 import { phrase, phrases, words } from './text.ts';

@@ -11,8 +11,8 @@
  * two bytes an entry keep every weight exact where a Float32 would not). A removed slot's vector stays in the
  * arenas as garbage until the owner renumbers the slots with `compact`.
  */
+import type { TermWeights } from './features.ts';
 import { PostingLists } from './posting-lists.ts';
-import type { TermWeights } from './stored-features.ts';
 import { StringTable } from './string-table.ts';
 import { grown, shrunk, typed } from './typed.ts';
 

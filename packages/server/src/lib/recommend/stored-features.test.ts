@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { extractFeatures, type AdapterFacts, type AdapterFeatures } from './features.ts';
-import { readStoredFeatures } from './stored-features.ts';
+import { extractFeatures, extractTerms, type AdapterFacts, type AdapterFeatures } from './features.ts';
+import { readStoredFeatures, writeStoredFeatures } from './stored-features.ts';
 
 /** What a load did before: JSON.parse, the term records taken apart. */
 function viaParse(text: string) {
@@ -28,6 +28,20 @@ const base: AdapterFacts = {
   favorite: true,
   nsfwLevel: 1,
 };
+
+describe('writeStoredFeatures', () => {
+  it('writes the JSON that JSON.stringify made of extractFeatures, byte for byte', () => {
+    const odd = { ...base, name: 'quote " back \\ brace { ünï', rank: null, rating: null, fileSize: null, author: null, description: null };
+    for (const facts of [base, odd, { ...base, triggers: [], trainedWords: [], tags: [], tagFrequency: [], name: '' }]) {
+      expect(writeStoredFeatures(extractTerms(facts))).toBe(JSON.stringify(extractFeatures(facts)));
+    }
+  });
+
+  it('reads back what it wrote', () => {
+    const terms = extractTerms(base);
+    expect(readStoredFeatures(writeStoredFeatures(terms))).toEqual(terms);
+  });
+});
 
 describe('readStoredFeatures', () => {
   it('reads what extractFeatures stores exactly as JSON.parse does, term order and weights included', () => {

@@ -1,13 +1,4 @@
-import type { AdapterFeatures, DocFacts } from './features.ts';
-
-/** Raw term weights as [term, weight] pairs. */
-export type TermWeights = ReadonlyArray<readonly [string, number]>;
-
-export interface StoredFeatures {
-  facts: DocFacts;
-  semantic: TermWeights;
-  artistic: TermWeights;
-}
+import type { AdapterFeatures, TermFeatures, TermWeights } from './features.ts';
 
 const TERM_FIELDS = ['semantic', 'artistic'] as const;
 
@@ -17,7 +8,7 @@ const TERM_FIELDS = ['semantic', 'artistic'] as const;
  * adapter, that left about 50 MB of garbage behind a load of 100,000 adapters (and the process's RSS grew by it).
  * Here the records' keys are plain substrings that die young; the rest of the object is left to JSON.parse.
  */
-export function readStoredFeatures(text: string): StoredFeatures {
+export function readStoredFeatures(text: string): TermFeatures {
   const spans = termRecordSpans(text);
   if (!spans) return fromParsed(JSON.parse(text) as AdapterFeatures);
   let rest = text;
@@ -29,7 +20,14 @@ export function readStoredFeatures(text: string): StoredFeatures {
   return semantic && artistic ? { facts, semantic, artistic } : fromParsed(JSON.parse(text) as AdapterFeatures);
 }
 
-function fromParsed(f: AdapterFeatures): StoredFeatures {
+/** The stored JSON of these features: JSON.stringify of the AdapterFeatures they are, without making that object. */
+export function writeStoredFeatures({ facts, semantic, artistic }: TermFeatures): string {
+  const { name, ...rest } = facts;
+  const record = (terms: TermWeights) => `{${terms.map(([t, w]) => `${JSON.stringify(t)}:${JSON.stringify(w)}`).join(',')}}`;
+  return `{"name":${JSON.stringify(name)},"semantic":${record(semantic)},"artistic":${record(artistic)},${JSON.stringify(rest).slice(1)}`;
+}
+
+function fromParsed(f: AdapterFeatures): TermFeatures {
   const { semantic, artistic, ...facts } = f;
   return { facts, semantic: Object.entries(semantic ?? {}), artistic: Object.entries(artistic ?? {}) };
 }

@@ -2,14 +2,15 @@ import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import type { Clock } from '../../lib/clock.ts';
 import { RecommendEngine } from '../../lib/recommend/engine.ts';
-import { extractFeatures, type AdapterFeatures } from '../../lib/recommend/features.ts';
-import { readStoredFeatures } from '../../lib/recommend/stored-features.ts';
+import { extractTerms, type TermFeatures } from '../../lib/recommend/features.ts';
+import { readStoredFeatures, writeStoredFeatures } from '../../lib/recommend/stored-features.ts';
 import type { FeatureRepository, FeatureWrite } from '../repositories/feature.repository.ts';
 
 /** Feature rows parsed at a time while loading: a page's rows and their parsed JSON are garbage soon after. */
 const PAGE = 1000;
+/** Pages (and catch-up batches) between two releases of SQLite's page cache. */
 const RELEASE_EVERY = 10;
-const STALE_BATCH = 2000;
+const STALE_BATCH = 100;
 
 /**
  * Keeps the stored features current and this process's in-memory engine in step with them.
@@ -126,7 +127,7 @@ export class RecommendationIndex {
     const unique = [...new Set(ids)];
     const sources = await this.features.sources(unique);
     const rows: FeatureWrite[] = [];
-    const computed = new Map<string, AdapterFeatures | null>();
+    const computed = new Map<string, TermFeatures | null>();
     for (const id of unique) {
       const source = sources.get(id);
       if (!source || source.missing) {
@@ -134,15 +135,15 @@ export class RecommendationIndex {
         computed.set(id, null);
         continue;
       }
-      const features = extractFeatures(source.facts);
-      rows.push({ adapterId: id, features: JSON.stringify(features), sourceUpdatedAt: source.updatedAt });
+      const features = extractTerms(source.facts);
+      rows.push({ adapterId: id, features: writeStoredFeatures(features), sourceUpdatedAt: source.updatedAt });
       computed.set(id, features);
     }
     const seq = await this.features.write(rows, this.clock.now().toISOString());
     // Nobody else wrote in between: apply here without reading the rows back. Otherwise the next read catches up.
     if (this.loadedSeq >= 0 && seq === this.loadedSeq + 1) {
       for (const [id, f] of computed) {
-        if (f) this.index.upsert(id, f);
+        if (f) this.index.upsertTerms(id, f.facts, f.semantic, f.artistic);
         else this.index.remove(id);
       }
       this.loadedSeq = seq;
@@ -158,17 +159,25 @@ export class RecommendationIndex {
   private async catchUpUnlocked(force: boolean): Promise<number> {
     const started = Date.now();
     let total = 0;
+    // A catch-up over the whole catalogue reads every adapter and writes every feature row: the page cache is
+    // emptied as it goes (see loadSince), and the event loop turns between batches.
+    const batch = async (ids: readonly string[]) => {
+      total += await this.refreshUnlocked(ids);
+      await nextTurn();
+      if (total % (STALE_BATCH * RELEASE_EVERY) < ids.length) await this.features.releaseCache();
+    };
     if (force) {
       const all = await this.features.allAdapterIds();
-      for (let i = 0; i < all.length; i += STALE_BATCH) total += await this.refreshUnlocked(all.slice(i, i + STALE_BATCH));
+      for (let i = 0; i < all.length; i += STALE_BATCH) await batch(all.slice(i, i + STALE_BATCH));
     } else {
       let after: string | null = null;
       do {
         const { ids, last } = await this.features.stale(after, STALE_BATCH);
-        if (ids.length > 0) total += await this.refreshUnlocked(ids);
+        if (ids.length > 0) await batch(ids);
         after = last;
       } while (after !== null);
     }
+    if (total > 0) await this.features.releaseCache();
     if (total > 0) this.logger.info({ adapters: total, ms: Date.now() - started }, 'recommendation features brought up to date');
     return total;
   }
