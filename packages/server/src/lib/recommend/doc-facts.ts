@@ -79,9 +79,12 @@ export class FactStore {
     return this.lists.subarray(start, start + this.ints[slot * INTS + TRIGGERS]);
   }
 
-  /** The slot's facts; phrases are read from the table when first asked for (most candidates never need them). */
-  view(slot: number): DocFacts {
-    return new FactsView(this, slot);
+  /**
+   * The slot's facts; phrases are read from the table when first asked for (most candidates never need them), through
+   * `decoded` when given: one query's candidates share many phrases ("solo"), decoded once for all of them.
+   */
+  view(slot: number, decoded?: Map<number, string>): DocFacts {
+    return new FactsView(this, slot, decoded);
   }
 
   int(slot: number, column: number): number {
@@ -101,12 +104,20 @@ export class FactStore {
     return this.names.get(this.int(slot, NAME));
   }
 
-  phrasesOf(slot: number, tags: boolean): string[] {
+  phrasesOf(slot: number, tags: boolean, decoded?: Map<number, string>): string[] {
     const row = slot * INTS;
     const start = this.ints[row + LIST_START] + (tags ? this.ints[row + TRIGGERS] : 0);
     const n = this.ints[row + (tags ? TAGS : TRIGGERS)];
     const out: string[] = [];
-    for (let i = start; i < start + n; i++) out.push(this.phrases.get(this.lists[i]));
+    for (let i = start; i < start + n; i++) {
+      const id = this.lists[i];
+      let text = decoded?.get(id);
+      if (text === undefined) {
+        text = this.phrases.get(id);
+        decoded?.set(id, text);
+      }
+      out.push(text);
+    }
     return out;
   }
 
@@ -166,16 +177,17 @@ class FactsView implements DocFacts {
   constructor(
     private readonly store: FactStore,
     private readonly slot: number,
+    private readonly decoded?: Map<number, string>,
   ) {}
 
   get name(): string {
     return this.store.nameOf(this.slot);
   }
   get triggers(): string[] {
-    return (this.triggerList ??= this.store.phrasesOf(this.slot, false));
+    return (this.triggerList ??= this.store.phrasesOf(this.slot, false, this.decoded));
   }
   get tags(): string[] {
-    return (this.tagList ??= this.store.phrasesOf(this.slot, true));
+    return (this.tagList ??= this.store.phrasesOf(this.slot, true, this.decoded));
   }
   get family(): string | null {
     return this.store.valueOf(this.store.int(this.slot, FAMILY));

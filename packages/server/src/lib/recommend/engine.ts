@@ -194,7 +194,10 @@ export class RecommendEngine {
   similar(id: string, weights: Weights, options: CommonOptions & { threshold: number; diversify: boolean }): Scored[] {
     const targetSlot = this.slotOf(id);
     if (targetSlot < 0) return [];
-    const target = this.doc(targetSlot);
+    // Phrases and terms decoded for this query, shared by its candidates.
+    const decoded = new Map<number, string>();
+    const [semanticNames, artisticNames] = [new Map<number, string>(), new Map<number, string>()];
+    const target = this.doc(targetSlot, decoded);
     const signals = options.signals ?? Signals.empty;
     const context = contextKey('similar', id);
     const qs = this.semantic.queryOf(targetSlot);
@@ -211,14 +214,14 @@ export class RecommendEngine {
     const nqs = norm(qs);
     const nqa = norm(qa);
     for (const slot of pool) {
-      const doc = this.doc(slot);
+      const doc = this.doc(slot, decoded);
       const cid = doc.id;
       if (signals.feedback(context, cid).dismissed) continue;
       if (!options.allowIncompatible && incompatible(target.features.family, doc.features.family)) continue;
       const semantic = this.semantic.cosine(qs, nqs, slot);
       const artistic = this.artistic.cosine(qa, nqa, slot);
       const technical = technicalSimilarity(target.features, doc.features);
-      const explained = explainSimilar(target.features, doc.features, this.semantic.shared(qs, slot), this.artistic.shared(qa, slot));
+      const explained = explainSimilar(target.features, doc.features, this.semantic.shared(qs, slot, semanticNames), this.artistic.shared(qa, slot, artisticNames));
       const learned = explainLearning(signals, context, doc.features, cid, signals.coUsage(id, cid));
       out.push(this.score(doc, { semantic, artistic, technical }, weights, explained, learned, options.diversify));
     }
@@ -254,11 +257,14 @@ export class RecommendEngine {
     const family = options.family ?? majorityFamily(active.map((a) => this.facts.view(this.slotOf(a)).family));
     const style = options.stylePreference ? phrase(options.stylePreference) : '';
     const promptText = ` ${promptPhrases.join(' , ')} `;
+    // Phrases and terms decoded for this query, shared by its candidates.
+    const decoded = new Map<number, string>();
+    const [semanticNames, artisticNames] = [new Map<number, string>(), new Map<number, string>()];
     const nqs = norm(qs);
     const nqa = norm(qa);
     const out: Scored[] = [];
     for (const slot of pool) {
-      const doc = this.doc(slot);
+      const doc = this.doc(slot, decoded);
       const cid = doc.id;
       if (signals.feedback(context, cid).dismissed) continue;
       if (!options.allowIncompatible && family && incompatible(family, doc.features.family)) continue;
@@ -267,7 +273,7 @@ export class RecommendEngine {
       const technical = family && doc.features.family ? (family === doc.features.family ? 1 : 0) : 0.5;
       const mentioned = doc.features.triggers.filter((t) => promptText.includes(` ${t} `));
       const styleHit = style !== '' && (doc.features.tags.some((t) => t.includes(style)) || doc.features.triggers.includes(style));
-      const explained = explainPrompt(doc.features, mentioned, this.semantic.shared(qs, slot), this.artistic.shared(qa, slot), family, styleHit ? style : null);
+      const explained = explainPrompt(doc.features, mentioned, this.semantic.shared(qs, slot, semanticNames), this.artistic.shared(qa, slot, artisticNames), family, styleHit ? style : null);
       const co = active.reduce((sum, a) => sum + signals.coUsage(a, cid), 0);
       const learned = explainLearning(signals, context, doc.features, cid, co);
       // Naming a trigger word in the prompt is the strongest content signal there is.
@@ -299,10 +305,13 @@ export class RecommendEngine {
     const exact = new Set(trigger === undefined ? [] : this.liveSlots(this.triggerSlots, trigger));
     for (const slot of exact) pool.add(slot);
     this.addIds(pool, signals.likedIn(context));
+    // Phrases and terms decoded for this query, shared by its candidates.
+    const decoded = new Map<number, string>();
+    const semanticNames = new Map<number, string>();
     const nqs = norm(qs);
     const out: Scored[] = [];
     for (const slot of pool) {
-      const doc = this.doc(slot);
+      const doc = this.doc(slot, decoded);
       const cid = doc.id;
       if (signals.feedback(context, cid).dismissed) continue;
       const cos = this.semantic.cosine(qs, nqs, slot);
@@ -312,7 +321,7 @@ export class RecommendEngine {
       const semantic = isExact ? 1 : containing.length > 0 ? 0.6 + 0.3 * cos : 0.8 * cos;
       if (semantic <= 0) continue;
       const reasons = isExact ? [`exact trigger match: "${q}"`] : containing.length > 0 ? [`trigger contains "${q}": ${containing.slice(0, 3).join(', ')}`] : [];
-      const shared = this.semantic.shared(qs, slot).filter((t) => t.startsWith('w:')).map((t) => t.slice(2));
+      const shared = this.semantic.shared(qs, slot, semanticNames).filter((t) => t.startsWith('w:')).map((t) => t.slice(2));
       if (reasons.length === 0 && shared.length > 0) reasons.push(`trained words match: ${shared.slice(0, 3).join(', ')}`);
       const learned = explainLearning(signals, context, doc.features, cid, 0);
       out.push(this.score(doc, { semantic, artistic: 0, technical: 0 }, { semantic: 1, artistic: 0, technical: 0 }, { reasons, bonus: 0 }, learned, false));
@@ -337,8 +346,8 @@ export class RecommendEngine {
     }
   }
 
-  private doc(slot: number): Doc {
-    return { id: this.idAt(slot), slot, features: this.facts.view(slot) };
+  private doc(slot: number, decoded: Map<number, string>): Doc {
+    return { id: this.idAt(slot), slot, features: this.facts.view(slot, decoded) };
   }
 
   private score(

@@ -214,14 +214,14 @@ export class SparseField {
     return norm === 0 ? 0 : dot / (qNorm * Math.sqrt(norm));
   }
 
-  /** The query terms a document shares, heaviest first (for explanations). */
-  shared(q: QueryVector, slot: number): string[] {
+  /** The query terms a document shares, heaviest first (for explanations); `names` keeps what one query decoded. */
+  shared(q: QueryVector, slot: number, names = new Map<number, string>()): string[] {
     const out: Array<[number, number]> = [];
     for (let i = this.offset[slot], end = i + this.count[slot]; i < end; i++) {
       const qw = q.get(this.arenaTerms[i]);
       if (qw !== undefined) out.push([this.arenaTerms[i], qw * this.weightValues[this.arenaWeights[i]]]);
     }
-    return out.sort((a, b) => b[1] - a[1]).map((e) => this.terms.get(e[0]));
+    return out.sort((a, b) => b[1] - a[1]).map(([term]) => names.get(term) ?? names.set(term, this.terms.get(term)).get(term)!);
   }
 }
 
