@@ -45,4 +45,18 @@ describe('FactStore', () => {
     expect(plain(s.view(3))).toEqual(facts(1000));
     expect(plain(s.view(0))).toEqual(facts(99));
   });
+
+  it('finds the triggers a text mentions exactly as a search for " trigger " in it would', () => {
+    const s = new FactStore();
+    const triggers = ['pixel art', 'art', 'pixel', 'a , b', 'noir', 'city at night', 'ドット絵', 'x'];
+    s.set(0, { ...facts(0), triggers });
+    s.set(1, { ...facts(1), triggers: ['night', 'art style'] });
+    for (const text of [' pixel art , city at night ', ' a , b , noir ', ' ドット絵 , pixelart ', ' x ', ' pixel  art ', ' art style , night ']) {
+      const named = s.triggersIn(text);
+      for (const slot of [0, 1]) {
+        const expected = plain(s.view(slot)).triggers.filter((t) => text.includes(` ${t} `));
+        expect(s.triggersAmong(slot, named, new Map())).toEqual(expected);
+      }
+    }
+  });
 });

@@ -38,6 +38,8 @@ export class FactStore {
   private numbers = typed(Float64Array, 1024 * NUMBERS);
   private lists = typed(Int32Array, 4096);
   private used = 0;
+  /** The longest trigger's length: no longer piece of a prompt can be one. */
+  private longestTrigger = 0;
 
   get byteLength(): number {
     return this.phrases.byteLength + this.names.byteLength + this.ints.byteLength + this.numbers.byteLength + this.lists.byteLength;
@@ -61,6 +63,7 @@ export class FactStore {
     ints[row + TRIGGERS] = f.triggers.length;
     ints[row + TAGS] = f.tags.length;
     for (const p of [...f.triggers, ...f.tags]) this.lists[this.used++] = this.phrases.intern(p);
+    for (const t of f.triggers) this.longestTrigger = Math.max(this.longestTrigger, t.length);
     const nums = slot * NUMBERS;
     this.numbers[nums + RANK] = f.rank ?? NaN;
     this.numbers[nums + SIZE_MB] = f.sizeMb ?? NaN;
@@ -71,6 +74,30 @@ export class FactStore {
   /** The phrase id of the slot's lower-cased name. */
   nameKey(slot: number): number {
     return this.ints[slot * INTS + NAME_KEY];
+  }
+
+  /**
+   * Phrase ids of every piece of `text` between two spaces: a trigger is in the text with a space either side
+   * exactly when its id is among them. Pieces longer than the longest trigger are not looked up.
+   */
+  triggersIn(text: string): Set<number> {
+    const spaces: number[] = [];
+    for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) === 0x20) spaces.push(i);
+    const out = new Set<number>();
+    for (let a = 0; a < spaces.length; a++) {
+      for (let b = a + 1; b < spaces.length && spaces[b] - spaces[a] - 1 <= this.longestTrigger; b++) {
+        const id = this.phrases.lookup(text.slice(spaces[a] + 1, spaces[b]));
+        if (id !== undefined) out.add(id);
+      }
+    }
+    return out;
+  }
+
+  /** The slot's triggers whose phrase ids are in `ids`, in its order (decoded through `decoded`). */
+  triggersAmong(slot: number, ids: ReadonlySet<number>, decoded: Map<number, string>): string[] {
+    const out: string[] = [];
+    for (const id of this.triggerIds(slot)) if (ids.has(id)) out.push(decoded.get(id) ?? decoded.set(id, this.phrases.get(id)).get(id)!);
+    return out;
   }
 
   /** The phrase ids of the slot's triggers. */

@@ -257,6 +257,8 @@ export class RecommendEngine {
     const family = options.family ?? majorityFamily(active.map((a) => this.facts.view(this.slotOf(a)).family));
     const style = options.stylePreference ? phrase(options.stylePreference) : '';
     const promptText = ` ${promptPhrases.join(' , ')} `;
+    // The triggers a candidate's prompt mentions are among these (looked up once, not searched for per candidate).
+    const named = this.facts.triggersIn(promptText);
     // Phrases and terms decoded for this query, shared by its candidates.
     const decoded = new Map<number, string>();
     const [semanticNames, artisticNames] = [new Map<number, string>(), new Map<number, string>()];
@@ -271,7 +273,7 @@ export class RecommendEngine {
       const semantic = this.semantic.cosine(qs, nqs, slot);
       const artistic = this.artistic.cosine(qa, nqa, slot);
       const technical = family && doc.features.family ? (family === doc.features.family ? 1 : 0) : 0.5;
-      const mentioned = doc.features.triggers.filter((t) => promptText.includes(` ${t} `));
+      const mentioned = this.facts.triggersAmong(slot, named, decoded);
       const styleHit = style !== '' && (doc.features.tags.some((t) => t.includes(style)) || doc.features.triggers.includes(style));
       const explained = explainPrompt(doc.features, mentioned, this.semantic.shared(qs, slot, semanticNames), this.artistic.shared(qa, slot, artisticNames), family, styleHit ? style : null);
       const co = active.reduce((sum, a) => sum + signals.coUsage(a, cid), 0);
