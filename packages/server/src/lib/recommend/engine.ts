@@ -57,7 +57,7 @@ export class RecommendEngine {
   /** Adapter ids; a slot is where one version of an adapter lives until it is updated or removed (then it is dead). */
   private idTable = new StringTable();
   private slotOfId = typed(Int32Array, 1024, -1);
-  /** The id (in `ids`) at each slot, -1 once the slot is dead. */
+  /** The id (in `idTable`) at each slot, -1 once the slot is dead. */
   private idOfSlot = typed(Int32Array, 1024);
   private slots = 0;
   private live = 0;
