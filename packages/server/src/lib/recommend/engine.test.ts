@@ -93,6 +93,29 @@ describe('engine', () => {
     expect(e.similar('pixel-1', W, { limit: 1, threshold: 0.1, diversify: false })[0].id).toBe('pixel-2');
   });
 
+  it('answers the same after trimming its arrays, and takes updates after', () => {
+    const e = engineOf(catalogue);
+    const ask = () => [e.similar('pixel-1', W, { limit: 5, threshold: 0, diversify: true }), e.byTrigger('pixel', { limit: 5 }), e.forPrompt('pixel art, watercolor', W, { limit: 5, active: [] })];
+    const before = ask();
+    e.trim();
+    expect(ask()).toEqual(before);
+    e.upsert('water', extractFeatures(facts('water', { triggers: ['pixel art'] })));
+    expect(e.byTrigger('pixel art', { limit: 5 }).map((s) => s.id)).toContain('water');
+    expect(e.features('water')?.triggers).toEqual(['pixel art']);
+  });
+
+  it('forgets removed adapters entirely once compacted: ids, names and triggers', () => {
+    const e = engineOf(catalogue);
+    for (let i = 0; i < 1500; i++) e.upsert(`tmp${i}`, extractFeatures(facts(`tmp${i}`, { triggers: [`temp ${i}`] })));
+    for (let i = 0; i < 1500; i++) e.remove(`tmp${i}`);
+    expect([...e.ids()].sort()).toEqual(catalogue.map((c) => c.id).sort());
+    expect(e.has('tmp7')).toBe(false);
+    expect(e.byName('TMP7')).toEqual([]);
+    expect(e.byTrigger('temp 7', { limit: 3 })).toEqual([]);
+    expect(e.byName('Pixel-2')).toEqual(['pixel-2']);
+    expect(e.features('pixel-2')).toMatchObject({ name: 'pixel-2', triggers: ['pixel art', 'sprite'], tags: ['pixel'], family: 'sdxl', rank: 32, sizeMb: 100 });
+  });
+
   it('scores an exact trigger 1, then triggers containing the words, then prefixes', () => {
     const e = engineOf(catalogue);
     const res = e.byTrigger('Pixel Art', { limit: 5 });

@@ -1,6 +1,10 @@
-import { incompatible, phraseTerms, technicalSimilarity, type AdapterFeatures } from './features.ts';
+import { FactStore, nameKey } from './doc-facts.ts';
+import { incompatible, phraseTerms, technicalSimilarity, type AdapterFeatures, type DocFacts, type TermWeights } from './features.ts';
+import { PostingLists } from './posting-lists.ts';
 import { contextKey, Signals } from './signals.ts';
-import { norm, SparseField, type QueryVector, type SparseVector } from './sparse-index.ts';
+import { norm, SparseField, type QueryVector } from './sparse-index.ts';
+import { StringTable } from './string-table.ts';
+import { grown, shrunk, typed } from './typed.ts';
 import { phrase, phrases, words } from './text.ts';
 import { explainLearning, explainPrompt, explainSimilar, type Explained } from './explain.ts';
 
@@ -24,12 +28,11 @@ export interface Scored {
   reasons: string[];
 }
 
+/** A candidate while it is scored: its facts are read from the store through a view. */
 interface Doc {
   id: string;
   slot: number;
-  features: AdapterFeatures;
-  semantic: SparseVector;
-  artistic: SparseVector;
+  features: DocFacts;
 }
 
 export interface CommonOptions {
@@ -50,111 +53,175 @@ const DIVERSITY_PENALTY = 0.3;
 export class RecommendEngine {
   private readonly semantic = new SparseField();
   private readonly artistic = new SparseField();
-  private readonly docs = new Map<string, Doc>();
-  private readonly slots: Array<Doc | undefined> = [];
-  // One id as a plain string, a Set from the second on: most triggers and names belong to one adapter (a Set each would
-  // cost more than the index), and a few ("girl") to half the catalogue (a list would make every update linear).
-  private readonly triggers = new Map<string, IdSet>();
-  private readonly names = new Map<string, IdSet>();
+  private readonly facts = new FactStore();
+  /** Adapter ids; a slot is where one version of an adapter lives until it is updated or removed (then it is dead). */
+  private idTable = new StringTable();
+  private slotOfId = typed(Int32Array, 1024, -1);
+  /** The id (in `idTable`) at each slot, -1 once the slot is dead. */
+  private idOfSlot = typed(Int32Array, 1024);
+  private slots = 0;
+  private live = 0;
   private dead = 0;
+  /** Slots by trigger phrase and by lower-cased name (phrase ids of `facts`); dead slots are skipped when read. */
+  private triggerSlots = new PostingLists();
+  private nameSlots = new PostingLists();
 
   get size(): number {
-    return this.docs.size;
+    return this.live;
   }
 
   has(id: string): boolean {
-    return this.docs.has(id);
+    return this.slotOf(id) >= 0;
   }
 
   /** The adapter's facts as held here (its term weights live in the vectors only). */
   features(id: string): AdapterFeatures | undefined {
-    return this.docs.get(id)?.features;
+    const slot = this.slotOf(id);
+    if (slot < 0) return undefined;
+    const f = this.facts.view(slot);
+    return { ...pick(f), semantic: {}, artistic: {} };
   }
 
-  ids(): IterableIterator<string> {
-    return this.docs.keys();
+  *ids(): IterableIterator<string> {
+    for (let slot = 0; slot < this.slots; slot++) if (this.idOfSlot[slot] >= 0) yield this.idAt(slot);
   }
 
   /** Adapters with this name (case-insensitive): a `<lora:name:w>` token in a prompt names one. */
   byName(name: string): string[] {
-    return idsOf(this.names.get(name.trim().toLowerCase()));
+    const key = this.facts.phrases.lookup(nameKey(name));
+    return key === undefined ? [] : [...new Set(this.liveSlots(this.nameSlots, key).map((s) => this.idAt(s)))];
   }
 
-  /** Rough bytes held by the vectors (for stats). */
+  /** Bytes held by the index's arrays (vectors, postings, dictionaries, facts), for stats. */
   get vectorBytes(): number {
-    let n = 0;
-    for (const d of this.docs.values()) n += (d.semantic.terms.length + d.artistic.terms.length) * 8;
-    return n;
+    const own = this.idTable.byteLength + this.slotOfId.byteLength + this.idOfSlot.byteLength + this.triggerSlots.byteLength + this.nameSlots.byteLength;
+    return own + this.semantic.byteLength + this.artistic.byteLength + this.facts.byteLength;
   }
 
   upsert(id: string, features: AdapterFeatures): void {
+    this.upsertTerms(id, features, Object.entries(features.semantic), Object.entries(features.artistic));
+  }
+
+  /** As `upsert`, with the term weights as pairs (how readStoredFeatures gives them). */
+  upsertTerms(id: string, facts: DocFacts, semantic: TermWeights, artistic: TermWeights): void {
     this.remove(id);
-    const semantic = this.semantic.vector(features.semantic);
-    const artistic = this.artistic.vector(features.artistic);
-    // The term weights now live in the vectors: keeping the records too would double the index's memory.
-    const doc: Doc = { id, slot: this.slots.length, features: { ...features, semantic: {}, artistic: {} }, semantic, artistic };
-    this.slots.push(doc);
-    this.docs.set(id, doc);
-    this.semantic.add(doc.slot, doc.semantic);
-    this.artistic.add(doc.slot, doc.artistic);
-    for (const t of features.triggers) addTo(this.triggers, t, id);
-    addTo(this.names, features.name.trim().toLowerCase(), id);
+    const slot = this.slots++;
+    const key = this.idTable.intern(id);
+    this.slotOfId = grown(this.slotOfId, key + 1, -1);
+    this.idOfSlot = grown(this.idOfSlot, slot + 1);
+    this.slotOfId[key] = slot;
+    this.idOfSlot[slot] = key;
+    this.live++;
+    this.semantic.add(slot, semantic);
+    this.artistic.add(slot, artistic);
+    this.facts.set(slot, facts);
+    this.link(slot);
+  }
+
+  /** The slot's entries in the trigger and name lists. */
+  private link(slot: number): void {
+    for (const t of this.facts.triggerIds(slot)) this.triggerSlots.push(t, slot);
+    this.nameSlots.push(this.facts.nameKey(slot), slot);
   }
 
   remove(id: string): void {
-    const doc = this.docs.get(id);
-    if (!doc) return;
-    this.docs.delete(id);
-    this.slots[doc.slot] = undefined;
-    this.semantic.remove(doc.semantic);
-    this.artistic.remove(doc.artistic);
-    for (const t of doc.features.triggers) removeFrom(this.triggers, t, id);
-    removeFrom(this.names, doc.features.name.trim().toLowerCase(), id);
-    // Dead postings cost time on every query: rebuild them once they are a third of the live ones.
-    if (++this.dead > 1000 && this.dead > this.docs.size / 3) this.compact();
+    const slot = this.slotOf(id);
+    if (slot < 0) return;
+    this.slotOfId[this.idOfSlot[slot]] = -1;
+    this.idOfSlot[slot] = -1;
+    this.live--;
+    this.semantic.remove(slot);
+    this.artistic.remove(slot);
+    // Dead slots cost time on every query and room in the arenas: renumber the live ones once the dead are a third.
+    if (++this.dead > 1000 && this.dead > this.live / 3) this.compact();
   }
 
+  /** Hands back the spare room the arrays grew while loading, in place (nothing is copied or renumbered). */
+  trim(): void {
+    this.idTable.trim();
+    this.slotOfId = shrunk(this.slotOfId, Math.max(this.idTable.size, 16));
+    this.idOfSlot = shrunk(this.idOfSlot, Math.max(this.slots, 16));
+    this.triggerSlots.trim();
+    this.nameSlots.trim();
+    this.semantic.trim(this.slots);
+    this.artistic.trim(this.slots);
+    this.facts.trim(this.slots);
+  }
+
+  /**
+   * Renumbers the live slots from 0 and rebuilds every array at its size, without the dead slots' vectors, postings
+   * and ids, once the dead are a third of the slots.
+   */
   private compact(): void {
-    const live = [...this.docs.values()];
-    this.slots.length = 0;
-    live.forEach((d, i) => {
-      d.slot = i;
-      this.slots.push(d);
-    });
-    this.semantic.compact(live.map((d) => ({ slot: d.slot, vector: d.semantic })));
-    this.artistic.compact(live.map((d) => ({ slot: d.slot, vector: d.artistic })));
-    this.dead = 0;
+    const order: number[] = [];
+    for (let slot = 0; slot < this.slots; slot++) if (this.idOfSlot[slot] >= 0) order.push(slot);
+    // Ids of removed adapters go too: the table is rebuilt from the live ones, in slot order.
+    const ids = new StringTable();
+    const idOfSlot = typed(Int32Array, Math.max(order.length, 16));
+    order.forEach((old, slot) => (idOfSlot[slot] = ids.intern(this.idAt(old))));
+    this.slotOfId = typed(Int32Array, Math.max(ids.size, 16), -1);
+    idOfSlot.forEach((key, slot) => slot < order.length && (this.slotOfId[key] = slot));
+    [this.idTable, this.idOfSlot, this.slots, this.dead] = [ids, idOfSlot, order.length, 0];
+    this.semantic.compact(order);
+    this.artistic.compact(order);
+    this.facts.compact(order);
+    this.triggerSlots = new PostingLists();
+    this.nameSlots = new PostingLists();
+    for (let slot = 0; slot < order.length; slot++) this.link(slot);
+    this.triggerSlots.trim();
+    this.nameSlots.trim();
+    this.idTable.trim();
   }
 
-  private readonly alive = (slot: number): boolean => this.slots[slot] !== undefined;
+  private slotOf(id: string): number {
+    const key = this.idTable.lookup(id);
+    return key === undefined ? -1 : this.slotOfId[key];
+  }
+
+  private idAt(slot: number): string {
+    return this.idTable.get(this.idOfSlot[slot]);
+  }
+
+  private liveSlots(lists: PostingLists, key: number): number[] {
+    const out: number[] = [];
+    lists.forEach(key, (slot) => this.alive(slot) && out.push(slot));
+    return out;
+  }
+
+  private readonly alive = (slot: number): boolean => this.idOfSlot[slot] >= 0;
 
   /** Adapters like `id`: shared triggers, trained words and names (semantic), tags (artistic), and technical fit. */
   similar(id: string, weights: Weights, options: CommonOptions & { threshold: number; diversify: boolean }): Scored[] {
-    const target = this.docs.get(id);
-    if (!target) return [];
+    const targetSlot = this.slotOf(id);
+    if (targetSlot < 0) return [];
+    // Phrases and terms decoded for this query, shared by its candidates.
+    const decoded = new Map<number, string>();
+    const [semanticNames, artisticNames] = [new Map<number, string>(), new Map<number, string>()];
+    const target = this.doc(targetSlot, decoded);
     const signals = options.signals ?? Signals.empty;
     const context = contextKey('similar', id);
-    const qs = this.semantic.queryOf(target.semantic);
-    const qa = this.artistic.queryOf(target.artistic);
+    const qs = this.semantic.queryOf(targetSlot);
+    const qa = this.artistic.queryOf(targetSlot);
     const pool = this.pool([
       [this.semantic, qs],
       [this.artistic, qa],
     ]);
-    for (const partner of signals.partners(id).keys()) pool.add(partner);
-    for (const liked of signals.likedIn(context)) pool.add(liked);
-    pool.delete(id);
+    this.addIds(pool, signals.partners(id).keys());
+    this.addIds(pool, signals.likedIn(context));
+    pool.delete(targetSlot);
 
     const out: Scored[] = [];
     const nqs = norm(qs);
     const nqa = norm(qa);
-    for (const cid of pool) {
-      const doc = this.docs.get(cid);
-      if (!doc || signals.feedback(context, cid).dismissed) continue;
+    for (const slot of pool) {
+      const doc = this.doc(slot, decoded);
+      const cid = doc.id;
+      if (signals.feedback(context, cid).dismissed) continue;
       if (!options.allowIncompatible && incompatible(target.features.family, doc.features.family)) continue;
-      const semantic = this.semantic.cosine(qs, nqs, doc.semantic);
-      const artistic = this.artistic.cosine(qa, nqa, doc.artistic);
+      const semantic = this.semantic.cosine(qs, nqs, slot);
+      const artistic = this.artistic.cosine(qa, nqa, slot);
       const technical = technicalSimilarity(target.features, doc.features);
-      const explained = explainSimilar(target.features, doc.features, this.semantic.shared(qs, doc.semantic), this.artistic.shared(qa, doc.artistic));
+      const explained = explainSimilar(target.features, doc.features, this.semantic.shared(qs, slot, semanticNames), this.artistic.shared(qa, slot, artisticNames));
       const learned = explainLearning(signals, context, doc.features, cid, signals.coUsage(id, cid));
       out.push(this.score(doc, { semantic, artistic, technical }, weights, explained, learned, options.diversify));
     }
@@ -180,29 +247,35 @@ export class RecommendEngine {
       [this.semantic, qs],
       [this.artistic, qa],
     ]);
-    const active = options.active.filter((a) => this.docs.has(a));
-    for (const a of active) for (const partner of signals.partners(a).keys()) pool.add(partner);
+    const active = options.active.filter((a) => this.has(a));
+    for (const a of active) this.addIds(pool, signals.partners(a).keys());
     const context = contextKey('for_prompt', prompt);
-    for (const liked of signals.likedIn(context)) pool.add(liked);
-    for (const a of active) pool.delete(a);
+    this.addIds(pool, signals.likedIn(context));
+    for (const a of active) pool.delete(this.slotOf(a));
 
     // The family to match: asked for, else what the active LoRAs agree on.
-    const family = options.family ?? majorityFamily(active.map((a) => this.docs.get(a)!.features.family));
+    const family = options.family ?? majorityFamily(active.map((a) => this.facts.view(this.slotOf(a)).family));
     const style = options.stylePreference ? phrase(options.stylePreference) : '';
     const promptText = ` ${promptPhrases.join(' , ')} `;
+    // The triggers a candidate's prompt mentions are among these (looked up once, not searched for per candidate).
+    const named = this.facts.triggersIn(promptText);
+    // Phrases and terms decoded for this query, shared by its candidates.
+    const decoded = new Map<number, string>();
+    const [semanticNames, artisticNames] = [new Map<number, string>(), new Map<number, string>()];
     const nqs = norm(qs);
     const nqa = norm(qa);
     const out: Scored[] = [];
-    for (const cid of pool) {
-      const doc = this.docs.get(cid);
-      if (!doc || signals.feedback(context, cid).dismissed) continue;
+    for (const slot of pool) {
+      const doc = this.doc(slot, decoded);
+      const cid = doc.id;
+      if (signals.feedback(context, cid).dismissed) continue;
       if (!options.allowIncompatible && family && incompatible(family, doc.features.family)) continue;
-      const semantic = this.semantic.cosine(qs, nqs, doc.semantic);
-      const artistic = this.artistic.cosine(qa, nqa, doc.artistic);
+      const semantic = this.semantic.cosine(qs, nqs, slot);
+      const artistic = this.artistic.cosine(qa, nqa, slot);
       const technical = family && doc.features.family ? (family === doc.features.family ? 1 : 0) : 0.5;
-      const mentioned = doc.features.triggers.filter((t) => promptText.includes(` ${t} `));
+      const mentioned = this.facts.triggersAmong(slot, named, decoded);
       const styleHit = style !== '' && (doc.features.tags.some((t) => t.includes(style)) || doc.features.triggers.includes(style));
-      const explained = explainPrompt(doc.features, mentioned, this.semantic.shared(qs, doc.semantic), this.artistic.shared(qa, doc.artistic), family, styleHit ? style : null);
+      const explained = explainPrompt(doc.features, mentioned, this.semantic.shared(qs, slot, semanticNames), this.artistic.shared(qa, slot, artisticNames), family, styleHit ? style : null);
       const co = active.reduce((sum, a) => sum + signals.coUsage(a, cid), 0);
       const learned = explainLearning(signals, context, doc.features, cid, co);
       // Naming a trigger word in the prompt is the strongest content signal there is.
@@ -230,22 +303,27 @@ export class RecommendEngine {
       if (last.length >= 3) for (const t of this.semantic.termsWithPrefix(`w:${last}`)) if (!qs.has(t)) qs.set(t, this.semantic.idf(t) * 0.8);
     }
     const pool = this.pool([[this.semantic, qs]]);
-    const exact = new Set(idsOf(this.triggers.get(q)));
-    for (const id of exact) pool.add(id);
-    for (const liked of signals.likedIn(context)) pool.add(liked);
+    const trigger = this.facts.phrases.lookup(q);
+    const exact = new Set(trigger === undefined ? [] : this.liveSlots(this.triggerSlots, trigger));
+    for (const slot of exact) pool.add(slot);
+    this.addIds(pool, signals.likedIn(context));
+    // Phrases and terms decoded for this query, shared by its candidates.
+    const decoded = new Map<number, string>();
+    const semanticNames = new Map<number, string>();
     const nqs = norm(qs);
     const out: Scored[] = [];
-    for (const cid of pool) {
-      const doc = this.docs.get(cid);
-      if (!doc || signals.feedback(context, cid).dismissed) continue;
-      const cos = this.semantic.cosine(qs, nqs, doc.semantic);
-      const isExact = exact.has(cid);
+    for (const slot of pool) {
+      const doc = this.doc(slot, decoded);
+      const cid = doc.id;
+      if (signals.feedback(context, cid).dismissed) continue;
+      const cos = this.semantic.cosine(qs, nqs, slot);
+      const isExact = exact.has(slot);
       const containing = isExact ? [] : doc.features.triggers.filter((t) => ` ${t} `.includes(` ${q} `) || qWords.every((w) => t.includes(w)));
       // Exact match ranks first at 1.0 (the original capped it at 0.2); a trigger containing the query next.
       const semantic = isExact ? 1 : containing.length > 0 ? 0.6 + 0.3 * cos : 0.8 * cos;
       if (semantic <= 0) continue;
       const reasons = isExact ? [`exact trigger match: "${q}"`] : containing.length > 0 ? [`trigger contains "${q}": ${containing.slice(0, 3).join(', ')}`] : [];
-      const shared = this.semantic.shared(qs, doc.semantic).filter((t) => t.startsWith('w:')).map((t) => t.slice(2));
+      const shared = this.semantic.shared(qs, slot, semanticNames).filter((t) => t.startsWith('w:')).map((t) => t.slice(2));
       if (reasons.length === 0 && shared.length > 0) reasons.push(`trained words match: ${shared.slice(0, 3).join(', ')}`);
       const learned = explainLearning(signals, context, doc.features, cid, 0);
       out.push(this.score(doc, { semantic, artistic: 0, technical: 0 }, { semantic: 1, artistic: 0, technical: 0 }, { reasons, bonus: 0 }, learned, false));
@@ -253,12 +331,25 @@ export class RecommendEngine {
     return out.sort(byFinal).slice(0, options.limit);
   }
 
-  private pool(fields: Array<[SparseField, QueryVector]>): Set<string> {
+  /** The slots worth scoring exactly: those sharing the most query weight, at most MAX_EXACT. */
+  private pool(fields: Array<[SparseField, QueryVector]>): Set<number> {
     const scores = new Map<number, number>();
     for (const [field, q] of fields) field.candidates(q, this.alive, scores);
     let slots = [...scores.keys()];
     if (slots.length > MAX_EXACT) slots = slots.sort((a, b) => scores.get(b)! - scores.get(a)!).slice(0, MAX_EXACT);
-    return new Set(slots.map((s) => this.slots[s]!.id));
+    return new Set(slots);
+  }
+
+  /** Adds the slots of these adapters (learned partners, liked suggestions) to a pool; ids not indexed are skipped. */
+  private addIds(pool: Set<number>, ids: Iterable<string>): void {
+    for (const id of ids) {
+      const slot = this.slotOf(id);
+      if (slot >= 0) pool.add(slot);
+    }
+  }
+
+  private doc(slot: number, decoded: Map<number, string>): Doc {
+    return { id: this.idAt(slot), slot, features: this.facts.view(slot, decoded) };
   }
 
   private score(
@@ -292,17 +383,17 @@ export class RecommendEngine {
       let best = 0;
       let bestScore = -Infinity;
       pool.forEach((cand, i) => {
-        const doc = this.docs.get(cand.id)!;
+        const slot = this.slotOf(cand.id);
         let maxSim = 0;
         for (const p of picked) {
           const pq = queries.get(p.id)!;
-          maxSim = Math.max(maxSim, this.semantic.cosine(pq.q, pq.n, doc.semantic));
+          maxSim = Math.max(maxSim, this.semantic.cosine(pq.q, pq.n, slot));
         }
         const mmr = cand.final - DIVERSITY_PENALTY * Math.max(0, maxSim - 0.5);
         if (mmr > bestScore) [best, bestScore] = [i, mmr];
       });
       const [chosen] = pool.splice(best, 1);
-      const q = this.semantic.queryOf(this.docs.get(chosen.id)!.semantic);
+      const q = this.semantic.queryOf(this.slotOf(chosen.id));
       queries.set(chosen.id, { q, n: norm(q) });
       picked.push(chosen);
     }
@@ -310,29 +401,10 @@ export class RecommendEngine {
   }
 }
 
-type IdSet = string | Set<string>;
-
-function idsOf(ids: IdSet | undefined): string[] {
-  return ids === undefined ? [] : typeof ids === 'string' ? [ids] : [...ids];
-}
-
-function addTo(map: Map<string, IdSet>, key: string, id: string): void {
-  const ids = map.get(key);
-  if (ids === undefined) map.set(key, id);
-  else if (typeof ids === 'string') {
-    if (ids !== id) map.set(key, new Set([ids, id]));
-  } else ids.add(id);
-}
-
-function removeFrom(map: Map<string, IdSet>, key: string, id: string): void {
-  const ids = map.get(key);
-  if (ids === undefined) return;
-  if (typeof ids === 'string') {
-    if (ids === id) map.delete(key);
-    return;
-  }
-  ids.delete(id);
-  if (ids.size === 1) map.set(key, ids.values().next().value!);
+/** A plain copy of the facts a view reads from the store. */
+function pick(f: DocFacts): DocFacts {
+  const { name, triggers, tags, family, baseModel, network, rank, sizeMb, author, archetype, rating, favorite, nsfw } = f;
+  return { name, triggers, tags, family, baseModel, network, rank, sizeMb, author, archetype, rating, favorite, nsfw };
 }
 
 function byFinal(a: Scored, b: Scored): number {

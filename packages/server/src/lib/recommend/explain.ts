@@ -1,4 +1,4 @@
-import type { AdapterFeatures } from './features.ts';
+import type { DocFacts } from './features.ts';
 import type { Preference, Signals } from './signals.ts';
 
 /** Reasons in words a user understands, and the score they add. */
@@ -22,13 +22,13 @@ function wordsOf(terms: readonly string[]): string[] {
   return terms.filter((t) => t.startsWith('w:')).map((t) => t.slice(2));
 }
 
-function sameBase(a: AdapterFeatures, b: AdapterFeatures): string | null {
+function sameBase(a: DocFacts, b: DocFacts): string | null {
   if (a.baseModel && a.baseModel === b.baseModel) return `same base model (${a.baseModel})`;
   if (a.family && a.family === b.family) return `same base model family (${FAMILY_NAMES[a.family] ?? a.family})`;
   return null;
 }
 
-export function explainSimilar(target: AdapterFeatures, cand: AdapterFeatures, sharedSemantic: string[], sharedArtistic: string[]): Explained {
+export function explainSimilar(target: DocFacts, cand: DocFacts, sharedSemantic: string[], sharedArtistic: string[]): Explained {
   const reasons: string[] = [];
   const targetTriggers = new Set(target.triggers);
   // A one-word trigger is a `w:` term; a longer one a `p:` term.
@@ -48,7 +48,7 @@ export function explainSimilar(target: AdapterFeatures, cand: AdapterFeatures, s
 }
 
 export function explainPrompt(
-  cand: AdapterFeatures,
+  cand: DocFacts,
   mentioned: string[],
   sharedSemantic: string[],
   sharedArtistic: string[],
@@ -68,7 +68,7 @@ export function explainPrompt(
   return { reasons, bonus: 0 };
 }
 
-function preferenceMatches(p: Preference, f: AdapterFeatures): boolean {
+function preferenceMatches(p: Preference, f: DocFacts): boolean {
   switch (p.type) {
     case 'tag':
     case 'style':
@@ -83,7 +83,7 @@ function preferenceMatches(p: Preference, f: AdapterFeatures): boolean {
 }
 
 /** What was learned from use: co-usage in generations, feedback on suggestions, stated preferences. */
-export function explainLearning(signals: Signals, context: string, cand: AdapterFeatures, id: string, coUse: number): Explained {
+export function explainLearning(signals: Signals, context: string, cand: DocFacts, id: string, coUse: number): Explained {
   const reasons: string[] = [];
   let bonus = 0;
   if (coUse > 0) {

@@ -1,4 +1,5 @@
 import { sql, type Kysely } from 'kysely';
+import type { DialectName } from '../../db/dialect.ts';
 import type { DB, RecommendationFeatureTable } from '../../db/tables.ts';
 import type { AdapterFacts } from '../../lib/recommend/features.ts';
 import { familyOf } from '../../lib/recommend/family.ts';
@@ -28,7 +29,10 @@ function chunks<T>(items: readonly T[], size: number): T[][] {
 
 /** Stored recommendation features and the counter that tells every process its in-memory index is behind. */
 export class FeatureRepository {
-  constructor(private readonly db: Kysely<DB>) {}
+  constructor(
+    private readonly db: Kysely<DB>,
+    private readonly dialect: DialectName = 'sqlite',
+  ) {}
 
   /** What feature extraction reads for each adapter: the row, its visible tags, its kohya tag frequency and family. */
   async sources(ids: readonly string[]): Promise<Map<string, FeatureSource>> {
@@ -148,6 +152,14 @@ export class FeatureRepository {
     let q = this.db.selectFrom('recommendation_feature').select(['adapter_id', 'features', 'seq']).where('deleted', '=', 0);
     if (afterId !== null) q = q.where('adapter_id', '>', afterId);
     return q.orderBy('adapter_id').limit(limit).execute();
+  }
+
+  /**
+   * Hands back the memory of SQLite's page cache (up to 64 MB a connection): a load of every feature row fills it
+   * with pages nothing reads again, and the process's RSS would keep them. PostgreSQL caches in its own server.
+   */
+  async releaseCache(): Promise<void> {
+    if (this.dialect === 'sqlite') await sql`pragma shrink_memory`.execute(this.db);
   }
 
   /** Rows written after `seq`, tombstones included, in write order, a page at a time (keyset on seq and id). */

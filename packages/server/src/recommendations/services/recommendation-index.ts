@@ -1,11 +1,20 @@
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import type { Clock } from '../../lib/clock.ts';
 import { RecommendEngine } from '../../lib/recommend/engine.ts';
-import { extractFeatures, type AdapterFeatures } from '../../lib/recommend/features.ts';
+import { extractTerms, type TermFeatures } from '../../lib/recommend/features.ts';
+import { readStoredFeatures, writeStoredFeatures } from '../../lib/recommend/stored-features.ts';
 import type { FeatureRepository, FeatureWrite } from '../repositories/feature.repository.ts';
 
-const PAGE = 5000;
-const STALE_BATCH = 2000;
+/** Feature rows parsed at a time while loading: a page's rows and their parsed JSON are garbage soon after. */
+const PAGE = 1000;
+/** Pages (and catch-up batches) between two releases of SQLite's page cache. */
+const RELEASE_EVERY = 10;
+/**
+ * Adapters whose features are computed and written at a time. Small on purpose: at 2,000 a batch's objects outlived
+ * two scavenges and were promoted, and old space grew by about 150 MB during a catch-up of 100,000 adapters.
+ */
+const STALE_BATCH = 100;
 
 /**
  * Keeps the stored features current and this process's in-memory engine in step with them.
@@ -68,19 +77,27 @@ export class RecommendationIndex {
   private async loadSince(from: number, version: number): Promise<void> {
     if (from === 0) {
       let after: string | null = null;
-      for (;;) {
+      for (let page = 1; ; page++) {
         const rows = await this.features.all(after, PAGE);
-        for (const r of rows) this.index.upsert(r.adapter_id, JSON.parse(r.features!) as AdapterFeatures);
+        for (const r of rows) this.apply(r.adapter_id, r.features!);
         if (rows.length < PAGE) break;
         after = rows[rows.length - 1].adapter_id;
+        // SQLite reads synchronously: without a turn of the event loop between pages, a server loading 100,000
+        // adapters would answer nothing else for seconds.
+        await nextTurn();
+        // The rows read fill SQLite's page cache; emptied now and then, it never holds more than a few pages' worth.
+        if (page % RELEASE_EVERY === 0) await this.features.releaseCache();
       }
+      await this.features.releaseCache();
+      // The arrays grew in steps while loading; the spare room goes back before anything is asked.
+      this.index.trim();
     } else {
       let after: { seq: number; id: string } | null = null;
       for (;;) {
         const rows = await this.features.changedSince(from, after, PAGE);
         for (const r of rows) {
           if (r.features === null) this.index.remove(r.adapter_id);
-          else this.index.upsert(r.adapter_id, JSON.parse(r.features) as AdapterFeatures);
+          else this.apply(r.adapter_id, r.features);
         }
         if (rows.length < PAGE) break;
         const last = rows[rows.length - 1];
@@ -88,6 +105,11 @@ export class RecommendationIndex {
       }
     }
     this.loadedSeq = version;
+  }
+
+  private apply(id: string, json: string): void {
+    const { facts, semantic, artistic } = readStoredFeatures(json);
+    this.index.upsertTerms(id, facts, semantic, artistic);
   }
 
   /**
@@ -109,7 +131,7 @@ export class RecommendationIndex {
     const unique = [...new Set(ids)];
     const sources = await this.features.sources(unique);
     const rows: FeatureWrite[] = [];
-    const computed = new Map<string, AdapterFeatures | null>();
+    const computed = new Map<string, TermFeatures | null>();
     for (const id of unique) {
       const source = sources.get(id);
       if (!source || source.missing) {
@@ -117,15 +139,15 @@ export class RecommendationIndex {
         computed.set(id, null);
         continue;
       }
-      const features = extractFeatures(source.facts);
-      rows.push({ adapterId: id, features: JSON.stringify(features), sourceUpdatedAt: source.updatedAt });
+      const features = extractTerms(source.facts);
+      rows.push({ adapterId: id, features: writeStoredFeatures(features), sourceUpdatedAt: source.updatedAt });
       computed.set(id, features);
     }
     const seq = await this.features.write(rows, this.clock.now().toISOString());
     // Nobody else wrote in between: apply here without reading the rows back. Otherwise the next read catches up.
     if (this.loadedSeq >= 0 && seq === this.loadedSeq + 1) {
       for (const [id, f] of computed) {
-        if (f) this.index.upsert(id, f);
+        if (f) this.index.upsertTerms(id, f.facts, f.semantic, f.artistic);
         else this.index.remove(id);
       }
       this.loadedSeq = seq;
@@ -141,17 +163,25 @@ export class RecommendationIndex {
   private async catchUpUnlocked(force: boolean): Promise<number> {
     const started = Date.now();
     let total = 0;
+    // A catch-up over the whole catalogue reads every adapter and writes every feature row: the page cache is
+    // emptied as it goes (see loadSince), and the event loop turns between batches.
+    const batch = async (ids: readonly string[]) => {
+      total += await this.refreshUnlocked(ids);
+      await nextTurn();
+      if (total % (STALE_BATCH * RELEASE_EVERY) < ids.length) await this.features.releaseCache();
+    };
     if (force) {
       const all = await this.features.allAdapterIds();
-      for (let i = 0; i < all.length; i += STALE_BATCH) total += await this.refreshUnlocked(all.slice(i, i + STALE_BATCH));
+      for (let i = 0; i < all.length; i += STALE_BATCH) await batch(all.slice(i, i + STALE_BATCH));
     } else {
       let after: string | null = null;
       do {
         const { ids, last } = await this.features.stale(after, STALE_BATCH);
-        if (ids.length > 0) total += await this.refreshUnlocked(ids);
+        if (ids.length > 0) await batch(ids);
         after = last;
       } while (after !== null);
     }
+    if (total > 0) await this.features.releaseCache();
     if (total > 0) this.logger.info({ adapters: total, ms: Date.now() - started }, 'recommendation features brought up to date');
     return total;
   }

@@ -29,7 +29,7 @@ export interface RecommendationServices {
 /** Recommendations: similar LoRAs, LoRAs for a prompt, by trigger; features kept fresh on every adapter change. */
 export function createRecommendations(deps: RecommendationDeps): RecommendationServices {
   const logger = deps.logger.child({ component: 'recommendations' });
-  const features = new FeatureRepository(deps.database.db);
+  const features = new FeatureRepository(deps.database.db, deps.database.dialect.name);
   const repo = new RecommendationRepository(deps.database.db);
   const index = new RecommendationIndex(features, deps.clock, logger);
   const recommendations = new RecommendationService(index, repo, deps.repositories.adapters, deps.clock, deps.usageCheckMs);
