@@ -32,14 +32,18 @@ export class RecipeCivitaiService {
     if (!(await this.o.settings()).civitaiEnabled) {
       throw new ConflictError('civitai_disabled', 'CivitAI lookups are off; enable them in the library settings (they send file hashes to civitai.com)');
     }
-    return this.o.queue.enqueue(JOB_KINDS.recipesCivitai, { recipe_ids: recipeIds ? [...recipeIds] : null }, { maxAttempts: 3 });
+    return this.enqueue(recipeIds);
   }
 
   /** After an import: queue a lookup for these recipes when CivitAI is on and they miss LoRAs it has not been asked about. */
   async requestFor(recipeIds: readonly string[]): Promise<void> {
     if (recipeIds.length === 0 || !(await this.o.settings()).civitaiEnabled) return;
     if ((await this.o.recipes.lorasForCivitai(recipeIds, 1)).length === 0) return;
-    await this.o.queue.enqueue(JOB_KINDS.recipesCivitai, { recipe_ids: [...recipeIds] }, { maxAttempts: 3 });
+    await this.enqueue(recipeIds);
+  }
+
+  private enqueue(recipeIds: readonly string[] | null): Promise<Job> {
+    return this.o.queue.enqueue(JOB_KINDS.recipesCivitai, { recipe_ids: recipeIds ? [...recipeIds] : null }, { maxAttempts: 3 });
   }
 
   /** Look up the missing LoRAs of these recipes (all recipes with null). Does nothing while CivitAI is off. */

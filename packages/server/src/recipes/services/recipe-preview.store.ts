@@ -2,9 +2,7 @@ import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import type { ImageFormat } from '../../lib/recipes/image-text.ts';
-import { RECIPE_PREVIEW_DIR, RECIPE_PREVIEW_FILE, recipePreviewFile } from '../../lib/recipes/preview-file.ts';
-
-const CONTENT_TYPES: Record<ImageFormat, string> = { png: 'image/png', jpeg: 'image/jpeg', webp: 'image/webp' };
+import { RECIPE_PREVIEW_DIR, RECIPE_PREVIEW_FILE, recipePreviewContentType, recipePreviewFile } from '../../lib/recipes/preview-file.ts';
 
 /**
  * Recipe preview images under DATA_DIR/recipes, named by the recipe id we generated (never a client's file name), so a
@@ -25,7 +23,7 @@ export class RecipePreviewStore {
     const temp = path.join(this.dir, `.${randomUUID()}.tmp`);
     await fsp.writeFile(temp, data);
     await fsp.rename(temp, path.join(this.dir, file));
-    return { file, contentType: CONTENT_TYPES[format] };
+    return { file, contentType: recipePreviewContentType(file) as string };
   }
 
   /** The absolute path of a stored preview; null when the name is not one of ours. */

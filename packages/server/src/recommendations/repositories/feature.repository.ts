@@ -31,7 +31,7 @@ function chunks<T>(items: readonly T[], size: number): T[][] {
 export class FeatureRepository {
   constructor(
     private readonly db: Kysely<DB>,
-    private readonly dialect: DialectName = 'sqlite',
+    private readonly dialect: DialectName,
   ) {}
 
   /** What feature extraction reads for each adapter: the row, its visible tags, its kohya tag frequency and family. */
